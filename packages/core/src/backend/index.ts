@@ -1,0 +1,2 @@
+// Public API of the backend module (owned by its module).
+export {};

@@ -1,0 +1,2 @@
+// Public API of the data module (owned by its module).
+export {};

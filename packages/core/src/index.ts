@@ -1,0 +1,11 @@
+export { tf } from './tf.js';
+export * from './spec.js';
+export * from './events.js';
+export * from './rng.js';
+export * from './hooks/index.js';
+export * from './backend/index.js';
+export * from './model/index.js';
+export * from './data/index.js';
+export * from './train/index.js';
+export * from './pruning/index.js';
+export * from './results/index.js';

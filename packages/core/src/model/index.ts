@@ -1,0 +1,2 @@
+// Public API of the model module (owned by its module).
+export {};

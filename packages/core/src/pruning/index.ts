@@ -1,0 +1,2 @@
+// Public API of the pruning module (owned by its module).
+export {};

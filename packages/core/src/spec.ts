@@ -1,0 +1,124 @@
+/**
+ * The job spec: everything one training job needs, as a JSON Schema (TypeBox) from which the
+ * TypeScript type is derived. It is the single source for the CLI's pipeline schema too
+ * (defaults and matrix entries are partial job specs), so the two cannot drift.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+export const MODEL_SIZES = ['tiny', 'small', 'base', 'large'] as const;
+export const TASK_NAMES = ['sst2', 'mnli', 'qnli', 'rte', 'wnli', 'mrpc', 'cola', 'stsb'] as const;
+export const BACKEND_NAMES = ['auto', 'wasm', 'cpu', 'tensorflow', 'cuda'] as const;
+
+const literals = <T extends readonly string[]>(values: T, options: Record<string, unknown> = {}) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    options,
+  ) as unknown as TSchema & { static: T[number] };
+
+const PositiveInt = (description: string, extra: Record<string, unknown> = {}) =>
+  Type.Integer({ minimum: 1, description, ...extra });
+const Fraction = (description: string, extra: Record<string, unknown> = {}) =>
+  Type.Number({ minimum: 0, maximum: 1, description, ...extra });
+
+export const ModelSize = literals(MODEL_SIZES, { description: 'Size preset (see the design table).' });
+export type ModelSize = (typeof MODEL_SIZES)[number];
+export const TaskName = literals(TASK_NAMES, { description: 'GLUE task.' });
+export type TaskName = (typeof TASK_NAMES)[number];
+export const BackendName = literals(BACKEND_NAMES, {
+  description: 'TF.js backend: auto tries cuda, then tensorflow, then wasm.',
+});
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export const ModelSpecSchema = Type.Object(
+  {
+    size: ModelSize,
+    num_layers: Type.Optional(PositiveInt('Encoder layers (overrides the preset).')),
+    d_model: Type.Optional(PositiveInt('Hidden size; must be divisible by num_heads.')),
+    num_heads: Type.Optional(PositiveInt('Attention heads.')),
+    dff: Type.Optional(PositiveInt('Feed-forward inner size.')),
+    vocab_size: Type.Optional(PositiveInt('Vocabulary size (also the size of a trained WordPiece vocabulary).')),
+    max_len: Type.Optional(PositiveInt('Maximum sequence length in tokens; longer inputs are truncated.')),
+    dropout_rate: Type.Optional(Fraction('Dropout on embeddings, attention probabilities and residual branches.')),
+  },
+  { additionalProperties: false, description: 'A size preset plus any overrides.' },
+);
+export type ModelSpec = Static<typeof ModelSpecSchema>;
+
+export const TrainSpecSchema = Type.Object(
+  {
+    epochs: PositiveInt('Training epochs.', { default: 3 }),
+    batch_size: PositiveInt('Examples per optimizer step.', { default: 32 }),
+    micro_batch_size: Type.Optional(
+      PositiveInt('Examples per forward/backward pass; gradients are accumulated up to batch_size. Default: batch_size, or less where memory requires.'),
+    ),
+    eval_batch_size: Type.Optional(PositiveInt('Examples per evaluation pass (default: batch_size).')),
+    learning_rate: Type.Number({ exclusiveMinimum: 0, default: 5e-4, description: 'Peak learning rate of AdamW.' }),
+    weight_decay: Type.Number({ minimum: 0, default: 0.01, description: 'Decoupled weight decay (not applied to biases, LayerNorm).' }),
+    warmup_ratio: Fraction('Fraction of all steps spent warming up linearly from 0.', { default: 0.1 }),
+    max_grad_norm: Type.Number({ minimum: 0, default: 1.0, description: 'Global gradient-norm clip; 0 disables.' }),
+    seed: Type.Integer({ default: 42, description: 'Seed for init, dropout and shuffling.' }),
+    max_train_examples: Type.Optional(PositiveInt('Use only the first N training examples (a slice, for quick runs).')),
+    max_eval_examples: Type.Optional(PositiveInt('Evaluate on only the first N examples of each eval split.')),
+    checkpoint_every_epoch: Type.Boolean({ default: true, description: 'Write a checkpoint after every epoch.' }),
+  },
+  { additionalProperties: false },
+);
+export type TrainSpec = Static<typeof TrainSpecSchema>;
+
+export const PruningSpecSchema = Type.Object(
+  {
+    start_sparsity: Fraction('Sparsity at start_epoch.', { default: 0 }),
+    end_sparsity: Fraction('Target sparsity at end_epoch (fraction of gated weights removed).', { default: 0.9 }),
+    start_epoch: Type.Integer({ minimum: 1, default: 1, description: 'First epoch (1-based) of the pruning window.' }),
+    end_epoch: Type.Integer({ minimum: 1, default: 2, description: 'Last epoch (1-based) of the pruning window; capped to epochs.' }),
+    sparsity_steps: Type.Optional(
+      Type.Array(Type.Number({ minimum: 0, maximum: 100 }), {
+        minItems: 1,
+        description: 'Percentages for the steps schedule, spread over the pruning window.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type PruningSpec = Static<typeof PruningSpecSchema>;
+
+export const DataSpecSchema = Type.Object(
+  {
+    dir: Type.Optional(Type.String({ description: 'Local GLUE root: <dir>/<task>/<split>.jsonl, GLUE TSV folders or Parquet files.' })),
+    source: literals(['auto', 'local', 'hub'] as const, { default: 'auto', description: 'auto: local dir if given, else the Hub cache, else download.' }),
+    cache_dir: Type.Optional(Type.String({ description: 'Where Hub downloads and trained vocabularies are cached (default ~/.cache/gbp).' })),
+    offline: Type.Boolean({ default: false, description: 'Never download; fail with instructions if data is missing.' }),
+  },
+  { additionalProperties: false },
+);
+export type DataSpec = Static<typeof DataSpecSchema>;
+
+export const TokenizerSpecSchema = Type.Object(
+  {
+    path: Type.Optional(Type.String({ description: 'vocab.txt or tokenizer.json (bert-base-uncased compatible). Default: train WordPiece on the training split.' })),
+    lowercase: Type.Boolean({ default: true }),
+  },
+  { additionalProperties: false },
+);
+export type TokenizerSpec = Static<typeof TokenizerSpecSchema>;
+
+export const JobSpecSchema = Type.Object(
+  {
+    id: Type.String({ minLength: 1, description: 'Stable job id (also the results folder name).' }),
+    method: Type.String({ minLength: 1, default: 'baseline', description: 'baseline, a built-in pruner, a gbp-pruner-* package or a path.' }),
+    method_options: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: "Options for the pruner, validated by the pruner's own schema." }),
+    plugins: Type.Array(Type.String(), { default: [], description: 'Extra pruner modules to make resolvable by name.' }),
+    task: TaskName,
+    model: ModelSpecSchema,
+    train: TrainSpecSchema,
+    pruning: PruningSpecSchema,
+    data: DataSpecSchema,
+    tokenizer: TokenizerSpecSchema,
+    backend: BackendName,
+    output_dir: Type.String({ description: 'The job folder: results, events, checkpoints.' }),
+    init_checkpoint: Type.Optional(Type.String({ description: 'Start from the weights (and masks) of this checkpoint, e.g. a dense stage.' })),
+    resume: Type.Boolean({ default: false, description: 'Resume from the last checkpoint in output_dir when there is one.' }),
+  },
+  { additionalProperties: false },
+);
+export type JobSpec = Static<typeof JobSpecSchema>;

@@ -1,0 +1,2 @@
+// Public API of the train module (owned by its module).
+export {};
