@@ -1,2 +1,4 @@
-// Public API of the backend module (owned by its module).
-export {};
+// Public API of the backend module: choosing the TF.js backend, explaining its failures, measuring it.
+export { initBackend, backendInfo } from './init.js';
+export { explainBackendError, BackendMemoryError } from './errors.js';
+export { measureMatmulGflops, type MatmulBenchOptions, type MatmulBenchResult } from './matmul_gflops.js';
