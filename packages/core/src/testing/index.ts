@@ -1,1 +1,188 @@
-export {};
+/**
+ * Test helpers for pruner packages ('@gbp/core/testing'): gates over given weights, a
+ * PrunerContext around them, and a driver that calls a pruner's hooks in the trainer's order.
+ */
+import { tf } from '../tf.js';
+import { Rng } from '../rng.js';
+import type { LogLevel, Metrics } from '../events.js';
+import type { PruningSpec } from '../spec.js';
+import { HookRegistry } from '../hooks/registry.js';
+import { validatePrunerOptions, type AnyPrunerDefinition } from '../hooks/resolve.js';
+import type { Gate, GateGradients, PrunerContext, PrunerInstance, PrunerModelInfo, PrunerState } from '../hooks/types.js';
+import * as helpers from '../pruning/index.js';
+
+export interface TestGateSpec {
+  name: string;
+  /** [in, out]. */
+  shape: readonly [number, number];
+  /** Row-major weights; default: seeded normal values. */
+  values?: ArrayLike<number>;
+  /** Initial 0/1 mask; default all ones. */
+  mask?: ArrayLike<number>;
+}
+
+export interface TestGate extends Gate {
+  dispose(): void;
+}
+
+/** A gate like the trainer's: weight and mask variables, setMask checking shape and 0/1 values. */
+export function createTestGate(spec: TestGateSpec, rng = new Rng(1)): TestGate {
+  const [rows, cols] = spec.shape;
+  const size = rows * cols;
+  const values = spec.values ? Float32Array.from(spec.values) : Float32Array.from({ length: size }, () => rng.normal());
+  if (values.length !== size) throw new Error(`gate ${spec.name}: ${values.length} values for shape [${rows}, ${cols}]`);
+  const weight = tf.variable(tf.tensor2d(values, [rows, cols]), true);
+  const mask = tf.variable(spec.mask ? tf.tensor2d(Float32Array.from(spec.mask), [rows, cols]) : tf.ones([rows, cols]), false);
+  return {
+    name: spec.name,
+    shape: [rows, cols],
+    size,
+    weight,
+    mask,
+    setMask(next) {
+      const data = next instanceof tf.Tensor ? (next.dataSync() as Float32Array) : next;
+      if (next instanceof tf.Tensor && (next.shape.length !== 2 || next.shape[0] !== rows || next.shape[1] !== cols)) {
+        throw new Error(`gate ${spec.name}: mask of shape [${next.shape.join(', ')}], expected [${rows}, ${cols}]`);
+      }
+      if (data.length !== size) throw new Error(`gate ${spec.name}: mask of ${data.length} values, expected ${size}`);
+      const floats = new Float32Array(size);
+      for (let i = 0; i < size; i++) {
+        const v = data[i]!;
+        if (v !== 0 && v !== 1) throw new Error(`gate ${spec.name}: mask value ${v} at ${i} is not 0 or 1`);
+        floats[i] = v;
+      }
+      tf.tidy(() => mask.assign(tf.tensor2d(floats, [rows, cols])));
+    },
+    dispose() {
+      weight.dispose();
+      mask.dispose();
+    },
+  };
+}
+
+export interface TestContextOptions {
+  gates: readonly TestGateSpec[];
+  epochs?: number;
+  stepsPerEpoch?: number;
+  pruning?: Partial<PruningSpec>;
+  /** Seeds the context's rng and default weights. */
+  seed?: number;
+  name?: string;
+  model?: Partial<PrunerModelInfo>;
+}
+
+export interface TestContext extends PrunerContext {
+  step: number;
+  epoch: number;
+  readonly gates: readonly TestGate[];
+  /** Everything logged through ctx.log. */
+  readonly logs: { level: LogLevel; message: string }[];
+  /** Current masks as 0/1 bytes, in gate order. */
+  masks(): Uint8Array[];
+  dispose(): void;
+}
+
+export const DEFAULT_TEST_PRUNING: PruningSpec = { start_sparsity: 0, end_sparsity: 0.5, start_epoch: 1, end_epoch: 2 };
+
+export function createTestContext(options: TestContextOptions): TestContext {
+  const seed = options.seed ?? 42;
+  const init = Rng.derive(seed, 'test-weights');
+  const gates = options.gates.map((g) => createTestGate(g, init));
+  const epochs = options.epochs ?? 3;
+  const stepsPerEpoch = options.stepsPerEpoch ?? 10;
+  const name = options.name ?? 'test';
+  const logs: { level: LogLevel; message: string }[] = [];
+  const logAt = (level: LogLevel) => (message: string) => void logs.push({ level, message });
+  const ctx: TestContext = {
+    name,
+    gates,
+    gate(gateName: string) {
+      const gate = gates.find((g) => g.name === gateName);
+      if (!gate) throw new Error(`no gate named ${gateName}; gates: ${gates.map((g) => g.name).join(', ')}`);
+      return gate;
+    },
+    step: 0,
+    epoch: 0,
+    epochs,
+    stepsPerEpoch,
+    totalSteps: epochs * stepsPerEpoch,
+    pruning: { ...DEFAULT_TEST_PRUNING, ...options.pruning },
+    model: {
+      model_size: 'test',
+      estimated_params_millions: gates.reduce((n, g) => n + g.size, 0) / 1e6,
+      num_layers: 1,
+      d_model: gates[0]?.shape[0] ?? 1,
+      num_heads: 1,
+      dff: gates[0]?.shape[1] ?? 1,
+      ...options.model,
+    },
+    rng: Rng.derive(seed, name),
+    log: { debug: logAt('debug'), info: logAt('info'), warn: logAt('warn'), error: logAt('error') },
+    logs,
+    helpers,
+    tf,
+    masks: () => gates.map((g) => helpers.readMask(g)),
+    dispose: () => gates.forEach((g) => g.dispose()),
+  };
+  return ctx;
+}
+
+/** Gradients for one step: gate name → dL/d(W⊙M). The driver disposes them after the hook. */
+export type GradientSource = (ctx: TestContext, step: number) => Map<string, tf.Tensor2D>;
+
+export interface DriveOptions {
+  /** Gradients per step; default zeros. */
+  gradients?: GradientSource;
+  /** Metrics passed to afterEpoch; default {}. */
+  metrics?: (epoch: number) => Metrics;
+  /** Called after each afterStep (step = steps completed). */
+  onStep?: (ctx: TestContext, step: number) => void;
+  /** Called after each afterEpoch. */
+  onEpoch?: (ctx: TestContext, epoch: number) => void;
+  /** Continue from this many completed steps (resume): restore() first with `state`. */
+  startStep?: number;
+  state?: PrunerState;
+  /** Stop after this many completed steps (no afterEpoch for a partial epoch, no teardown). */
+  stopAfterStep?: number;
+}
+
+function zeroGradients(ctx: TestContext): Map<string, tf.Tensor2D> {
+  return new Map(ctx.gates.map((g) => [g.name, tf.zeros(g.shape as [number, number])]));
+}
+
+/**
+ * Validates options, creates the pruner and calls its hooks the way the trainer does: setup; per
+ * epoch beforeEpoch; per step afterBackward(grads), afterStep(step); afterEpoch; teardown.
+ * Returns the instance (e.g. for state()).
+ */
+export async function drivePruner(def: AnyPrunerDefinition, rawOptions: unknown, ctx: TestContext, drive: DriveOptions = {}): Promise<PrunerInstance> {
+  const options = validatePrunerOptions(def, rawOptions);
+  const instance = await def.create(options, ctx);
+  const registry = new HookRegistry();
+  registry.register(def.name, ctx, instance);
+  const start = drive.startStep ?? 0;
+  ctx.step = start;
+  if (drive.state !== undefined) instance.restore(drive.state);
+  await registry.call('setup');
+  const stop = drive.stopAfterStep ?? ctx.totalSteps;
+  for (let epoch = Math.floor(start / ctx.stepsPerEpoch) + 1; epoch <= ctx.epochs; epoch++) {
+    ctx.epoch = epoch;
+    if (ctx.step % ctx.stepsPerEpoch === 0) await registry.call('beforeEpoch', epoch);
+    while (ctx.step < epoch * ctx.stepsPerEpoch) {
+      if (ctx.step >= stop) return instance;
+      const grads = drive.gradients ? drive.gradients(ctx, ctx.step + 1) : zeroGradients(ctx);
+      try {
+        await registry.call('afterBackward', grads as GateGradients);
+      } finally {
+        grads.forEach((g) => g.dispose());
+      }
+      ctx.step++;
+      await registry.call('afterStep', ctx.step);
+      drive.onStep?.(ctx, ctx.step);
+    }
+    await registry.call('afterEpoch', epoch, drive.metrics?.(epoch) ?? {});
+    drive.onEpoch?.(ctx, epoch);
+  }
+  await registry.call('teardown');
+  return instance;
+}
