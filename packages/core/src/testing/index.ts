@@ -31,8 +31,9 @@ export function createTestGate(spec: TestGateSpec, rng = new Rng(1)): TestGate {
   const size = rows * cols;
   const values = spec.values ? Float32Array.from(spec.values) : Float32Array.from({ length: size }, () => rng.normal());
   if (values.length !== size) throw new Error(`gate ${spec.name}: ${values.length} values for shape [${rows}, ${cols}]`);
-  const weight = tf.variable(tf.tensor2d(values, [rows, cols]), true);
-  const mask = tf.variable(spec.mask ? tf.tensor2d(Float32Array.from(spec.mask), [rows, cols]) : tf.ones([rows, cols]), false);
+  // tf.variable keeps its initial tensor alive unless created inside tidy (which spares variables).
+  const weight = tf.tidy(() => tf.variable(tf.tensor2d(values, [rows, cols]), true));
+  const mask = tf.tidy(() => tf.variable(spec.mask ? tf.tensor2d(Float32Array.from(spec.mask), [rows, cols]) : tf.ones([rows, cols]), false));
   return {
     name: spec.name,
     shape: [rows, cols],
@@ -144,6 +145,8 @@ export interface DriveOptions {
   state?: PrunerState;
   /** Stop after this many completed steps (no afterEpoch for a partial epoch, no teardown). */
   stopAfterStep?: number;
+  /** Call teardown at the end (default true); false keeps the instance usable, e.g. for state(). */
+  teardown?: boolean;
 }
 
 function zeroGradients(ctx: TestContext): Map<string, tf.Tensor2D> {
@@ -183,6 +186,6 @@ export async function drivePruner(def: AnyPrunerDefinition, rawOptions: unknown,
     await registry.call('afterEpoch', epoch, drive.metrics?.(epoch) ?? {});
     drive.onEpoch?.(ctx, epoch);
   }
-  await registry.call('teardown');
+  if (drive.teardown !== false) await registry.call('teardown');
   return instance;
 }
