@@ -1,2 +1,14 @@
-// Public API of the model module (owned by its module).
-export {};
+// Public API of the model module.
+export {
+  MODEL_PRESETS,
+  resolveModelConfig,
+  modelInfo,
+  parameterSpecs,
+  layerGates,
+  type ModelConfig,
+  type ModelInfo,
+  type ParamSpec,
+  type ParamKind,
+} from './config.js';
+export { GatedDense } from './gated_dense.js';
+export { GatedBert, forward, lossSum, lossAndGradients, gelu, type ModelInput, type ParamLookup, type ForwardOptions, type InitMode } from './encoder.js';
