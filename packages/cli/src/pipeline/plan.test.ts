@@ -1,0 +1,115 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { PipelineError } from './errors.js';
+import { loadPipeline } from './load.js';
+import { planPipeline, type Plan } from './plan.js';
+import { resolvePipeline, type CliOverrides } from './resolve.js';
+
+const fixtures = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
+const plan = (text: string, overrides: CliOverrides = {}): Promise<Plan> =>
+  planPipeline(resolvePipeline(loadPipeline(`${fixtures}p.yaml`, text), overrides, '/work/x'));
+const issuesOf = async (text: string, overrides: CliOverrides = {}) => {
+  try {
+    await plan(text, overrides);
+  } catch (error) {
+    if (error instanceof PipelineError) return error.issues.map((i) => `${i.line}:${i.column} ${i.path}: ${i.message}`);
+    throw error;
+  }
+  return [];
+};
+
+const base = `name: t
+plugins: [./toy-pruner.mjs]
+defaults:
+  task: sst2
+  model: { size: tiny }
+  train: { epochs: 3, batch_size: 8 }
+  pruning: { end_sparsity: 0.5, start_epoch: 1, end_epoch: 2 }
+methods:
+  toy: { frequency_steps: 7 }
+`;
+
+describe('planPipeline', () => {
+  it('expands the matrix into jobs with stable ids, folders and full specs', async () => {
+    const p = await plan(`${base}matrix:\n  method: [baseline, toy]\n  seed: [1, 2]\n  task: [sst2, rte]\n`);
+    expect(p.jobs.map((j) => j.id)).toEqual([
+      'baseline_sst2_seed1', 'baseline_rte_seed1', 'baseline_sst2_seed2', 'baseline_rte_seed2',
+      'toy_sst2_seed1', 'toy_rte_seed1', 'toy_sst2_seed2', 'toy_rte_seed2',
+    ]);
+    const toy = p.jobs.find((j) => j.id === 'toy_rte_seed2')!;
+    expect(toy.spec.output_dir).toBe('/work/x/results/t/results_toy_rte_seed2');
+    expect(toy.spec.train).toMatchObject({ epochs: 3, batch_size: 8, seed: 2, learning_rate: 5e-4 });
+    expect(toy.spec.task).toBe('rte');
+    // Validated by the pruner's own schema, with its defaults applied.
+    expect(toy.spec.method_options).toEqual({ frequency_steps: 7, schedule: 'linear' });
+    expect(toy.spec.plugins).toEqual([`${fixtures}toy-pruner.mjs`]);
+    expect(p.jobs.find((j) => j.id === 'baseline_sst2_seed1')!.spec.method_options).toEqual({});
+    expect(p.concurrency).toBe(1);
+  });
+
+  it('names a job method_task when nothing else varies', async () => {
+    const p = await plan(`${base}matrix:\n  method: [toy]\n  model.size: [tiny]\n`);
+    expect(p.jobs.map((j) => j.id)).toEqual(['toy_sst2']);
+  });
+
+  it('applies command-line overrides over the file, removing the axes they fix', async () => {
+    const p = await plan(`${base}matrix:\n  method: [baseline]\n  train.epochs: [2, 4]\nrun: { parallel: true }\n`, {
+      set: { train: { epochs: 1, learning_rate: 1e-3 }, pruning: { end_sparsity: 0.9 } },
+      axes: { method: ['toy'], 'model.size': ['tiny', 'small'] },
+      methods: { toy: { schedule: 'cubic' } },
+      run: { max_parallel_jobs: 3 },
+      dataDir: 'glue',
+    });
+    expect(p.jobs.map((j) => j.id)).toEqual(['toy_sst2_tiny', 'toy_sst2_small']);
+    expect(p.jobs[1]!.spec.train).toMatchObject({ epochs: 1, learning_rate: 1e-3 });
+    expect(p.jobs[1]!.spec.model.size).toBe('small');
+    expect(p.jobs[1]!.spec.pruning.end_sparsity).toBe(0.9);
+    expect(p.jobs[1]!.spec.method_options).toEqual({ frequency_steps: 7, schedule: 'cubic' });
+    expect(p.jobs[1]!.spec.data.dir).toBe('/work/x/glue');
+    expect(p.concurrency).toBe(3);
+  });
+
+  it('reports bad method options at the option, through the pruner schema', async () => {
+    const text = `${base}matrix:\n  method: [toy]\n`.replace('toy: { frequency_steps: 7 }', 'toy: { frequency_steps: 0, shape: round }');
+    expect(await issuesOf(text)).toEqual([
+      '9:10 methods.toy.frequency_steps: pruner toy: must be >= 1 (got 0)',
+      '9:30 methods.toy.shape: pruner toy: is not a known option',
+    ]);
+  });
+
+  it('reports an unknown method where the matrix names it', async () => {
+    const issues = await issuesOf(`${base}matrix:\n  method: [baseline, nonexistent-pruner]\n`);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^11:22 matrix\.method\[1\]: cannot resolve pruner 'nonexistent-pruner'/);
+  });
+
+  it('plans stages: a pruning stage starts from the matching dense job; a report compares', async () => {
+    const p = await plan(`name: staged
+plugins: [./toy-pruner.mjs]
+defaults: { model: { size: tiny }, train: { epochs: 2 } }
+stages:
+  dense:
+    matrix: { task: [sst2, rte] }
+  prune:
+    needs: [dense]
+    init_from: dense
+    matrix: { method: [toy], task: [sst2, rte] }
+  compare:
+    needs: [dense, prune]
+    report: comparison
+`);
+    expect(p.jobs.map((j) => [j.id, j.needs.length, j.initFrom])).toEqual([
+      ['baseline_sst2_dense', 0, undefined],
+      ['baseline_rte_dense', 0, undefined],
+      ['toy_sst2_prune', 2, 'baseline_sst2_dense'],
+      ['toy_rte_prune', 2, 'baseline_rte_dense'],
+    ]);
+    expect(p.reports).toEqual([{ stage: 'compare', jobs: p.jobs.map((j) => j.id) }]);
+  });
+
+  it('reports a missing task and duplicate ids', async () => {
+    expect(await issuesOf('name: t\nmatrix: { method: [baseline] }\n')).toEqual(['1:1 : no task: set defaults.task or a matrix task axis']);
+    const dup = await issuesOf('name: t\ndefaults: { task: sst2 }\nmatrix: { method: [baseline, baseline] }\n');
+    expect(dup).toEqual(["3:9 matrix: two jobs would share the id 'baseline_sst2'; make the matrix values distinct"]);
+  });
+});

@@ -1,0 +1,225 @@
+/**
+ * Stage 3 of the config flow: ResolvedPipeline -> Plan, the list of jobs with stable ids, their
+ * full JobSpecs (core's resolveJobSpec applies defaults), dependencies and output folders.
+ * Method options are validated here by each pruner's own schema.
+ */
+import { basename, extname, join } from 'node:path';
+import {
+  PrunerOptionsError,
+  resolveJobSpec,
+  resolvePruner,
+  validatePrunerOptions,
+  type JobSpec,
+} from '@gbp/core';
+import { PipelineError, describeValue, formatPath, type FieldPath, type PipelineIssue } from './errors.js';
+import { axisField, mergeDeep, type ResolvedPipeline, type ResolvedStage } from './resolve.js';
+
+export interface PlannedJob {
+  /** Stable id: method_task plus the values of other axes that vary (and the stage when there are several). */
+  readonly id: string;
+  readonly stage: string;
+  /** The matrix values that made this job, by axis. */
+  readonly axes: Readonly<Record<string, unknown>>;
+  readonly spec: JobSpec;
+  /** Ids of the jobs that must finish first (all jobs of the stages this one needs). */
+  readonly needs: readonly string[];
+  /** Id of the job whose final checkpoint this one starts from (init_from). */
+  readonly initFrom?: string;
+}
+
+export interface ReportPlan {
+  readonly stage: string;
+  readonly jobs: readonly string[];
+}
+
+export interface Plan {
+  readonly version: 1;
+  readonly pipeline: string;
+  readonly file: string;
+  readonly output_dir: string;
+  readonly concurrency: number;
+  readonly jobs: readonly PlannedJob[];
+  readonly reports: readonly ReportPlan[];
+}
+
+/** The per-job folder inside the pipeline's folder. */
+export const jobFolder = (outputDir: string, id: string) => join(outputDir, `results_${id}`);
+
+const getField = (spec: unknown, dotted: string): unknown =>
+  dotted.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), spec);
+
+const setField = (target: Record<string, unknown>, dotted: string, value: unknown) => {
+  const keys = dotted.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+  node[keys[keys.length - 1]!] = value;
+};
+
+/** Every combination of the axes' values, in axis order (the last axis varies fastest). */
+export function cartesian(matrix: Readonly<Record<string, readonly unknown[] | undefined>>): Record<string, unknown>[] {
+  let combos: Record<string, unknown>[] = [{}];
+  for (const [axis, values] of Object.entries(matrix)) {
+    if (!values) continue;
+    combos = combos.flatMap((combo) => values.map((value) => ({ ...combo, [axis]: value })));
+  }
+  return combos;
+}
+
+const slug = (value: unknown) => String(value).replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '');
+
+/** A readable name for a method: a path becomes its file name without extension. */
+export const methodLabel = (method: string) =>
+  method.startsWith('/') || method.startsWith('.') ? slug(basename(method, extname(method))) : slug(method.replace(/^@[^/]+\//, ''));
+
+function axisLabel(axis: string, value: unknown): string {
+  const field = axisField(axis);
+  if (field === 'model.size') return slug(value);
+  if (field === 'train.seed') return `seed${slug(value)}`;
+  return `${field.split('.').pop()}${slug(Array.isArray(value) ? value.join('-') : value)}`;
+}
+
+/** Builds the plan; throws PipelineError with every problem found (located in the file). */
+export async function planPipeline(pipeline: ResolvedPipeline): Promise<Plan> {
+  const { source } = pipeline;
+  const issues: PipelineIssue[] = [];
+  const jobs: PlannedJob[] = [];
+  const reports: ReportPlan[] = [];
+  const jobStages = pipeline.stages.filter((s) => !s.report);
+  const byStage = new Map<string, PlannedJob[]>();
+
+  for (const stage of pipeline.stages) {
+    const needed = stage.needs.flatMap((name) => byStage.get(name) ?? []).map((j) => j.id);
+    if (stage.report) {
+      reports.push({ stage: stage.name, jobs: needed });
+      continue;
+    }
+    const stageJobs: PlannedJob[] = [];
+    const varying = Object.entries(stage.matrix)
+      .filter(([axis, values]) => axis !== 'method' && axis !== 'task' && (values?.length ?? 0) > 1)
+      .map(([axis]) => axis);
+    for (const combo of cartesian(stage.matrix)) {
+      const partial = mergeDeep<Record<string, unknown>>(stage.defaults as Record<string, unknown>);
+      for (const [axis, value] of Object.entries(combo)) setField(partial, axisField(axis), value);
+      const merged = mergeDeep<Record<string, unknown>>(partial, stage.forced as Record<string, unknown>);
+      const method = (merged.method as string | undefined) ?? 'baseline';
+      const task = merged.task as string | undefined;
+      if (task === undefined) {
+        issues.push(source.issue(stage.paths.stage, 'no task: set defaults.task or a matrix task axis'));
+        break;
+      }
+      const parts = [methodLabel(method), task, ...varying.map((axis) => axisLabel(axis, combo[axis]))];
+      if (jobStages.length > 1) parts.push(slug(stage.name));
+      const id = parts.join('_');
+      if (jobs.some((j) => j.id === id) || stageJobs.some((j) => j.id === id)) {
+        issues.push(source.issue(stage.paths.matrix, `two jobs would share the id '${id}'; make the matrix values distinct`));
+        continue;
+      }
+      let spec: JobSpec;
+      try {
+        spec = resolveJobSpec({
+          ...merged,
+          id,
+          method,
+          task,
+          method_options: { ...stage.methods[method] },
+          plugins: [...pipeline.plugins],
+          data: { ...pipeline.data },
+          backend: pipeline.run.backend,
+          output_dir: jobFolder(pipeline.outputDir, id),
+        } as Parameters<typeof resolveJobSpec>[0]);
+      } catch (error) {
+        issues.push(source.issue(stage.paths.stage, `job ${id}: ${error instanceof Error ? error.message : String(error)}`));
+        continue;
+      }
+      if (spec.pruning.start_epoch > spec.pruning.end_epoch) {
+        issues.push(
+          source.issue(stage.paths.stage, `job ${id}: pruning.start_epoch (${spec.pruning.start_epoch}) is after pruning.end_epoch (${spec.pruning.end_epoch})`),
+        );
+      }
+      stageJobs.push({ id, stage: stage.name, axes: combo, spec, needs: needed });
+    }
+    if (stage.initFrom) linkInitCheckpoints(stage, stageJobs, byStage.get(stage.initFrom) ?? [], pipeline, issues);
+    byStage.set(stage.name, stageJobs);
+    jobs.push(...stageJobs);
+  }
+
+  issues.push(...(await validateMethods(pipeline, jobs)));
+  if (issues.length > 0) throw new PipelineError(issues);
+  return {
+    version: 1,
+    pipeline: pipeline.name,
+    file: pipeline.file,
+    output_dir: pipeline.outputDir,
+    concurrency: pipeline.run.concurrency,
+    jobs,
+    reports,
+  };
+}
+
+/**
+ * Each job of an init_from stage starts from the job of the source stage with the same values on
+ * the source stage's matrix axes (e.g. the dense job of the same task and size).
+ */
+function linkInitCheckpoints(
+  stage: ResolvedStage,
+  stageJobs: PlannedJob[],
+  sourceJobs: readonly PlannedJob[],
+  pipeline: ResolvedPipeline,
+  issues: PipelineIssue[],
+) {
+  const sourceStage = pipeline.stages.find((s) => s.name === stage.initFrom)!;
+  const keys = Object.keys(sourceStage.matrix).map(axisField);
+  stageJobs.forEach((job, i) => {
+    const matches = sourceJobs.filter((src) => keys.every((k) => JSON.stringify(getField(src.spec, k)) === JSON.stringify(getField(job.spec, k))));
+    if (matches.length !== 1) {
+      const what = keys.map((k) => `${k}=${describeValue(getField(job.spec, k))}`).join(', ') || 'any values';
+      issues.push(
+        pipeline.source.issue(
+          [...stage.paths.stage, 'init_from'],
+          `job ${job.id}: ${matches.length === 0 ? 'no' : 'more than one'} job of stage '${stage.initFrom}' has ${what}`,
+        ),
+      );
+      return;
+    }
+    stageJobs[i] = { ...job, initFrom: matches[0]!.id };
+  });
+}
+
+/** Resolves every method once and validates its options with the pruner's schema (defaults applied). */
+async function validateMethods(pipeline: ResolvedPipeline, jobs: PlannedJob[]): Promise<PipelineIssue[]> {
+  const issues: PipelineIssue[] = [];
+  const checked = new Map<string, Record<string, unknown> | null>();
+  for (const [i, job] of jobs.entries()) {
+    const stage = pipeline.stages.find((s) => s.name === job.stage)!;
+    const key = `${job.stage}\u0000${job.spec.method}`;
+    if (!checked.has(key)) {
+      checked.set(key, null);
+      const optionsPath: FieldPath = stage.paths.methods(job.spec.method);
+      try {
+        const def = await resolvePruner(job.spec.method, { plugins: pipeline.plugins, cwd: pipeline.dir });
+        if (def === null) {
+          if (Object.keys(job.spec.method_options).length > 0) issues.push(pipeline.source.issue(optionsPath, 'baseline takes no options'));
+          checked.set(key, {});
+        } else {
+          checked.set(key, validatePrunerOptions(def, job.spec.method_options));
+        }
+      } catch (error) {
+        if (error instanceof PrunerOptionsError) {
+          for (const issue of error.issues) {
+            const field = issue.path.split('.').slice(1);
+            // At the option's key: an unknown option has no value worth pointing at.
+            const at = pipeline.source.issue([...optionsPath, ...field], `pruner ${error.pruner}: ${issue.message}`, 'key');
+            issues.push({ ...at, path: formatPath([...optionsPath, ...field]) });
+          }
+        } else {
+          const index = (stage.matrix.method ?? []).indexOf(job.spec.method);
+          const where: FieldPath = index >= 0 ? [...stage.paths.matrix, 'method', index] : [...stage.paths.stage, 'defaults', 'method'];
+          issues.push(pipeline.source.issue(where, error instanceof Error ? error.message : String(error)));
+        }
+      }
+    }
+    const options = checked.get(key);
+    if (options) jobs[i] = { ...job, spec: { ...job.spec, method_options: options } };
+  }
+  return issues;
+}
