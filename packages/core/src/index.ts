@@ -9,3 +9,4 @@ export * from './data/index.js';
 export * from './train/index.js';
 export * from './pruning/index.js';
 export * from './results/index.js';
+export * from './job.js';

@@ -1,2 +1,7 @@
-// Public API of the train module (owned by its module).
-export {};
+// Public API of the train module.
+export { Trainer, AbortError, sliceBatch, combineMetrics, type TrainerOptions, type TrainerCallbacks, type TrainerState, type TrainerPosition, type EvalSet, type EvalResult } from './trainer.js';
+export { AdamW, type AdamWOptions, type AdamWParam } from './adamw.js';
+export { learningRateAt, makeLrSchedule, type LrSchedule } from './schedule.js';
+export { clipByGlobalNorm } from './clip.js';
+export { writeCheckpoint, readCheckpoint, latestCheckpoint, type BinaryArray } from './checkpoint.js';
+export { createPrunerContext, type PrunerContextOptions, type TrainingCounters } from './pruner_context.js';

@@ -1,0 +1,13 @@
+// Public API of the results module: the run directory writer.
+export {
+  RunWriter,
+  writeFileAtomic,
+  writeJsonAtomic,
+  fileTimestamp,
+  existingTimestamp,
+  safeName,
+  epochsToCsv,
+  CSV_BASE_COLUMNS,
+  type RunMetadata,
+  type RunStatus,
+} from './writer.js';

@@ -1,0 +1,404 @@
+/**
+ * The training loop: micro-batched forward/backward with respect to the effective weights W ⊙ M,
+ * pruner hooks, global-norm clipping, AdamW with the warmup/linear-decay schedule, evaluation after
+ * every epoch, and an exact, resumable position (epoch, batch, RNG states, running loss).
+ */
+import { tf } from '../tf.js';
+import { Rng, type RngState } from '../rng.js';
+import type { HookRegistry } from '../hooks/registry.js';
+import type { EpochRecord, Metrics } from '../events.js';
+import type { TrainSpec } from '../spec.js';
+import { makeBatches, type Batch, type EncodedExample } from '../data/index.js';
+import { lossAndGradients, lossSum, type GatedBert } from '../model/encoder.js';
+import { AdamW, assignFrom } from './adamw.js';
+import { clipByGlobalNorm } from './clip.js';
+import { learningRateAt, makeLrSchedule, type LrSchedule } from './schedule.js';
+
+export class AbortError extends Error {
+  override readonly name = 'AbortError';
+  constructor(message = 'the job was aborted') {
+    super(message);
+  }
+}
+
+export interface EvalSet {
+  /** Split name, e.g. 'validation' or 'validation_matched'. */
+  split: string;
+  examples: readonly EncodedExample[];
+}
+
+export interface EvalResult {
+  split: string;
+  loss: number;
+  metrics: Metrics;
+}
+
+export interface TrainerCallbacks {
+  onProgress?: (p: { epoch: number; step: number; epochStep: number; loss: number; lr: number; tokens: number }) => void;
+  onEval?: (p: { epoch: number; split: string; done: number; total: number }) => void;
+  /** After an epoch's evaluation; records so far included. */
+  onEpoch?: (record: EpochRecord) => Promise<void> | void;
+  /** Asked to write a checkpoint (after each epoch when enabled, and on abort). */
+  onCheckpoint?: (reason: 'epoch' | 'abort') => Promise<void>;
+}
+
+export interface TrainerOptions {
+  model: GatedBert;
+  train: TrainSpec;
+  numLabels: number;
+  trainExamples: readonly EncodedExample[];
+  evalSets: readonly EvalSet[];
+  padId: number;
+  computeMetrics: (predictions: ArrayLike<number>, labels: ArrayLike<number>) => Metrics;
+  hooks: HookRegistry;
+  /** Global sparsity of the gates (for epoch records). */
+  sparsity: () => number;
+}
+
+/** Everything besides the variables that a checkpoint needs to continue exactly. */
+export interface TrainerPosition {
+  /** Epoch in progress (1-based); epochs + 1 when training is finished. */
+  epoch: number;
+  /** Batches of that epoch already trained on. */
+  batchIndex: number;
+  /** Optimizer steps completed. */
+  step: number;
+  /** Shuffle RNG as it was before this epoch's shuffle (replayed on resume). */
+  epochShuffleState: RngState;
+  dropoutState: RngState;
+  epochLossSum: number;
+  epochLossCount: number;
+  epochTokens: number;
+  records: EpochRecord[];
+  /** Training wall time of previous sessions, seconds. */
+  elapsedS: number;
+}
+
+export interface TrainerState {
+  position: TrainerPosition;
+  weights: Record<string, Float32Array>;
+  masks: Record<string, Float32Array>;
+  optimizer: ReturnType<AdamW['state']>;
+}
+
+/** Column slice [start, end) of a batch's rows, trimmed to the longest real sequence among them. */
+export function sliceBatch(batch: Batch, start: number, end: number): Batch {
+  const T = batch.seqLen;
+  let len = 1;
+  for (let r = start; r < end; r++) {
+    for (let c = T - 1; c >= len; c--) {
+      if (batch.attentionMask[r * T + c] !== 0) {
+        len = c + 1;
+        break;
+      }
+    }
+  }
+  const rows = end - start;
+  const take = <A extends Int32Array | Float32Array>(src: A, make: (n: number) => A): A => {
+    const out = make(rows * len);
+    for (let r = 0; r < rows; r++) out.set(src.subarray((start + r) * T, (start + r) * T + len), r * len);
+    return out;
+  };
+  const attentionMask = take(batch.attentionMask, (n) => new Float32Array(n));
+  let tokens = 0;
+  for (let i = 0; i < attentionMask.length; i++) tokens += attentionMask[i]!;
+  return {
+    inputIds: take(batch.inputIds, (n) => new Int32Array(n)),
+    typeIds: take(batch.typeIds, (n) => new Int32Array(n)),
+    attentionMask,
+    labels: batch.labels.slice(start, end),
+    batchSize: rows,
+    seqLen: len,
+    tokens,
+  };
+}
+
+export class Trainer {
+  readonly model: GatedBert;
+  readonly spec: TrainSpec;
+  readonly stepsPerEpoch: number;
+  readonly totalSteps: number;
+  readonly schedule: LrSchedule;
+  readonly optimizer: AdamW;
+  private readonly options: TrainerOptions;
+  private readonly shuffleRng: Rng;
+  private readonly dropoutRng: Rng;
+  private position: TrainerPosition;
+  /** Live counters for the pruner context. */
+  readonly counters = { step: 0, epoch: 0 };
+
+  constructor(options: TrainerOptions) {
+    this.options = options;
+    this.model = options.model;
+    this.spec = options.train;
+    if (options.trainExamples.length === 0) throw new Error('no training examples');
+    this.stepsPerEpoch = Math.ceil(options.trainExamples.length / this.spec.batch_size);
+    this.totalSteps = this.stepsPerEpoch * this.spec.epochs;
+    this.schedule = makeLrSchedule(this.spec.learning_rate, this.spec.warmup_ratio, this.totalSteps);
+    this.optimizer = new AdamW(
+      this.model.specs.map((s) => {
+        const gate = this.model.gateOf(s.name);
+        return {
+          name: s.name,
+          variable: this.model.param(s.name),
+          decay: s.kind === 'weight' || s.kind === 'embedding',
+          ...(gate ? { mask: gate.mask } : {}),
+        };
+      }),
+      { weightDecay: this.spec.weight_decay },
+    );
+    this.shuffleRng = Rng.derive(this.spec.seed, 'shuffle');
+    this.dropoutRng = Rng.derive(this.spec.seed, 'dropout');
+    this.position = {
+      epoch: 1,
+      batchIndex: 0,
+      step: 0,
+      epochShuffleState: this.shuffleRng.state(),
+      dropoutState: this.dropoutRng.state(),
+      epochLossSum: 0,
+      epochLossCount: 0,
+      epochTokens: 0,
+      records: [],
+      elapsedS: 0,
+    };
+  }
+
+  get step(): number {
+    return this.position.step;
+  }
+
+  get records(): readonly EpochRecord[] {
+    return this.position.records;
+  }
+
+  get finished(): boolean {
+    return this.position.epoch > this.spec.epochs;
+  }
+
+  /** One optimizer step on `batch` (split into micro-batches); returns the batch's mean loss. */
+  async trainStep(batch: Batch): Promise<number> {
+    const grads = this.computeGradients(batch);
+    try {
+      if (this.options.hooks.has('afterBackward')) {
+        const byGate = new Map<string, tf.Tensor2D>();
+        this.model.specs.forEach((s, i) => {
+          if (s.gate !== undefined) byGate.set(s.gate, grads.grads[i] as tf.Tensor2D);
+        });
+        await this.options.hooks.call('afterBackward', byGate);
+      }
+      this.applyGradients(grads.grads);
+    } finally {
+      for (const g of grads.grads) g.dispose();
+    }
+    this.position.step += 1;
+    this.counters.step = this.position.step;
+    return grads.loss;
+  }
+
+  /**
+   * Loss and gradients of the full batch (summed over micro-batches, each scaled by 1/batchSize).
+   * Gradients are in `model.specs` order; for a gated weight it is ∂L/∂(W⊙M), dense.
+   */
+  computeGradients(batch: Batch): { loss: number; grads: tf.Tensor[] } {
+    const micro = Math.max(1, Math.min(this.spec.micro_batch_size ?? batch.batchSize, batch.batchSize));
+    const seedSource = () => this.dropoutRng.seed();
+    let accumulated: tf.Tensor[] | null = null;
+    let lossTotal = 0;
+    for (let start = 0; start < batch.batchSize; start += micro) {
+      const end = Math.min(batch.batchSize, start + micro);
+      const part = micro >= batch.batchSize ? batch : sliceBatch(batch, start, end);
+      const { value, grads } = lossAndGradients(this.model, part, { training: true, dropoutSeed: seedSource, divisor: batch.batchSize });
+      lossTotal += value.dataSync()[0]!;
+      value.dispose();
+      if (accumulated === null) {
+        accumulated = grads;
+      } else {
+        const previous: tf.Tensor[] = accumulated;
+        accumulated = previous.map((g, i) => tf.add(g, grads[i]!));
+        for (const g of [...previous, ...grads]) g.dispose();
+      }
+    }
+    return { loss: lossTotal, grads: accumulated! };
+  }
+
+  /** dW = dEff ⊙ M for gates, then clipping and the AdamW update at the scheduled rate. */
+  private applyGradients(effGrads: readonly tf.Tensor[]): void {
+    const masked = this.model.specs.map((s, i) => {
+      const gate = s.gate !== undefined ? this.model.gateOf(s.name)! : undefined;
+      return gate ? tf.mul(effGrads[i]!, gate.mask) : effGrads[i]!;
+    });
+    const { grads, norm } = clipByGlobalNorm(masked, this.spec.max_grad_norm);
+    norm.dispose();
+    masked.forEach((g, i) => {
+      if (g !== effGrads[i]) g.dispose();
+    });
+    try {
+      this.optimizer.apply(grads, this.currentLr());
+    } finally {
+      for (const g of grads) g.dispose();
+    }
+  }
+
+  /** The learning rate of the next step. */
+  currentLr(): number {
+    return learningRateAt(this.schedule, this.position.step);
+  }
+
+  /** Mean loss and metrics on one evaluation set. */
+  evaluate(set: EvalSet, epoch: number): EvalResult {
+    const batchSize = this.spec.eval_batch_size ?? this.spec.batch_size;
+    const batches = makeBatches(set.examples, batchSize, { padId: this.options.padId });
+    const numLabels = this.model.config.num_labels;
+    const predictions = new Float32Array(set.examples.length);
+    const labels = new Float32Array(set.examples.length);
+    let filled = 0;
+    let lossSumTotal = 0;
+    let lastReport = 0;
+    for (const batch of batches) {
+      const [logitsT, lossT] = tf.tidy(() => {
+        const logits = this.model.logits(batch, { training: false });
+        return [logits, lossSum(logits, batch.labels, numLabels)] as const;
+      });
+      const logits = logitsT.dataSync();
+      lossSumTotal += lossT.dataSync()[0]!;
+      tf.dispose([logitsT, lossT]);
+      for (let r = 0; r < batch.batchSize; r++) {
+        predictions[filled + r] = numLabels === 1 ? logits[r]! : argmax(logits, r * numLabels, numLabels);
+        labels[filled + r] = batch.labels[r]!;
+      }
+      filled += batch.batchSize;
+      const now = Date.now();
+      if (now - lastReport > 250 || filled === set.examples.length) {
+        lastReport = now;
+        this.callbacks?.onEval?.({ epoch, split: set.split, done: filled, total: set.examples.length });
+      }
+    }
+    const metrics = this.options.computeMetrics(predictions.subarray(0, filled), labels.subarray(0, filled));
+    return { split: set.split, loss: lossSumTotal / Math.max(1, filled), metrics };
+  }
+
+  private callbacks: TrainerCallbacks | undefined;
+
+  /**
+   * Trains from the current position to the last epoch. Hooks: beforeEpoch (not repeated when
+   * resuming mid-epoch), afterBackward/afterStep per step, afterEpoch after evaluation. setup and
+   * teardown are the job's. On abort: asks for a checkpoint at the current step, then throws AbortError.
+   */
+  async run(callbacks: TrainerCallbacks = {}, signal?: AbortSignal): Promise<EpochRecord[]> {
+    this.callbacks = callbacks;
+    const { hooks } = this.options;
+    const sessionStart = Date.now();
+    const elapsed = () => this.position.elapsedS + (Date.now() - sessionStart) / 1000;
+    const abortIfAsked = async () => {
+      if (signal?.aborted) {
+        this.position.elapsedS = elapsed();
+        await callbacks.onCheckpoint?.('abort');
+        throw new AbortError();
+      }
+    };
+    while (!this.finished) {
+      const pos = this.position;
+      this.counters.epoch = pos.epoch;
+      this.shuffleRng.restore(pos.epochShuffleState);
+      const batches = makeBatches(this.options.trainExamples, this.spec.batch_size, { rng: this.shuffleRng, padId: this.options.padId });
+      if (batches.length !== this.stepsPerEpoch) throw new Error(`makeBatches gave ${batches.length} batches, expected ${this.stepsPerEpoch}`);
+      if (pos.batchIndex === 0) await hooks.call('beforeEpoch', pos.epoch);
+      this.dropoutRng.restore(pos.dropoutState);
+      while (pos.batchIndex < batches.length) {
+        await abortIfAsked();
+        const batch = batches[pos.batchIndex]!;
+        const lr = this.currentLr();
+        const loss = await this.trainStep(batch);
+        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${pos.step} (epoch ${pos.epoch}); lower train.learning_rate`);
+        pos.batchIndex += 1;
+        pos.epochLossSum += loss;
+        pos.epochLossCount += 1;
+        pos.epochTokens += batch.tokens;
+        pos.dropoutState = this.dropoutRng.state();
+        await hooks.call('afterStep', pos.step);
+        callbacks.onProgress?.({ epoch: pos.epoch, step: pos.step, epochStep: pos.batchIndex, loss, lr, tokens: batch.tokens });
+      }
+      await abortIfAsked();
+      const results = this.options.evalSets.map((set) => this.evaluate(set, pos.epoch));
+      const record: EpochRecord = {
+        epoch: pos.epoch,
+        step: pos.step,
+        lr: learningRateAt(this.schedule, Math.max(0, pos.step - 1)),
+        train_loss: pos.epochLossSum / Math.max(1, pos.epochLossCount),
+        eval_loss: combineLoss(results, this.options.evalSets),
+        metrics: combineMetrics(results),
+        sparsity: this.options.sparsity(),
+        wall_time_s: elapsed(),
+      };
+      await hooks.call('afterEpoch', pos.epoch, record.metrics);
+      // Masks may have changed in afterEpoch: the record reports the sparsity the next epoch trains at.
+      record.sparsity = this.options.sparsity();
+      pos.records.push(record);
+      pos.epoch += 1;
+      pos.batchIndex = 0;
+      pos.epochShuffleState = this.shuffleRng.state();
+      pos.epochLossSum = 0;
+      pos.epochLossCount = 0;
+      pos.epochTokens = 0;
+      await callbacks.onEpoch?.(record);
+      if (this.spec.checkpoint_every_epoch) {
+        this.position.elapsedS = elapsed();
+        await callbacks.onCheckpoint?.('epoch');
+      }
+    }
+    return this.position.records;
+  }
+
+  /** Weights, masks, optimizer moments and position, as typed arrays and JSON. */
+  state(): TrainerState {
+    const weights: Record<string, Float32Array> = {};
+    for (const s of this.model.specs) weights[s.name] = this.model.param(s.name).dataSync() as Float32Array;
+    const masks: Record<string, Float32Array> = {};
+    for (const g of this.model.gates) masks[g.name] = g.mask.dataSync() as Float32Array;
+    return { position: structuredClone(this.position), weights, masks, optimizer: this.optimizer.state() };
+  }
+
+  restore(state: TrainerState): void {
+    for (const s of this.model.specs) assignFrom(this.model.param(s.name), state.weights[s.name], `weight ${s.name}`);
+    for (const g of this.model.gates) g.setMask(requireMask(state.masks, g.name));
+    this.optimizer.restore(state.optimizer);
+    this.position = structuredClone(state.position);
+    this.counters.step = this.position.step;
+    this.counters.epoch = Math.min(this.position.epoch, this.spec.epochs);
+  }
+}
+
+function requireMask(masks: Record<string, Float32Array>, name: string): Float32Array {
+  const mask = masks[name];
+  if (mask === undefined) throw new Error(`checkpoint lacks the mask of gate ${name}`);
+  return mask;
+}
+
+function argmax(values: ArrayLike<number>, offset: number, n: number): number {
+  let best = 0;
+  for (let j = 1; j < n; j++) if (values[offset + j]! > values[offset + best]!) best = j;
+  return best;
+}
+
+/** Eval loss over all eval examples (mnli: matched and mismatched together). */
+function combineLoss(results: readonly EvalResult[], sets: readonly EvalSet[]): number {
+  let total = 0;
+  let count = 0;
+  results.forEach((r, i) => {
+    const n = sets[i]!.examples.length;
+    total += r.loss * n;
+    count += n;
+  });
+  return count === 0 ? Number.NaN : total / count;
+}
+
+/** One split: its metrics as they are; several (mnli): 'matched/accuracy', 'mismatched/accuracy'. */
+export function combineMetrics(results: readonly EvalResult[]): Metrics {
+  if (results.length === 1) return { ...results[0]!.metrics };
+  const out: Metrics = {};
+  for (const r of results) {
+    const prefix = r.split.replace(/^validation_/, '');
+    for (const [k, v] of Object.entries(r.metrics)) out[`${prefix}/${k}`] = v;
+  }
+  return out;
+}
