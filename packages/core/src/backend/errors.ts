@@ -32,9 +32,13 @@ export function explainBackendError(error: unknown): Error {
   if (error instanceof BackendMemoryError) return error;
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   if (WASM_HEAP_PATTERNS.some((p) => p.test(text))) {
-    return new BackendMemoryError(`wasm heap exhausted (4 GB limit${heapNote()}): ${ADVICE}. Original error: ${text}`, {
-      cause: error,
-    });
+    // After an abort or a trap the heap may be corrupt: the job must end, a retry needs a new process.
+    return new BackendMemoryError(
+      `wasm heap exhausted (4 GB limit${heapNote()}): ${ADVICE}. The wasm backend is unusable in this process after this error. Original error: ${text}`,
+      {
+        cause: error,
+      },
+    );
   }
   if (OTHER_OOM_PATTERNS.some((p) => p.test(text))) {
     return new BackendMemoryError(`out of memory on backend '${safeBackendName()}': ${ADVICE}. Original error: ${text}`, {

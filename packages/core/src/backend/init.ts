@@ -3,6 +3,7 @@
  * it, and registers what training needs (gradients on every backend; kernels and matmul overrides on
  * wasm), once.
  */
+import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { BackendInfo } from '../events.js';
@@ -96,23 +97,21 @@ async function loadNative(name: NativeName): Promise<NativeLoad> {
     if (nativeLoaded == null || nativeLoaded === pkg) return { ok: true };
     return { ok: false, short: `${nativeLoaded} already loaded`, why: `${nativeLoaded} is already loaded in this process; ${pkg} cannot replace it` };
   }
+  const require = createRequire(import.meta.url);
   try {
-    // A variable specifier: these optional peers are not installed at build time.
-    const specifier: string = pkg;
-    await import(specifier);
-  } catch (error) {
-    if (isModuleNotFound(error, pkg)) {
-      return {
-        ok: false,
-        short: `${pkg} not installed`,
-        why: `${pkg} is not installed. Install it next to @gbp/core (npm install ${pkg}@${tf.version_core}) or choose backend wasm.`,
-      };
-    }
+    require.resolve(pkg);
+  } catch {
     return {
       ok: false,
-      short: `${pkg} failed to load`,
-      why: `${pkg} is installed but failed to load: ${message(error)}`,
+      short: `${pkg} not installed`,
+      why: `${pkg} is not installed. Install it next to @gbp/core (npm install ${pkg}@${tf.version_core}) or choose backend wasm.`,
     };
+  }
+  try {
+    // require, not import(): both packages are CommonJS, and this keeps test runners' resolvers out.
+    require(pkg);
+  } catch (error) {
+    return { ok: false, short: `${pkg} failed to load`, why: `${pkg} is installed but failed to load: ${message(error)}` };
   }
   if (tf.findBackendFactory('tensorflow') == null) {
     // It registered on its own copy of tfjs-core: ops from gbp would never reach it.
@@ -126,11 +125,6 @@ async function loadNative(name: NativeName): Promise<NativeLoad> {
   return { ok: true };
 }
 
-function isModuleNotFound(error: unknown, pkg: string): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message(error).includes(pkg);
-}
-
 let wasmPathsSet = false;
 
 async function activateWasm(): Promise<void> {
@@ -138,12 +132,37 @@ async function activateWasm(): Promise<void> {
   if (!wasmPathsSet && tf.engine().registry['wasm'] == null) {
     // Point at the .wasm files next to the package's entry explicitly, so loading does not depend on
     // the bundle's __dirname (bundlers, test runners). Threads stay off: tfjs disables them on Node.
-    const require = createRequire(import.meta.url);
-    wasm.setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`);
+    const entry = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm');
+    wasm.setWasmPaths(`${dirname(entry)}/`);
     wasmPathsSet = true;
   }
-  await activate('wasm');
+  const before = processListeners();
+  try {
+    await activate('wasm');
+  } finally {
+    removeListenersAddedSince(before);
+  }
   registerWasmKernels();
+}
+
+// Emscripten's Node glue, run when the wasm backend initialises, adds process handlers that rethrow
+// every uncaught exception and unhandled rejection (emscripten-core/emscripten#11768): they would
+// override the application's own handlers (a worker reporting its failure), so they are removed.
+const PROCESS_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+
+type Listener = (...args: unknown[]) => void;
+const emitter: EventEmitter = process;
+
+function processListeners(): Map<string, Set<Listener>> {
+  return new Map(PROCESS_EVENTS.map((event) => [event, new Set(emitter.listeners(event) as Listener[])]));
+}
+
+function removeListenersAddedSince(before: Map<string, Set<Listener>>): void {
+  for (const event of PROCESS_EVENTS) {
+    for (const listener of emitter.listeners(event) as Listener[]) {
+      if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener);
+    }
+  }
 }
 
 async function activate(name: string): Promise<void> {
