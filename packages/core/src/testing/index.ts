@@ -137,9 +137,9 @@ export interface DriveOptions {
   /** Metrics passed to afterEpoch; default {}. */
   metrics?: (epoch: number) => Metrics;
   /** Called after each afterStep (step = steps completed). */
-  onStep?: (ctx: TestContext, step: number) => void;
+  onStep?: (ctx: TestContext, step: number, instance: PrunerInstance) => void;
   /** Called after each afterEpoch. */
-  onEpoch?: (ctx: TestContext, epoch: number) => void;
+  onEpoch?: (ctx: TestContext, epoch: number, instance: PrunerInstance) => void;
   /** Continue from this many completed steps (resume): restore() first with `state`. */
   startStep?: number;
   state?: PrunerState;
@@ -181,10 +181,10 @@ export async function drivePruner(def: AnyPrunerDefinition, rawOptions: unknown,
       }
       ctx.step++;
       await registry.call('afterStep', ctx.step);
-      drive.onStep?.(ctx, ctx.step);
+      drive.onStep?.(ctx, ctx.step, instance);
     }
     await registry.call('afterEpoch', epoch, drive.metrics?.(epoch) ?? {});
-    drive.onEpoch?.(ctx, epoch);
+    drive.onEpoch?.(ctx, epoch, instance);
   }
   if (drive.teardown !== false) await registry.call('teardown');
   return instance;
