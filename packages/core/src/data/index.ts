@@ -1,2 +1,16 @@
-// Public API of the data module (owned by its module).
-export {};
+// Public API of the data module: GLUE tasks and metrics, readers, tokenizer, batching.
+export { TASKS, getTask, taskSplits, type TaskInfo } from './tasks.js';
+export { computeMetrics } from './metrics.js';
+export type { Example } from './rows.js';
+export { loadSplit, type LoadSplitOptions } from './load.js';
+export { DataError } from './errors.js';
+export { defaultCacheDir } from './cache.js';
+export {
+  loadTokenizer,
+  SPECIAL_TOKENS,
+  type EncodedInput,
+  type GbpTokenizer,
+  type LoadTokenizerOptions,
+  type WordPieceTokenizer,
+} from './tokenizer.js';
+export { makeBatches, type Batch, type EncodedExample, type MakeBatchesOptions } from './batching.js';
