@@ -67,7 +67,7 @@ export async function loadSplit(
   const dir = data.dir || process.env.GBP_DATA_DIR || undefined;
   const tried: string[] = [];
 
-  const read = async (candidate: Omit<Candidate, 'path'> & { path: string }): Promise<Example[]> => {
+  const read = async (candidate: Candidate): Promise<Example[]> => {
     const started = performance.now();
     const examples = await candidate.read(candidate.path, info, split, limit);
     if (examples.length === 0 && limit > 0) throw new DataError(`${candidate.path}: no examples in ${task}/${split}`);

@@ -22,7 +22,16 @@ import {
 
 // `tokenizers` is a CommonJS napi module: load it lazily, so importing @gbp/core stays cheap
 let binding: typeof Tokenizers | undefined;
-const tokenizers = (): typeof Tokenizers => (binding ??= createRequire(import.meta.url)('tokenizers') as typeof Tokenizers);
+function tokenizers(): typeof Tokenizers {
+  try {
+    return (binding ??= createRequire(import.meta.url)('tokenizers') as typeof Tokenizers);
+  } catch (error) {
+    throw new DataError(
+      `the 'tokenizers' package has no usable native binary for ${process.platform}-${process.arch} (${(error as Error).message})`,
+      { cause: error },
+    );
+  }
+}
 
 /** Special tokens of a trained vocabulary, ids 0..4 (as HF's BertWordPieceTokenizer trains them). */
 export const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
