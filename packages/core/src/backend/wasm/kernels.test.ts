@@ -6,7 +6,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../tf.js';
 import { initBackend } from '../init.js';
 import { ints, normal, relativeError, runOn } from '../__fixtures__/numerics.js';
-import { isFlagFree } from './kernels/flag_free_matmul.js';
+import { isFastMatMul } from './kernels/fast_matmul.js';
 
 const TOLERANCE = 1e-5;
 
@@ -65,7 +65,7 @@ describe('UnsortedSegmentSum (wasm)', () => {
   });
 });
 
-describe('flag-free BatchMatMul and _FusedMatMul (wasm)', () => {
+describe('fast BatchMatMul and _FusedMatMul (wasm)', () => {
   const FLAGS = [
     [false, false],
     [false, true],
@@ -75,8 +75,8 @@ describe('flag-free BatchMatMul and _FusedMatMul (wasm)', () => {
 
   it('replace the stock kernels once', async () => {
     await initBackend('wasm');
-    expect(isFlagFree(tf.getKernel('BatchMatMul', 'wasm'))).toBe(true);
-    expect(isFlagFree(tf.getKernel('_FusedMatMul', 'wasm'))).toBe(true);
+    expect(isFastMatMul(tf.getKernel('BatchMatMul', 'wasm'))).toBe(true);
+    expect(isFastMatMul(tf.getKernel('_FusedMatMul', 'wasm'))).toBe(true);
   });
 
   it.each(FLAGS)('2-D matMul with transposeA=%s transposeB=%s matches cpu', async (ta, tb) => {
@@ -92,6 +92,25 @@ describe('flag-free BatchMatMul and _FusedMatMul (wasm)', () => {
     const b = tf.tensor3d(normal(batch * k * n, 23), tb ? [batch, n, k] : [batch, k, n]);
     const b1 = tf.tensor3d(normal(k * n, 24), tb ? [1, n, k] : [1, k, n]);
     await expectWasmMatchesCpu(() => [tf.matMul(a, b, ta, tb), tf.matMul(a, b1, ta, tb)]);
+  });
+
+  it.each(FLAGS)('batched matMul large enough to run per batch entry, transposeA=%s transposeB=%s, matches cpu', async (ta, tb) => {
+    const [batch, m, k, n] = [3, 32, 24, 40]; // 30720 multiply-adds per entry: above the split threshold
+    const a = tf.tensor3d(normal(batch * m * k, 40), ta ? [batch, k, m] : [batch, m, k]);
+    const b = tf.tensor3d(normal(batch * k * n, 41), tb ? [batch, n, k] : [batch, k, n]);
+    const b1 = tf.tensor3d(normal(k * n, 42), tb ? [1, n, k] : [1, k, n]);
+    const a1 = tf.tensor3d(normal(m * k, 43), ta ? [1, k, m] : [1, m, k]);
+    const b2 = tf.tensor2d(normal(k * n, 44), tb ? [n, k] : [k, n]);
+    await expectWasmMatchesCpu(() => [tf.matMul(a, b, ta, tb), tf.matMul(a, b1, ta, tb), tf.matMul(a1, b, ta, tb), tf.matMul(a, b2, ta, tb)]);
+  });
+
+  it('4-D batches (attention heads) and partly broadcast batch dims match cpu', async () => {
+    const [m, k, n] = [32, 32, 32];
+    const a = tf.tensor4d(normal(2 * 3 * m * k, 45), [2, 3, m, k]);
+    const b = tf.tensor4d(normal(2 * 3 * k * n, 46), [2, 3, k, n]);
+    const a21 = tf.tensor4d(normal(2 * m * k, 47), [2, 1, m, k]);
+    const b13 = tf.tensor4d(normal(3 * k * n, 48), [1, 3, k, n]);
+    await expectWasmMatchesCpu(() => [tf.matMul(a, b), tf.matMul(a, b, false, true), tf.matMul(a21, b13)]);
   });
 
   it('handles size-1 dims (where Transpose degenerates to a copy)', async () => {
@@ -110,7 +129,7 @@ describe('flag-free BatchMatMul and _FusedMatMul (wasm)', () => {
     await expectWasmMatchesCpu(() => [fused(a, b, bias), ...tf.grads((x, y, z) => fused(x as tf.Tensor2D, y as tf.Tensor2D, z as tf.Tensor1D).sum())([a, b, bias])]);
   });
 
-  it('frees its transposed intermediates', async () => {
+  it('frees its transposed intermediates and batch views', async () => {
     await initBackend('wasm');
     const backend = tf.backend() as BackendWasm;
     const a = tf.tensor3d(normal(2 * 8 * 4, 30), [2, 8, 4]);
@@ -123,6 +142,14 @@ describe('flag-free BatchMatMul and _FusedMatMul (wasm)', () => {
     tf.matMul(a, b, false, true).dispose();
     tf.matMul(a, c, true, true).dispose();
     tf.fused.matMul({ a: a2, b: a2, transposeA: true, bias, activation: 'relu' }).dispose();
+    const big = [tf.randomNormal([4, 32, 32]), tf.randomNormal([4, 32, 32])] as const; // split per entry
+    const beforeBig = { tensors: tf.memory().numTensors, data: backend.numDataIds() };
+    tf.matMul(big[0], big[1]).dispose();
+    tf.matMul(big[0], big[1], true, true).dispose();
+    tf.dispose(tf.tidy(() => tf.grads((x, y) => tf.matMul(x, y, false, true).sum())([...big])));
+    expect(tf.memory().numTensors).toBe(beforeBig.tensors);
+    expect(backend.numDataIds()).toBe(beforeBig.data);
+    tf.dispose([...big]);
     tf.dispose(tf.tidy(() => tf.grads((x, y) => tf.matMul(x, y, false, true).sum())([a, b])));
     expect(tf.memory().numTensors).toBe(before.tensors);
     expect(backend.numDataIds()).toBe(before.data);
