@@ -2,10 +2,14 @@
  * Test helpers for pruner packages ('@gbp/core/testing'): gates over given weights, a
  * PrunerContext around them, and a driver that calls a pruner's hooks in the trainer's order.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { tf } from '../tf.js';
+import { resolveJobSpec } from '../job.js';
+import type { JobSpec, PruningSpec, TaskName } from '../spec.js';
 import { Rng } from '../rng.js';
 import type { LogLevel, Metrics } from '../events.js';
-import type { PruningSpec } from '../spec.js';
 import { HookRegistry } from '../hooks/registry.js';
 import { validatePrunerOptions, type AnyPrunerDefinition } from '../hooks/resolve.js';
 import type { Gate, GateGradients, PrunerContext, PrunerInstance, PrunerModelInfo, PrunerState } from '../hooks/types.js';
@@ -188,4 +192,41 @@ export async function drivePruner(def: AnyPrunerDefinition, rawOptions: unknown,
   }
   if (drive.teardown !== false) await registry.call('teardown');
   return instance;
+}
+
+/**
+ * The GLUE data folder for integration tests: GBP_DATA_DIR, else <repo>/../shared/data/glue;
+ * undefined when absent (tests then skip, saying so).
+ */
+export function glueDataDir(): string | undefined {
+  const candidates = [process.env.GBP_DATA_DIR, fileURLToPath(new URL('../../../../../shared/data/glue', import.meta.url))];
+  return candidates.find((dir): dir is string => !!dir && existsSync(dir));
+}
+
+/**
+ * A job spec for a pruner's integration test: a one-layer encoder (d_model 32) on a slice of a
+ * GLUE task, cpu backend, three epochs, pruning to 80% over epochs 1–2. `plugin` is the pruner's
+ * source file, so the test runs the code under test rather than a build.
+ */
+export function tinyPruningJobSpec(opts: {
+  method: string;
+  plugin: string;
+  dataDir: string;
+  outputDir: string;
+  methodOptions?: Record<string, unknown>;
+  pruning?: Partial<PruningSpec>;
+  task?: TaskName;
+}): JobSpec {
+  return resolveJobSpec({
+    task: opts.task ?? 'sst2',
+    output_dir: opts.outputDir,
+    method: opts.method,
+    method_options: opts.methodOptions ?? {},
+    plugins: [opts.plugin],
+    model: { size: 'tiny', num_layers: 1, d_model: 32, num_heads: 2, dff: 64, vocab_size: 400, max_len: 32 },
+    train: { epochs: 3, batch_size: 16, max_train_examples: 96, max_eval_examples: 32, learning_rate: 1e-3, checkpoint_every_epoch: false },
+    pruning: { start_sparsity: 0, end_sparsity: 0.8, start_epoch: 1, end_epoch: 2, ...opts.pruning },
+    data: { dir: opts.dataDir, source: 'local', offline: true, cache_dir: join(opts.outputDir, 'cache') },
+    backend: 'cpu',
+  });
 }
