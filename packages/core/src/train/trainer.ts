@@ -107,6 +107,7 @@ export function sliceBatch(batch: Batch, start: number, end: number): Batch {
     typeIds: take(batch.typeIds, (n) => new Int32Array(n)),
     attentionMask,
     labels: batch.labels.slice(start, end),
+    indices: batch.indices.slice(start, end),
     batchSize: rows,
     seqLen: len,
     tokens,

@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Rng } from './rng.js';
+import { resolveJobSpec, runJob, type PartialJobSpec } from './job.js';
+import type { JobEvent } from './events.js';
+
+let root: string;
+const WORDS = ['good', 'great', 'fine', 'bad', 'awful', 'poor', 'movie', 'film', 'the', 'a', 'plot', 'acting', 'was', 'very', 'not'];
+
+/** A small sst2-shaped data set: positive iff it contains a positive word. */
+async function writeSyntheticSst2(dir: string) {
+  const rng = new Rng(3);
+  const line = (i: number) => {
+    const label = rng.int(2);
+    const words = Array.from({ length: 3 + rng.int(6) }, () => WORDS[6 + rng.int(WORDS.length - 6)]!);
+    words.splice(rng.int(words.length), 0, WORDS[label === 1 ? rng.int(3) : 3 + rng.int(3)]!);
+    return JSON.stringify({ sentence: words.join(' '), label, idx: i });
+  };
+  await mkdir(join(dir, 'sst2'), { recursive: true });
+  await writeFile(join(dir, 'sst2', 'train.jsonl'), `${Array.from({ length: 96 }, (_, i) => line(i)).join('\n')}\n`);
+  await writeFile(join(dir, 'sst2', 'validation.jsonl'), `${Array.from({ length: 40 }, (_, i) => line(i)).join('\n')}\n`);
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'gbp-job-'));
+  await writeSyntheticSst2(join(root, 'data'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const spec = (name: string, extra: Partial<PartialJobSpec> = {}) =>
+  resolveJobSpec({
+    id: name,
+    task: 'sst2',
+    backend: 'wasm',
+    model: { size: 'tiny', num_layers: 1, d_model: 32, num_heads: 4, dff: 64, vocab_size: 120, max_len: 16 },
+    train: { epochs: 2, batch_size: 16, learning_rate: 2e-3, seed: 9 },
+    data: { dir: join(root, 'data'), source: 'local', offline: true, cache_dir: join(root, 'cache') },
+    output_dir: join(root, 'out', name),
+    ...extra,
+  } as PartialJobSpec);
+
+describe('resolveJobSpec', () => {
+  it('applies the schema defaults', () => {
+    const s = resolveJobSpec({ task: 'rte', output_dir: '/tmp/x' });
+    expect(s).toMatchObject({ id: 'baseline_rte', method: 'baseline', backend: 'auto', model: { size: 'base' }, train: { epochs: 3, batch_size: 32 }, pruning: { end_sparsity: 0.9 } });
+  });
+  it('names every bad field and what was expected', () => {
+    let message = '';
+    try {
+      resolveJobSpec({ task: 'sst2', output_dir: '/x', train: { epochs: 0, bogus: 1 }, model: { size: 'huge' } } as never);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('train.epochs: must be >= 1');
+    expect(message).toContain('train.bogus: is not a known field');
+    expect(message).toContain('model.size: must be one of "tiny", "small", "base", "large"');
+    expect(() => resolveJobSpec({ task: 'sst2', output_dir: '/x', model: { size: 'tiny', d_model: 30, num_heads: 4 } })).toThrow(/divisible/);
+  });
+});
+
+describe('runJob', () => {
+  it('runs a baseline end to end: events, results folder, checkpoints', async () => {
+    const events: JobEvent[] = [];
+    const s = spec('baseline');
+    const result = await runJob(s, (e) => events.push(e));
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe('log');
+    expect(types).toContain('start');
+    expect(types.filter((t) => t === 'epoch')).toHaveLength(2);
+    expect(types.filter((t) => t === 'checkpoint')).toHaveLength(2);
+    expect(types).toContain('eval');
+    expect(types).toContain('progress');
+    expect(types[types.length - 1]).toBe('done');
+    expect(types.indexOf('start')).toBeLessThan(types.indexOf('progress'));
+    expect(result.epochs).toHaveLength(2);
+    expect(result.final_metrics.accuracy).toBeTypeOf('number');
+    expect(result.sparsity.global).toBe(0);
+
+    const files = await readdir(s.output_dir);
+    const csv = files.find((f) => /^results_baseline_\d{8}T\d{6}Z\.csv$/.test(f));
+    expect(csv).toBeDefined();
+    const rows = (await readFile(join(s.output_dir, csv!), 'utf8')).trim().split('\n');
+    expect(rows[0]).toBe('epoch,step,lr,train_loss,eval_loss,accuracy,sparsity,wall_time_s');
+    expect(rows).toHaveLength(3);
+    const metadata = JSON.parse(await readFile(result.files.metadata!, 'utf8'));
+    expect(metadata).toMatchObject({ status: 'done', epochs_completed: 2, backend: { name: 'wasm' }, model_info: { num_layers: 1, d_model: 32 } });
+    expect(metadata.versions).toHaveProperty('tfjs');
+    expect(JSON.parse(await readFile(result.files.sparsity!, 'utf8'))).toHaveProperty('global', 0);
+    const logged = (await readFile(result.files.events!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).type);
+    expect(logged).toEqual(types.slice(types.indexOf('log')));
+    expect((await readdir(join(s.output_dir, 'checkpoints'))).sort()).toEqual(['step-000000006', 'step-000000012']);
+  });
+
+  it('abort writes a checkpoint and rejects with AbortError; resume finishes with the same metrics', async () => {
+    const straight = await runJob(spec('straight'), () => undefined);
+
+    const s = spec('aborted');
+    const controller = new AbortController();
+    const run = runJob(
+      s,
+      (e) => {
+        if (e.type === 'progress' && e.step >= 8) controller.abort();
+      },
+      { signal: controller.signal },
+    );
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    const files = await readdir(s.output_dir);
+    const metaName = files.find((f) => f.startsWith('metadata_'))!;
+    expect(JSON.parse(await readFile(join(s.output_dir, metaName), 'utf8')).status).toBe('aborted');
+    const ckpts = await readdir(join(s.output_dir, 'checkpoints'));
+    expect(ckpts[ckpts.length - 1]).toMatch(/^step-0000000(08|09|1\d)$/);
+
+    const events: JobEvent[] = [];
+    const resumed = await runJob({ ...s, resume: true }, (e) => events.push(e));
+    const start = events.find((e) => e.type === 'start');
+    expect(start && start.type === 'start' && start.start_step).toBeGreaterThanOrEqual(8);
+    expect(resumed.files.metadata).toBe(join(s.output_dir, metaName));
+    expect(resumed.epochs).toHaveLength(2);
+    resumed.epochs.forEach((r, i) => {
+      const e = straight.epochs[i]!;
+      expect(r.train_loss).toBeCloseTo(e.train_loss, 5);
+      expect(r.eval_loss).toBeCloseTo(e.eval_loss, 5);
+      expect(r.metrics.accuracy).toBeCloseTo(e.metrics.accuracy!, 5);
+    });
+  });
+
+  it('runs a pruner from a path, checks its sparsity target, and reports a failing hook with its name', async () => {
+    const prunerFile = join(root, 'half-pruner.mjs');
+    await writeFile(
+      prunerFile,
+      `export default {
+        name: 'half',
+        optionsSchema: { type: 'object', properties: { fail: { type: 'boolean', default: false } }, additionalProperties: false },
+        create(options, ctx) {
+          let calls = 0;
+          return {
+            afterStep(c, step) {
+              calls++;
+              if (options.fail && step === 3) throw new Error('boom');
+            },
+            afterEpoch(c, epoch) {
+              for (const g of c.gates) {
+                const m = new Float32Array(g.size);
+                for (let i = 0; i < g.size; i++) m[i] = i % 2;
+                g.setMask(m);
+              }
+              c.log.info('pruned half at epoch ' + epoch);
+            },
+            state() { return { calls }; },
+            restore(s) { calls = s.calls; },
+          };
+        },
+      };\n`,
+    );
+    const events: JobEvent[] = [];
+    const result = await runJob(spec('half', { method: prunerFile, pruning: { end_sparsity: 0.5 } as never }), (e) => events.push(e));
+    expect(result.sparsity.global).toBe(0.5);
+    expect(events.some((e) => e.type === 'log' && e.source === 'half' && e.message === 'pruned half at epoch 1')).toBe(true);
+
+    await expect(runJob(spec('too-much', { method: prunerFile, pruning: { end_sparsity: 0.9 } as never }), () => undefined)).rejects.toThrow(/pruner half reached 50\.00%/);
+
+    const failed: JobEvent[] = [];
+    await expect(runJob(spec('fails', { method: prunerFile, method_options: { fail: true } }), (e) => failed.push(e))).rejects.toThrow(/pruner half, hook afterStep: boom/);
+    const last = failed[failed.length - 1]!;
+    expect(last).toMatchObject({ type: 'failed', error: { plugin: 'half', hook: 'afterStep', code: 'PLUGIN_ERROR' } });
+
+    await expect(runJob(spec('bad-options', { method: prunerFile, method_options: { nope: 1 } }), () => undefined)).rejects.toThrow(/method_options\.nope/);
+  });
+});
