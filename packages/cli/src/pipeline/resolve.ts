@@ -133,7 +133,8 @@ export function resolvePipeline(
         // In a staged file a flag list replaces the axis where stages have it (else it goes everywhere).
         const anyStageHasAxis = jobStages.some(([, s]) => s.matrix?.[axis as OverridableAxis] !== undefined);
         if (values && (!anyStageHasAxis || matrix[axis] !== undefined || jobStages.length === 1)) {
-          matrix[axis] = axis === 'method' ? values.map(methodName) : values;
+          // Paths given on the command line are relative to the working directory.
+          matrix[axis] = axis === 'method' ? values.map((m) => (isPathLike(m) ? toAbsolute(cwd, m) : m)) : values;
         }
       }
     }

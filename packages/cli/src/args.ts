@@ -1,0 +1,176 @@
+/**
+ * Command-line flags as one explicit table: parsing, validation and help come from it.
+ *
+ * Why not node:util parseArgs or commander: the original run_experiments.sh has multi-letter
+ * short flags (-ps, -pe, -ss, -se, -ml) that both treat as single-letter short options; a table
+ * of ~25 entries keeps those flags exact and puts each flag's validation next to its help.
+ */
+import { BACKEND_NAMES, MODEL_SIZES, TASK_NAMES } from '@gbp/core';
+
+export class UsageError extends Error {
+  readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+type Kind = 'int' | 'number' | 'fraction' | 'string' | 'bool' | 'list';
+
+export interface FlagSpec<K extends string = string> {
+  readonly key: K;
+  readonly names: readonly string[];
+  readonly kind: Kind;
+  readonly arg?: string;
+  readonly help: string;
+  /** Values a 'list' or 'string' flag may take. */
+  readonly choices?: readonly string[];
+  /** Per item check for lists; returns an error text or undefined. */
+  readonly check?: (value: string) => string | undefined;
+  /** May be given several times (values are appended). */
+  readonly repeat?: boolean;
+}
+
+const percent = (v: string) => (Number.isFinite(Number(v)) && Number(v) >= 0 && Number(v) <= 100 ? undefined : 'a percentage in [0, 100]');
+const gpuId = (v: string) => (/^\d+$/.test(v) ? undefined : 'a GPU id (a non-negative integer)');
+
+export const RUN_FLAGS = [
+  { key: 'epochs', names: ['-e', '--epochs'], kind: 'int', arg: 'N', help: 'training epochs (env GBP_EPOCHS)' },
+  { key: 'batchSize', names: ['-b', '--batch-size'], kind: 'int', arg: 'N', help: 'examples per optimizer step' },
+  { key: 'learningRate', names: ['-l', '--learning-rate'], kind: 'number', arg: 'LR', help: 'peak learning rate (> 0)' },
+  { key: 'modelSize', names: ['-m', '--model-size'], kind: 'list', arg: 'SIZE[,SIZE]', choices: MODEL_SIZES, help: 'model size preset(s)' },
+  { key: 'methods', names: ['-p', '--pruning-methods'], kind: 'list', arg: 'M[,M]', help: 'pruning methods, e.g. baseline,magnitude,movement,spt' },
+  { key: 'startSparsity', names: ['-s', '--start-sparsity'], kind: 'fraction', arg: 'S', help: 'sparsity at the start of pruning, in [0, 1]' },
+  { key: 'endSparsity', names: ['-f', '--end-sparsity'], kind: 'fraction', arg: 'S', help: 'final sparsity, in [0, 1]' },
+  { key: 'pruningStart', names: ['-ps', '--pruning-start'], kind: 'int', arg: 'EPOCH', help: 'first pruning epoch (1-based)' },
+  { key: 'pruningEnd', names: ['-pe', '--pruning-end'], kind: 'int', arg: 'EPOCH', help: 'last pruning epoch' },
+  { key: 'sparsitySteps', names: ['-ss', '--sparsity-steps'], kind: 'list', arg: 'P[,P]', check: percent, help: 'percentages for the steps schedule' },
+  { key: 'sptExplore', names: ['-se', '--spt-explore'], kind: 'string', arg: 'MODE', choices: ['per-layer', 'global', 'true', 'false'], help: 'spt exploration per layer (per-layer|true) or over all gates (global|false)' },
+  { key: 'task', names: ['-t', '--task'], kind: 'list', arg: 'TASK[,TASK]', choices: TASK_NAMES, help: 'GLUE task(s)' },
+  { key: 'maxLen', names: ['-ml', '--max-len'], kind: 'int', arg: 'N', help: 'maximum sequence length' },
+  { key: 'parallel', names: ['--parallel'], kind: 'bool', help: 'run jobs in parallel (up to --max-parallel-jobs, default 2)' },
+  { key: 'maxParallelJobs', names: ['--max-parallel-jobs'], kind: 'int', arg: 'N', help: 'at most N jobs at once (implies --parallel)' },
+  { key: 'dataDir', names: ['--data-dir'], kind: 'string', arg: 'DIR', help: 'GLUE data folder (env GBP_DATA_DIR; else the file\'s data.dir; else the Hub)' },
+  { key: 'backend', names: ['--backend'], kind: 'string', arg: 'NAME', choices: BACKEND_NAMES, help: 'TF.js backend' },
+  { key: 'output', names: ['--output'], kind: 'string', arg: 'DIR', help: 'results root (default: the file\'s run.output, else results)' },
+  { key: 'resume', names: ['--resume'], kind: 'bool', help: 'skip finished jobs, resume the others from their checkpoints' },
+  { key: 'view', names: ['--view'], kind: 'string', arg: 'VIEW', choices: ['progress', 'logs', 'both'], help: 'dashboard view (key v switches)' },
+  { key: 'gpus', names: ['--gpus'], kind: 'list', arg: 'ID[,ID]', check: gpuId, help: 'GPU ids; each job gets one (CUDA_VISIBLE_DEVICES)' },
+  { key: 'plain', names: ['--plain'], kind: 'bool', help: 'line-per-event output even in a terminal' },
+  { key: 'verbose', names: ['-v', '--verbose'], kind: 'bool', help: 'print every event (env GBP_VERBOSE=1)' },
+  { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },
+] as const satisfies readonly FlagSpec[];
+
+export const INFO_FLAGS = [
+  { key: 'modelSize', names: ['-m', '--model-size'], kind: 'list', arg: 'SIZE', choices: MODEL_SIZES, repeat: true, help: 'size preset(s); repeat or comma-separate (default: all)' },
+  { key: 'numLayers', names: ['--num-layers'], kind: 'int', arg: 'N', help: 'override the encoder layers' },
+  { key: 'dModel', names: ['--d-model'], kind: 'int', arg: 'N', help: 'override the hidden size' },
+  { key: 'numHeads', names: ['--num-heads'], kind: 'int', arg: 'N', help: 'override the attention heads' },
+  { key: 'dff', names: ['--dff'], kind: 'int', arg: 'N', help: 'override the feed-forward size' },
+  { key: 'vocabSize', names: ['--vocab-size'], kind: 'int', arg: 'N', help: 'override the vocabulary size' },
+  { key: 'maxLen', names: ['-ml', '--max-len'], kind: 'int', arg: 'N', help: 'override the maximum length' },
+  { key: 'json', names: ['--json'], kind: 'bool', help: 'print JSON' },
+  { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },
+] as const satisfies readonly FlagSpec[];
+
+export const COMPARE_FLAGS = [
+  { key: 'output', names: ['-o', '--output'], kind: 'string', arg: 'DIR', help: 'where to write the comparison (default: the folder given, when one)' },
+  { key: 'title', names: ['--title'], kind: 'string', arg: 'TEXT', help: 'plot title' },
+  { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },
+] as const satisfies readonly FlagSpec[];
+
+export const PLUGINS_FLAGS = [
+  { key: 'plugin', names: ['--plugin'], kind: 'list', arg: 'MODULE', repeat: true, help: 'also list this pruner module (package or path)' },
+  { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },
+] as const satisfies readonly FlagSpec[];
+
+type ValueOf<F extends FlagSpec> = F['kind'] extends 'bool' ? boolean : F['kind'] extends 'list' ? string[] : F['kind'] extends 'string' ? string : number;
+export type ParsedFlags<T extends readonly FlagSpec[]> = { [F in T[number] as F['key']]?: ValueOf<F> };
+
+/** Parses argv against a flag table. Throws UsageError naming the flag and what it expects. */
+export function parseFlags<const T extends readonly FlagSpec[]>(
+  argv: readonly string[],
+  table: T,
+  command: string,
+): { flags: ParsedFlags<T>; positionals: string[] } {
+  const flags: Record<string, unknown> = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (token === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!token.startsWith('-') || /^-\d/.test(token)) {
+      positionals.push(token);
+      continue;
+    }
+    const eq = token.indexOf('=');
+    const name = eq > 0 ? token.slice(0, eq) : token;
+    const spec = table.find((f) => f.names.includes(name));
+    if (!spec) throw new UsageError(`${command}: unknown flag ${name}; see ${command} -h`);
+    const label = spec.names.join('/');
+    if (spec.kind === 'bool') {
+      if (eq > 0) throw new UsageError(`${command}: ${label} takes no value`);
+      flags[spec.key] = true;
+      continue;
+    }
+    const raw = eq > 0 ? token.slice(eq + 1) : argv[++i];
+    if (raw === undefined) throw new UsageError(`${command}: ${label} needs a value (${spec.arg ?? 'VALUE'})`);
+    const value = convert(spec, raw, `${command}: ${label}`);
+    flags[spec.key] = spec.repeat && Array.isArray(value) ? [...((flags[spec.key] as string[] | undefined) ?? []), ...value] : value;
+  }
+  return { flags: flags as ParsedFlags<T>, positionals };
+}
+
+function convert(spec: FlagSpec, raw: string, label: string): unknown {
+  const bad = (expected: string): never => {
+    throw new UsageError(`${label} must be ${expected}, got '${raw}'`);
+  };
+  switch (spec.kind) {
+    case 'int':
+      return /^\d+$/.test(raw.trim()) && Number(raw) >= 1 ? Number(raw) : bad('a positive integer');
+    case 'number':
+      return Number.isFinite(Number(raw)) && raw.trim() !== '' && Number(raw) > 0 ? Number(raw) : bad('a positive number');
+    case 'fraction':
+      return raw.trim() !== '' && Number(raw) >= 0 && Number(raw) <= 1 ? Number(raw) : bad('a number in [0, 1]');
+    case 'string':
+      if (spec.choices && !spec.choices.includes(raw)) bad(`one of ${spec.choices.join(', ')}`);
+      if (raw === '') bad('a non-empty value');
+      return raw;
+    case 'list': {
+      const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      if (items.length === 0) bad('a comma-separated list');
+      for (const item of items) {
+        if (spec.choices && !spec.choices.includes(item)) {
+          throw new UsageError(`${label}: unknown value '${item}'; expected one of ${spec.choices.join(', ')}`);
+        }
+        const problem = spec.check?.(item);
+        if (problem) throw new UsageError(`${label}: '${item}' is not ${problem}`);
+      }
+      return items;
+    }
+    default:
+      return raw;
+  }
+}
+
+/** Help text for a command from its table. */
+export function helpText(usage: string, table: readonly FlagSpec[], intro = ''): string {
+  const rows = table.map((f) => [`${f.names.join(', ')}${f.arg ? ` ${f.arg}` : ''}`, f.help + (f.choices && f.kind !== 'list' ? ` (${f.choices.join('|')})` : '')]);
+  const width = Math.max(...rows.map(([a]) => a!.length)) + 2;
+  return `${usage}\n${intro ? `\n${intro}\n` : ''}\nOptions:\n${rows.map(([a, b]) => `  ${a!.padEnd(width)}${b}`).join('\n')}\n`;
+}
+
+/** Environment overrides, validated like the flags they stand for. */
+export function envOverrides(env: NodeJS.ProcessEnv): { epochs?: number; verbose: boolean; dataDir?: string } {
+  const out: { epochs?: number; verbose: boolean; dataDir?: string } = { verbose: /^(1|true|yes)$/i.test(env.GBP_VERBOSE ?? '') };
+  if (env.GBP_EPOCHS !== undefined && env.GBP_EPOCHS !== '') {
+    if (!/^\d+$/.test(env.GBP_EPOCHS) || Number(env.GBP_EPOCHS) < 1) {
+      throw new UsageError(`GBP_EPOCHS must be a positive integer, got '${env.GBP_EPOCHS}'`);
+    }
+    out.epochs = Number(env.GBP_EPOCHS);
+  }
+  if (env.GBP_DATA_DIR) out.dataDir = env.GBP_DATA_DIR;
+  return out;
+}

@@ -1,0 +1,55 @@
+/** The gbp command: dispatches to a subcommand and maps errors to exit codes and messages. */
+import { UsageError } from './args.js';
+import { compareCommand } from './commands/compare.js';
+import { infoCommand } from './commands/info.js';
+import { processIO, type CommandIO } from './commands/io.js';
+import { pluginsCommand } from './commands/plugins.js';
+import { EXIT, runCommand } from './commands/run.js';
+import { validateCommand } from './commands/validate.js';
+import { PipelineError } from './pipeline/errors.js';
+
+export const HELP = `gbp: train and prune gated BERT encoders from YAML pipelines
+
+Usage:
+  gbp run FILE [options]       run a pipeline (gbp run -h lists the flags)
+  gbp validate FILE [options]  check a pipeline and list its jobs
+  gbp compare DIR...           rebuild the comparison plot and summary from results
+  gbp info [-m SIZE ...]       model sizes: layers, widths, parameter counts
+  gbp plugins                  pruners gbp can resolve, with their options
+
+Environment: GBP_EPOCHS (like -e), GBP_DATA_DIR (like --data-dir), GBP_VERBOSE=1.
+Exit codes: 0 success, 1 a job failed, 2 invalid input (nothing ran), 130 stopped.
+`;
+
+export async function main(argv: readonly string[], io: CommandIO = processIO()): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run':
+        return await runCommand(rest, io);
+      case 'validate':
+        return await validateCommand(rest, io);
+      case 'compare':
+        return await compareCommand(rest, io);
+      case 'info':
+        return infoCommand(rest, io);
+      case 'plugins':
+        return await pluginsCommand(rest, io);
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        io.stdout.write(HELP);
+        return command === undefined ? EXIT.usage : EXIT.ok;
+      default:
+        throw new UsageError(`gbp: unknown command '${command}'; commands: run, validate, compare, info, plugins`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof PipelineError) {
+      io.stderr.write(`${error.message}\n`);
+      return EXIT.usage;
+    }
+    io.stderr.write(`gbp: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT.failed;
+  }
+}

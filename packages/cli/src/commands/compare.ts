@@ -1,0 +1,29 @@
+/** `gbp compare DIR...`: rebuilds the comparison plot and summary from existing results. */
+import { basename, resolve } from 'node:path';
+import { COMPARE_FLAGS, helpText, parseFlags, UsageError } from '../args.js';
+import { findJobDirs, writeComparison } from '../plots/results.js';
+import type { CommandIO } from './io.js';
+import { EXIT } from './run.js';
+
+export async function compareCommand(argv: readonly string[], io: CommandIO): Promise<number> {
+  const { flags, positionals } = parseFlags(argv, COMPARE_FLAGS, 'gbp compare');
+  if (flags.help) {
+    io.stdout.write(
+      helpText('Usage: gbp compare DIR... [-o OUT]', COMPARE_FLAGS, 'DIR is a pipeline results folder (with results_* job folders) or a job folder.'),
+    );
+    return EXIT.ok;
+  }
+  if (positionals.length === 0) throw new UsageError('gbp compare: give at least one results folder; see gbp compare -h');
+  const dirs = positionals.map((p) => resolve(io.cwd, p));
+  const jobDirs = dirs.flatMap((dir) => {
+    const found = findJobDirs(dir);
+    if (found.length === 0) throw new UsageError(`gbp compare: ${dir} holds no job results (results_*.csv)`);
+    return found;
+  });
+  const single = dirs.length === 1 && jobDirs[0] !== dirs[0];
+  const out = flags.output ? resolve(io.cwd, flags.output) : single ? dirs[0]! : resolve(io.cwd, 'comparison');
+  const title = flags.title ?? (single ? basename(dirs[0]!) : 'comparison');
+  const { png, summary } = await writeComparison(out, jobDirs, title);
+  io.stdout.write(`${jobDirs.length} jobs compared\ncomparison: ${png}\nsummary: ${summary}\n`);
+  return EXIT.ok;
+}

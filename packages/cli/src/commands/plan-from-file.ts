@@ -1,0 +1,19 @@
+/** File + flags -> Plan, the shared front half of `gbp run` and `gbp validate`. */
+import { resolvePruner } from '@gbp/core';
+import { UsageError } from '../args.js';
+import { loadPipeline } from '../pipeline/load.js';
+import { planPipeline, type Plan } from '../pipeline/plan.js';
+import { resolvePipeline, type CliOverrides, type ResolvedPipeline } from '../pipeline/resolve.js';
+
+export async function planFromFile(file: string, overrides: CliOverrides, command: string): Promise<{ plan: Plan; pipeline: ResolvedPipeline }> {
+  const pipeline = resolvePipeline(loadPipeline(file), overrides);
+  // Methods named on the command line are checked here, so the message names the flag.
+  for (const method of overrides.axes?.method ?? []) {
+    try {
+      await resolvePruner(method, { plugins: pipeline.plugins, cwd: process.cwd() });
+    } catch (error) {
+      throw new UsageError(`${command}: -p/--pruning-methods: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return { plan: await planPipeline(pipeline), pipeline };
+}

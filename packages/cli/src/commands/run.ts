@@ -1,0 +1,79 @@
+/** `gbp run FILE`: plan, then run the jobs with a dashboard (TTY) or the plain reporter. */
+import { helpText, parseFlags, RUN_FLAGS, envOverrides, UsageError } from '../args.js';
+import { attachPlainReporter, summaryText } from '../report/plain.js';
+import { runPlan } from '../run/run-plan.js';
+import type { RunStore } from '../run/store.js';
+import type { DashboardHandle, DashboardView } from '../report/dashboard.js';
+import { overridesFromFlags } from './overrides.js';
+import { planFromFile } from './plan-from-file.js';
+import type { CommandIO } from './io.js';
+
+export const RUN_USAGE = 'Usage: gbp run FILE [options]';
+
+/** 0 all jobs finished, 1 a job failed, 2 bad input (nothing ran), 130 stopped by a signal. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, aborted: 130 } as const;
+
+export async function runCommand(argv: readonly string[], io: CommandIO): Promise<number> {
+  const { flags, positionals } = parseFlags(argv, RUN_FLAGS, 'gbp run');
+  if (flags.help) {
+    io.stdout.write(helpText(RUN_USAGE, RUN_FLAGS, 'Runs every job of a pipeline file; flags and GBP_* variables override the file.'));
+    return EXIT.ok;
+  }
+  const file = onePositional(positionals, 'gbp run');
+  const env = envOverrides(io.env);
+  const { plan, pipeline } = await planFromFile(file, overridesFromFlags(flags, io.env), 'gbp run');
+  const verbose = flags.verbose === true || env.verbose;
+  // Loaded only for a terminal: pipes and CI never pay for ink and React.
+  const dashboardModule = io.isTTY && !flags.plain ? await import('../report/dashboard.js') : undefined;
+
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) process.exit(EXIT.aborted);
+    io.stderr.write(`\ngbp: ${signal}: stopping jobs (each writes a checkpoint); press again to kill them\n`);
+    controller.abort();
+  };
+  const detachSignals = io.onSignals(onSignal);
+
+  const headline = `gbp run ${plan.pipeline}: ${plan.jobs.length} jobs, ${plan.concurrency} at a time -> ${plan.output_dir}`;
+  let dashboard: DashboardHandle | undefined;
+  const attach = (store: RunStore) => {
+    if (dashboardModule) {
+      dashboard = dashboardModule.startDashboard(store, {
+        title: headline,
+        view: (flags.view as DashboardView | undefined) ?? 'progress',
+        onInterrupt: () => onSignal('SIGINT'),
+        stdout: io.stdout,
+        stdin: io.stdin,
+      });
+    } else {
+      io.stdout.write(`${headline}\n`);
+      attachPlainReporter(store, { out: io.stdout, verbose });
+    }
+  };
+
+  const outcome = await runPlan(plan, {
+    resume: flags.resume === true,
+    signal: controller.signal,
+    gpus: pipeline.run.gpus,
+    onStore: attach,
+    note: (message) => (dashboard ? dashboard.note(message) : io.stderr.write(`${message}\n`)),
+  });
+  detachSignals();
+  if (dashboard) await dashboard.finish(outcome);
+  io.stdout.write(`${summaryText(outcome.views)}\n`);
+  if (outcome.comparison) io.stdout.write(`comparison: ${outcome.comparison.png}\nsummary: ${outcome.comparison.summary}\n`);
+  if (outcome.aborted) {
+    io.stdout.write(`stopped; continue with: gbp run ${[...argv.filter((a) => a !== '--resume'), '--resume'].join(' ')}\n`);
+    return EXIT.aborted;
+  }
+  return outcome.failed > 0 ? EXIT.failed : EXIT.ok;
+}
+
+export function onePositional(positionals: readonly string[], command: string): string {
+  if (positionals.length !== 1) {
+    throw new UsageError(`${command}: expected one pipeline file, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}; see ${command} -h`);
+  }
+  return positionals[0]!;
+}

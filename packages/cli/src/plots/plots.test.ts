@@ -1,0 +1,70 @@
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodePng, inkedPixels } from '../../test/png.js';
+import { PLOT_HEIGHT, PLOT_WIDTH } from './charts.js';
+import { svgToPng } from './render.js';
+import { COMPARISON_PNG, findJobDirs, writeComparison, writeJobPlots } from './results.js';
+import { readJobResults } from './results-files.js';
+
+const root = mkdtempSync(join(tmpdir(), 'gbp-plots-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function fakeJob(id: string, method: string, epochs: number, finalSparsity: number): string {
+  const dir = join(root, 'pipe', `results_${id}`);
+  mkdirSync(dir, { recursive: true });
+  const rows = Array.from({ length: epochs }, (_, i) => {
+    const e = i + 1;
+    return [e, e * 10, 1e-4, 0.7 / e, 0.8 / e, 0.6 + 0.05 * e, 0.9 - 0.1 * e, (finalSparsity * e) / epochs, 3.5 * e].join(',');
+  });
+  writeFileSync(join(dir, `results_${method}_20250102_030405.csv`), `epoch,step,lr,train_loss,eval_loss,accuracy,f1,sparsity,wall_time_s\n${rows.join('\n')}\n`);
+  writeFileSync(join(dir, `metadata_${method}_20250102_030405.json`), JSON.stringify({ spec: { task: 'mrpc', model: { size: 'tiny' } } }));
+  return dir;
+}
+
+describe('plots', () => {
+  it('renders text with the shipped font (not just lines)', () => {
+    const svg = (text: string) =>
+      `<svg xmlns="http://www.w3.org/2000/svg" width="200" height="60"><text x="10" y="40" font-family="sans-serif" font-size="30">${text}</text></svg>`;
+    const blank = inkedPixels(decodePng(svgToPng(svg(''))));
+    const inked = inkedPixels(decodePng(svgToPng(svg('Accuracy'))));
+    expect(blank).toBe(0);
+    expect(inked).toBeGreaterThan(300);
+  });
+
+  it('reads a job folder: newest CSV, metric columns, the primary metric, metadata', () => {
+    const dir = fakeJob('magnitude_mrpc', 'magnitude', 3, 0.5);
+    const job = readJobResults(dir);
+    expect(job).toMatchObject({ id: 'magnitude_mrpc', method: 'magnitude', timestamp: '20250102_030405', task: 'mrpc', size: 'tiny', metric: 'accuracy' });
+    expect(job.metricColumns).toEqual(['accuracy', 'f1']);
+    expect(job.rows.map((r) => r.epoch)).toEqual([1, 2, 3]);
+  });
+
+  it("writes a job's accuracy and loss plots as PNGs of the plot size", async () => {
+    const dir = fakeJob('spt_mrpc', 'spt', 4, 0.9);
+    const { accuracy, loss } = await writeJobPlots(dir);
+    expect(accuracy).toBe(join(dir, 'accuracy_sparsity_spt_20250102_030405.png'));
+    expect(loss).toBe(join(dir, 'loss_sparsity_spt_20250102_030405.png'));
+    for (const file of [accuracy, loss]) {
+      const png = decodePng(readFileSync(file));
+      expect([png.width, png.height]).toEqual([PLOT_WIDTH, PLOT_HEIGHT]);
+      expect(inkedPixels(png)).toBeGreaterThan(5000);
+    }
+  });
+
+  it('writes the comparison across jobs and a markdown summary', async () => {
+    fakeJob('baseline_mrpc', 'baseline', 4, 0);
+    const dirs = findJobDirs(join(root, 'pipe'));
+    expect(dirs.map((d) => d.split('/').pop())).toEqual(['results_baseline_mrpc', 'results_magnitude_mrpc', 'results_spt_mrpc']);
+    const out = join(root, 'pipe');
+    const { png, summary } = await writeComparison(out, dirs, 'pipe');
+    expect(png).toBe(join(out, COMPARISON_PNG));
+    const image = decodePng(readFileSync(png));
+    expect([image.width, image.height]).toEqual([PLOT_WIDTH, PLOT_HEIGHT]);
+    const md = readFileSync(summary, 'utf8');
+    expect(md).toContain('| spt_mrpc | spt | mrpc | tiny | 4 | accuracy 0.8000 | 0.8000 | 0.900 | 0.1750 | 0.2000 | 14.0 |');
+    expect(md.split('\n').filter((l) => l.startsWith('| ') && l.includes('_mrpc'))).toHaveLength(3);
+    expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});

@@ -1,0 +1,213 @@
+/**
+ * Runs planned jobs as worker processes (execa, node IPC), at most `concurrency` at once, in
+ * dependency order. A failing job is marked failed and the others go on; jobs that need it are
+ * blocked. On abort every running worker is asked to stop (it checkpoints first), then killed
+ * after a grace period.
+ */
+import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execaNode } from 'execa';
+import type { PlannedJob } from '../pipeline/plan.js';
+import { FINISHED, type JobStatus } from './job-view.js';
+import { isWorkerMessage, WORKER_EXIT, type ParentMessage, type WorkerMessage } from './protocol.js';
+import type { RunStore } from './store.js';
+
+export interface PoolOptions {
+  concurrency: number;
+  /** The worker module: option, else env GBP_WORKER, else dist/run/worker.js. */
+  workerEntry?: string;
+  /** GPU ids: each running job gets the least used one as CUDA_VISIBLE_DEVICES. */
+  gpus?: readonly number[];
+  /** Ids of jobs already finished (resume): not run, their dependants may start. */
+  skip?: ReadonlySet<string>;
+  /** Jobs continue from their checkpoint (spec.resume). */
+  resume?: boolean;
+  signal?: AbortSignal;
+  /** How long an aborted worker may take to checkpoint before it is killed (ms). */
+  abortGraceMs?: number;
+  /** Called when a job reaches a final status. */
+  onFinished?: (job: PlannedJob, status: JobStatus) => void | Promise<void>;
+  env?: Record<string, string>;
+}
+
+export const jobLogPath = (job: PlannedJob) => join(job.spec.output_dir, 'job.log');
+
+export function defaultWorkerEntry(): string {
+  return process.env.GBP_WORKER ?? fileURLToPath(new URL('./worker.js', import.meta.url));
+}
+
+/** The path of the last checkpoint a finished job wrote, from its events.ndjson. */
+export function lastCheckpointOf(outputDir: string): string | undefined {
+  const file = join(outputDir, 'events.ndjson');
+  if (!existsSync(file)) return undefined;
+  let path: string | undefined;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.includes('"checkpoint"')) continue;
+    try {
+      const event = JSON.parse(line) as { type?: string; path?: string };
+      if (event.type === 'checkpoint' && event.path) path = event.path;
+    } catch {
+      // A torn last line of an interrupted job; the earlier checkpoints still count.
+    }
+  }
+  return path;
+}
+
+export async function runPool(jobs: readonly PlannedJob[], store: RunStore, options: PoolOptions): Promise<void> {
+  const entry = options.workerEntry ?? defaultWorkerEntry();
+  const status = new Map<string, JobStatus>(jobs.map((j) => [j.id, 'pending']));
+  const checkpoints = new Map<string, string>();
+  const gpuUse = new Map<number, number>((options.gpus ?? []).map((g) => [g, 0]));
+  const running = new Map<string, Worker>();
+  let aborting = false;
+
+  const finish = async (job: PlannedJob, final: JobStatus, change?: (v: ReturnType<RunStore['get']>) => ReturnType<RunStore['get']>) => {
+    status.set(job.id, final);
+    if (change) store.update(job.id, change);
+    if (store.get(job.id).status !== final) store.update(job.id, (v) => ({ ...v, status: final }));
+    await options.onFinished?.(job, final);
+  };
+
+  for (const id of options.skip ?? []) {
+    const job = jobs.find((j) => j.id === id);
+    if (job) await finish(job, 'skipped');
+  }
+
+  const onAbort = () => {
+    aborting = true;
+    for (const subprocess of running.values()) {
+      subprocess.sendMessage({ type: 'abort' } satisfies ParentMessage).catch(() => subprocess.kill('SIGTERM'));
+    }
+    const grace = setTimeout(() => {
+      for (const subprocess of running.values()) subprocess.kill('SIGKILL');
+    }, options.abortGraceMs ?? 60_000);
+    grace.unref();
+  };
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const ready = (job: PlannedJob) => job.needs.every((n) => status.get(n) === 'done' || status.get(n) === 'skipped');
+  const blockedBy = (job: PlannedJob) => job.needs.find((n) => ['failed', 'aborted', 'blocked'].includes(status.get(n) ?? ''));
+
+  const startJob = async (job: PlannedJob): Promise<void> => {
+    status.set(job.id, 'running');
+    mkdirSync(job.spec.output_dir, { recursive: true });
+    const log = createWriteStream(jobLogPath(job), { flags: 'a' });
+    const gpu = pickGpu(gpuUse);
+    const initCheckpoint = job.initFrom
+      ? (checkpoints.get(job.initFrom) ?? lastCheckpointOf(jobs.find((j) => j.id === job.initFrom)!.spec.output_dir))
+      : undefined;
+    if (job.initFrom && !initCheckpoint) {
+      log.end(`no checkpoint found for ${job.initFrom}\n`);
+      await finish(job, 'failed', (v) => ({ ...v, error: { message: `job ${job.initFrom} left no checkpoint to start from` } }));
+      return;
+    }
+    const spec = { ...job.spec, resume: options.resume ?? false, ...(initCheckpoint && { init_checkpoint: initCheckpoint }) };
+    log.write(`--- ${new Date().toISOString()} start ${job.id}${gpu !== undefined ? ` on GPU ${gpu}` : ''}${spec.resume ? ' (resume)' : ''}\n`);
+    const subprocess = spawnWorker(entry, { ...options.env, ...(gpu !== undefined && { CUDA_VISIBLE_DEVICES: String(gpu) }) });
+    running.set(job.id, subprocess);
+    subprocess.stdout?.pipe(log, { end: false });
+    subprocess.stderr?.pipe(log, { end: false });
+
+    let final: WorkerMessage | undefined;
+    const messages = (async () => {
+      for await (const raw of subprocess.getEachMessage()) {
+        if (!isWorkerMessage(raw)) continue;
+        logMessage(log, raw);
+        if (raw.type === 'checkpoint') checkpoints.set(job.id, raw.path);
+        if (raw.type === 'done' || raw.type === 'failed' || raw.type === 'aborted') final = raw;
+        store.dispatch(job.id, raw);
+      }
+    })();
+    await subprocess.sendMessage({ type: 'run', spec } satisfies ParentMessage).catch(() => undefined);
+    const result = await subprocess;
+    await messages.catch(() => undefined);
+    running.delete(job.id);
+    if (gpu !== undefined) gpuUse.set(gpu, (gpuUse.get(gpu) ?? 1) - 1);
+
+    let outcome: JobStatus;
+    if (final?.type === 'done' && result.exitCode === WORKER_EXIT.done) outcome = 'done';
+    else if (final?.type === 'aborted' || (aborting && final?.type !== 'failed')) outcome = 'aborted';
+    else outcome = 'failed';
+    const exit = `worker exited with ${result.exitCode ?? result.signal}`;
+    log.write(`--- ${new Date().toISOString()} ${outcome} (${exit})\n`);
+    await new Promise((resolve) => log.end(resolve));
+    await finish(job, outcome, (v) =>
+      outcome === 'failed' && !v.error ? { ...v, error: { message: `${exit} before reporting a result; see ${jobLogPath(job)}` } } : v,
+    );
+  };
+
+  const inFlight = new Set<Promise<void>>();
+  for (;;) {
+    for (const job of jobs) {
+      if (status.get(job.id) !== 'pending') continue;
+      if (aborting) {
+        await finish(job, 'aborted', (v) => ({ ...v, error: { message: 'not started: the run was stopped' } }));
+        continue;
+      }
+      const blocker = blockedBy(job);
+      if (blocker) {
+        await finish(job, 'blocked', (v) => ({ ...v, error: { message: `needs job ${blocker}, which did not finish` } }));
+        continue;
+      }
+      if (inFlight.size >= options.concurrency || !ready(job)) continue;
+      const started: Promise<void> = startJob(job).finally(() => inFlight.delete(started));
+      inFlight.add(started);
+    }
+    if (inFlight.size === 0) break;
+    await Promise.race(inFlight);
+  }
+  options.signal?.removeEventListener('abort', onAbort);
+  // Every job ended one way or another.
+  for (const job of jobs) if (!FINISHED.includes(status.get(job.id)!)) await finish(job, 'aborted');
+}
+
+function spawnWorker(entry: string, env: Record<string, string>) {
+  return execaNode(entry, [], {
+    ipc: true,
+    serialization: 'advanced',
+    // The parent's flags (e.g. a test runner's loaders) are not the worker's business.
+    nodeOptions: [],
+    reject: false,
+    buffer: false,
+    stdin: 'ignore',
+    cleanup: true,
+    env,
+  });
+}
+type Worker = ReturnType<typeof spawnWorker>;
+
+function pickGpu(use: Map<number, number>): number | undefined {
+  let best: number | undefined;
+  for (const [gpu, count] of use) if (best === undefined || count < use.get(best)!) best = gpu;
+  if (best !== undefined) use.set(best, use.get(best)! + 1);
+  return best;
+}
+
+function logMessage(log: WriteStream, message: WorkerMessage) {
+  const time = new Date(message.time).toISOString();
+  switch (message.type) {
+    case 'log':
+      log.write(`${time} ${message.level}${message.source ? ` [${message.source}]` : ''}: ${message.message}\n`);
+      break;
+    case 'epoch':
+      log.write(`${time} epoch ${message.epoch}: ${JSON.stringify({ train_loss: message.train_loss, eval_loss: message.eval_loss, ...message.metrics, sparsity: message.sparsity })}\n`);
+      break;
+    case 'failed':
+      log.write(`${time} failed: ${message.error.message}\n${message.error.stack ?? ''}\n`);
+      break;
+    case 'checkpoint':
+      log.write(`${time} checkpoint: ${message.path}\n`);
+      break;
+    case 'start':
+      log.write(`${time} start: backend ${message.backend.name} (${message.backend.reason})\n`);
+      break;
+    case 'done':
+    case 'aborted':
+      log.write(`${time} ${message.type}\n`);
+      break;
+    default:
+      break;
+  }
+}

@@ -1,0 +1,125 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolveJobSpec } from '@gbp/core';
+import type { Plan, PlannedJob } from '../pipeline/plan.js';
+import { readPlanFile } from './plan-file.js';
+import { runPlan } from './run-plan.js';
+import type { RunStore } from './store.js';
+
+// The fake worker speaks the real IPC protocol; method names pick its behaviour (fail, slow).
+const fakeWorker = fileURLToPath(new URL('../../test/fixtures/fake-worker.mjs', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'gbp-run-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function makePlan(name: string, jobs: { id: string; method: string; needs?: string[]; initFrom?: string; epochs?: number }[], concurrency = 2): Plan {
+  const output = join(root, name);
+  return {
+    version: 1,
+    pipeline: name,
+    file: 'test.yaml',
+    output_dir: output,
+    concurrency,
+    reports: [],
+    jobs: jobs.map((j): PlannedJob => ({
+      id: j.id,
+      stage: 'main',
+      axes: {},
+      needs: j.needs ?? [],
+      ...(j.initFrom && { initFrom: j.initFrom }),
+      spec: resolveJobSpec({ id: j.id, method: j.method, task: 'sst2', model: { size: 'tiny' }, train: { epochs: j.epochs ?? 2 }, output_dir: join(output, `results_${j.id}`) }),
+    })),
+  };
+}
+
+/** Records the largest number of jobs running at once. */
+const watchConcurrency = (store: RunStore, peak: { value: number }) =>
+  store.subscribe((views) => {
+    peak.value = Math.max(peak.value, views.filter((v) => v.status === 'running').length);
+  });
+
+describe('runPlan with worker processes', () => {
+  it('runs jobs at most N at a time, each with its own log, and records their status in plan.json', async () => {
+    const plan = makePlan('ok', ['a', 'b', 'c'].map((id) => ({ id, method: 'baseline' })));
+    const peak = { value: 0 };
+    const outcome = await runPlan(plan, { workerEntry: fakeWorker, plots: false, onStore: (s) => watchConcurrency(s, peak) });
+    expect(outcome.views.map((v) => v.status)).toEqual(['done', 'done', 'done']);
+    expect(outcome.failed).toBe(0);
+    expect(peak.value).toBe(2);
+    for (const id of ['a', 'b', 'c']) {
+      const log = readFileSync(join(plan.output_dir, `results_${id}`, 'job.log'), 'utf8');
+      expect(log).toContain(`fake worker ${id}`);
+      expect(log).toMatch(/epoch 2: .*"accuracy"/);
+    }
+    expect(readPlanFile(plan.output_dir)!.status).toMatchObject({ a: { status: 'done' }, b: { status: 'done' }, c: { status: 'done' } });
+    const view = outcome.views[0]!;
+    expect(view).toMatchObject({ epoch: 2, step: 8, totalSteps: 8, metric: { name: 'accuracy', value: 0.75 } });
+  });
+
+  it('marks a failing job failed with its error and log while the others go on; its dependants are blocked', async () => {
+    const plan = makePlan('fail', [
+      { id: 'bad', method: 'fail' },
+      { id: 'good', method: 'baseline' },
+      { id: 'after', method: 'baseline', needs: ['bad'] },
+    ]);
+    const outcome = await runPlan(plan, { workerEntry: fakeWorker, plots: false });
+    const [bad, good, after] = outcome.views;
+    expect(bad).toMatchObject({ status: 'failed', error: { message: 'pruner fail, hook afterStep: boom', plugin: 'fail' } });
+    expect(bad!.logPath).toBe(join(plan.output_dir, 'results_bad', 'job.log'));
+    expect(readFileSync(bad!.logPath, 'utf8')).toContain('Error: boom');
+    expect(good!.status).toBe('done');
+    expect(after).toMatchObject({ status: 'blocked', error: { message: 'needs job bad, which did not finish' } });
+    expect(outcome.failed).toBe(2);
+  });
+
+  it('stops workers on abort (they checkpoint) and --resume skips finished jobs and continues the others', async () => {
+    const plan = makePlan('abort', [
+      { id: 'quick', method: 'baseline' },
+      { id: 'slow', method: 'slow', epochs: 3 },
+    ]);
+    const controller = new AbortController();
+    const first = await runPlan(plan, {
+      workerEntry: fakeWorker,
+      plots: false,
+      signal: controller.signal,
+      onStore: (store) =>
+        store.subscribe((views, { message }) => {
+          // Abort once the slow job has finished an epoch (and the quick one is done).
+          if (message?.type === 'epoch' && views[1]!.epoch >= 1 && views[0]!.status === 'done') controller.abort();
+        }),
+    });
+    expect(first.views.map((v) => v.status)).toEqual(['done', 'aborted']);
+    expect(first.aborted).toBe(true);
+    expect(readPlanFile(plan.output_dir)!.status.slow!.status).toBe('aborted');
+
+    const starts: number[] = [];
+    const second = await runPlan(plan, {
+      workerEntry: fakeWorker,
+      plots: false,
+      resume: true,
+      onStore: (store) =>
+        store.subscribe((_views, { message }) => {
+          if (message?.type === 'start') starts.push(message.start_step);
+        }),
+    });
+    expect(second.views.map((v) => v.status)).toEqual(['skipped', 'done']);
+    expect(starts).toHaveLength(1);
+    expect(starts[0]).toBeGreaterThanOrEqual(4);
+    const csv = readFileSync(join(plan.output_dir, 'results_slow', 'results_slow_20250101_000000.csv'), 'utf8').trim().split('\n');
+    expect(csv.map((l) => l.split(',')[0])).toEqual(['epoch', '1', '2', '3']);
+  });
+
+  it('starts an init_from job from its source job\'s last checkpoint and gives each job a GPU', async () => {
+    const plan = makePlan('init', [
+      { id: 'dense', method: 'baseline' },
+      { id: 'pruned', method: 'baseline', needs: ['dense'], initFrom: 'dense' },
+    ]);
+    await runPlan(plan, { workerEntry: fakeWorker, plots: false, gpus: [3, 5] });
+    const log = readFileSync(join(plan.output_dir, 'results_pruned', 'job.log'), 'utf8');
+    expect(log).toContain(`init=${join(plan.output_dir, 'results_dense', 'checkpoints', 'last.json')}`);
+    expect(log).toMatch(/CUDA_VISIBLE_DEVICES=[35]/);
+    expect(existsSync(join(plan.output_dir, 'plan.json'))).toBe(true);
+  });
+});

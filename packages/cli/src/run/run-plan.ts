@@ -1,0 +1,96 @@
+/**
+ * Runs a Plan: writes plan.json, runs the jobs through the pool while a reporter watches the
+ * store, keeps plan.json's statuses current, draws each finished job's plots and, at the end,
+ * the pipeline's comparison.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Plan, PlannedJob } from '../pipeline/plan.js';
+import { writeJobPlots, writeComparison } from '../plots/results.js';
+import { initialView, type JobStatus, type JobView } from './job-view.js';
+import { finishedJobs, readPlanFile, writePlanFile, type PlanFile } from './plan-file.js';
+import { jobLogPath, runPool } from './pool.js';
+import { RunStore } from './store.js';
+
+export interface RunPlanOptions {
+  resume?: boolean;
+  signal?: AbortSignal;
+  workerEntry?: string;
+  gpus?: readonly number[];
+  env?: Record<string, string>;
+  abortGraceMs?: number;
+  /** Draw PNG plots and the comparison (default true). */
+  plots?: boolean;
+  /** Called with the store before any job starts (attach a reporter here). */
+  onStore?: (store: RunStore) => void;
+  /** Notes for the user (plot failures, the comparison's path). */
+  note?: (message: string) => void;
+}
+
+export interface RunOutcome {
+  readonly views: readonly JobView[];
+  readonly failed: number;
+  readonly aborted: boolean;
+  readonly comparison?: { png: string; summary: string };
+}
+
+export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise<RunOutcome> {
+  mkdirSync(plan.output_dir, { recursive: true });
+  const previous = options.resume ? readPlanFile(plan.output_dir) : undefined;
+  const skip = finishedJobs(previous, plan);
+  const planFile: PlanFile = {
+    ...plan,
+    created: new Date().toISOString(),
+    status: Object.fromEntries(plan.jobs.map((j) => [j.id, { status: 'pending' as JobStatus, log: jobLogPath(j) }])),
+  };
+  writePlanFile(planFile);
+
+  const store = new RunStore(plan.jobs.map((job) => initialView(job, jobLogPath(job))));
+  options.onStore?.(store);
+  const note = options.note ?? (() => undefined);
+
+  const onFinished = async (job: PlannedJob, status: JobStatus) => {
+    const view = store.get(job.id);
+    planFile.status[job.id] = { status, log: view.logPath, updated: new Date().toISOString(), ...(view.error && { error: view.error }) };
+    writePlanFile(planFile);
+    if (status === 'done' && options.plots !== false) {
+      try {
+        await writeJobPlots(job.spec.output_dir);
+      } catch (error) {
+        note(`[${job.id}] plots failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  };
+
+  await runPool(plan.jobs, store, {
+    concurrency: plan.concurrency,
+    skip,
+    resume: options.resume ?? false,
+    ...(options.signal && { signal: options.signal }),
+    ...(options.workerEntry && { workerEntry: options.workerEntry }),
+    ...(options.gpus && { gpus: options.gpus }),
+    ...(options.env && { env: options.env }),
+    ...(options.abortGraceMs !== undefined && { abortGraceMs: options.abortGraceMs }),
+    onFinished,
+  });
+
+  const views = store.snapshot();
+  let comparison: RunOutcome['comparison'];
+  if (options.plots !== false) {
+    const finished = views.filter((v) => v.status === 'done' || v.status === 'skipped').map((v) => v.outputDir);
+    try {
+      if (finished.length > 0) comparison = await writeComparison(plan.output_dir, finished, plan.pipeline);
+      for (const report of plan.reports) {
+        const dirs = views.filter((v) => report.jobs.includes(v.id) && (v.status === 'done' || v.status === 'skipped')).map((v) => v.outputDir);
+        if (dirs.length > 0) await writeComparison(`${plan.output_dir}/report_${report.stage}`, dirs, `${plan.pipeline}: ${report.stage}`);
+      }
+    } catch (error) {
+      note(`comparison failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return {
+    views,
+    failed: views.filter((v) => v.status === 'failed' || v.status === 'blocked').length,
+    aborted: options.signal?.aborted ?? false,
+    ...(comparison && { comparison }),
+  };
+}
