@@ -68,11 +68,16 @@ async function select(requested: BackendName): Promise<BackendInfo> {
       const skipped: string[] = [];
       for (const native of ['cuda', 'tensorflow'] as const) {
         const loaded = await loadNative(native);
-        if (loaded.ok) {
+        if (!loaded.ok) {
+          skipped.push(loaded.short);
+          continue;
+        }
+        try {
           await activate('tensorflow');
           return { name: 'tensorflow', requested, reason: `auto: ${[...skipped, `${NATIVE_PACKAGES[native]} loaded`].join(', ')}` };
+        } catch (error) {
+          skipped.push(`${NATIVE_PACKAGES[native]} failed to initialise (${message(error)})`);
         }
-        skipped.push(loaded.short);
       }
       try {
         await activateWasm();
