@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { Rng } from './rng.js';
 import { resolveJobSpec, runJob, type PartialJobSpec } from './job.js';
 import type { JobEvent } from './events.js';
+import { tf } from './tf.js';
+import { initBackend } from './backend/index.js';
 
 let root: string;
 const WORDS = ['good', 'great', 'fine', 'bad', 'awful', 'poor', 'movie', 'film', 'the', 'a', 'plot', 'acting', 'was', 'very', 'not'];
@@ -66,7 +68,10 @@ describe('runJob', () => {
   it('runs a baseline end to end: events, results folder, checkpoints', async () => {
     const events: JobEvent[] = [];
     const s = spec('baseline');
+    await initBackend('wasm');
+    const tensorsBefore = tf.memory().numTensors;
     const result = await runJob(s, (e) => events.push(e));
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
     const types = events.map((e) => e.type);
     expect(types[0]).toBe('log');
     expect(types).toContain('start');
@@ -88,7 +93,7 @@ describe('runJob', () => {
     expect(rows).toHaveLength(3);
     const metadata = JSON.parse(await readFile(result.files.metadata!, 'utf8'));
     expect(metadata).toMatchObject({ status: 'done', epochs_completed: 2, backend: { name: 'wasm' }, model_info: { num_layers: 1, d_model: 32 } });
-    expect(metadata.versions).toHaveProperty('tfjs');
+    expect(metadata.versions).toMatchObject({ tfjs: '4.22.0', '@gbp/core': expect.stringMatching(/^\d+\.\d+\.\d+/) });
     expect(JSON.parse(await readFile(result.files.sparsity!, 'utf8'))).toHaveProperty('global', 0);
     const logged = (await readFile(result.files.events!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).type);
     expect(logged).toEqual(types.slice(types.indexOf('log')));
@@ -160,6 +165,10 @@ describe('runJob', () => {
     const result = await runJob(spec('half', { method: prunerFile, pruning: { end_sparsity: 0.5 } as never }), (e) => events.push(e));
     expect(result.sparsity.global).toBe(0.5);
     expect(events.some((e) => e.type === 'log' && e.source === 'half' && e.message === 'pruned half at epoch 1')).toBe(true);
+
+    // A later stage starting from this job's weights and masks keeps its sparsity (baseline prunes nothing).
+    const next = await runJob(spec('from-half', { init_checkpoint: join(root, 'out', 'half'), train: { epochs: 1, batch_size: 16, seed: 9 } as never }), () => undefined);
+    expect(next.sparsity.global).toBe(0.5);
 
     await expect(runJob(spec('too-much', { method: prunerFile, pruning: { end_sparsity: 0.9 } as never }), () => undefined)).rejects.toThrow(/pruner half reached 50\.00%/);
 

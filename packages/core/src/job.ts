@@ -3,7 +3,9 @@
  * validation (before any work) → data → tokenizer → encoding → model → pruner → training with
  * evaluation, results files and checkpoints → sparsity target check → done.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { tf } from './tf.js';
 import { JobSpecSchema, type JobSpec } from './spec.js';
@@ -90,15 +92,23 @@ export interface RunJobOptions {
 const PROGRESS_INTERVAL_MS = 250;
 
 function versions(): Record<string, string> {
-  const require = createRequire(import.meta.url);
-  const read = (pkg: string) => {
-    try {
-      return (require(`${pkg}/package.json`) as { version: string }).version;
-    } catch {
-      return 'unknown';
-    }
-  };
-  return { node: process.versions.node, tfjs: tf.version_core, '@gbp/core': read('@gbp/core') };
+  let core = 'unknown';
+  try {
+    // src/job.ts and dist/job.js both sit one level below the package root.
+    const require = createRequire(import.meta.url);
+    core = (require('../package.json') as { version: string }).version;
+  } catch {
+    // Bundled or relocated: the version is not essential to the results.
+  }
+  return { node: process.versions.node, tfjs: tf.version_core, '@gbp/core': core };
+}
+
+/** A checkpoint folder itself, a checkpoints folder (its latest), or a job folder (its latest). */
+async function resolveCheckpointPath(path: string): Promise<string> {
+  if (existsSync(join(path, 'manifest.json'))) return path;
+  const found = (await latestCheckpoint(path)) ?? (await latestCheckpoint(join(path, 'checkpoints')));
+  if (found === null) throw new Error(`init_checkpoint ${path}: no checkpoint there (expected a step-* folder, a checkpoints folder or a job folder)`);
+  return found;
 }
 
 /** The checkpoint as the job writes it: the trainer's state plus the pruner's and the run's identity. */
@@ -185,7 +195,7 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     const definition = await resolvePruner(spec.method, { plugins: spec.plugins });
     const prunerOptions = definition ? validatePrunerOptions(definition, spec.method_options) : null;
 
-    const ckptDir = `${spec.output_dir}/checkpoints`;
+    const ckptDir = join(spec.output_dir, 'checkpoints');
     const resumeFrom = spec.resume ? await latestCheckpoint(ckptDir) : null;
     const resumed = resumeFrom ? ((await readCheckpoint(resumeFrom)).state as JobCheckpoint) : null;
     const timestamp = resumed?.timestamp ?? (spec.resume ? await existingTimestamp(spec.output_dir, spec.method) : null) ?? fileTimestamp(startedAt);
@@ -259,7 +269,7 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     const activeTrainer = trainer;
 
     if (spec.init_checkpoint && !resumed) {
-      const init = (await readCheckpoint((await latestCheckpoint(spec.init_checkpoint)) ?? spec.init_checkpoint)).state as JobCheckpoint;
+      const init = (await readCheckpoint(await resolveCheckpointPath(spec.init_checkpoint))).state as JobCheckpoint;
       loadWeightsAndMasks(model, init.trainer, spec.init_checkpoint);
       log('info', `initialised weights and masks from ${spec.init_checkpoint}`);
     }

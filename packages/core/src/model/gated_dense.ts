@@ -17,7 +17,9 @@ export class GatedDense implements Gate {
     const [n, m] = weight.shape as [number, number];
     if (weight.rank !== 2) throw new Error(`gate ${name}: weight must be 2-D, got shape [${weight.shape.join(', ')}]`);
     this.size = n * m;
-    this.mask = tf.variable(tf.ones([n, m]), false);
+    const ones = tf.ones([n, m]);
+    this.mask = tf.variable(ones, false);
+    ones.dispose();
   }
 
   get shape(): readonly [number, number] {

@@ -42,8 +42,8 @@ export class AdamW {
     this.epsilon = options.epsilon ?? 1e-6;
     this.weightDecay = options.weightDecay;
     for (const p of params) {
-      this.m.set(p.name, tf.variable(tf.zerosLike(p.variable), false));
-      this.v.set(p.name, tf.variable(tf.zerosLike(p.variable), false));
+      this.m.set(p.name, zerosVariable(p.variable));
+      this.v.set(p.name, zerosVariable(p.variable));
     }
   }
 
@@ -94,6 +94,13 @@ export class AdamW {
   dispose(): void {
     for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
   }
+}
+
+function zerosVariable(like: tf.Tensor): tf.Variable {
+  const zeros = tf.zerosLike(like);
+  const variable = tf.variable(zeros, false);
+  zeros.dispose();
+  return variable;
 }
 
 /** Assigns `values` to `variable`, checking the size. */
