@@ -61,16 +61,21 @@ function newest(dir: string, prefix: string, ext: string): string | undefined {
   const last = files[files.length - 1];
   return last && join(dir, last);
 }
-/** The timestamp is what follows the method: digits and underscores at the end of the name. */
-const stamp = (file: string) => /_(\d[\d_T-]*)\.\w+$/.exec(file)?.[1] ?? '';
+/** The timestamp ends the name: e.g. 20250102_030405 or 20261124T192638Z. */
+const stamp = (file: string) => /_(\d{8}[T_]?\d{6}Z?)\.\w+$/.exec(file)?.[1] ?? '';
 
 export function readJobResults(dir: string): JobResults {
   if (!existsSync(dir)) throw new Error(`${dir}: no such folder`);
-  const csvPath = newest(dir, 'results', 'csv');
+  // The metadata names the method and timestamp exactly; the file names are the fallback.
+  const newestMeta = newest(dir, 'metadata', 'json');
+  const meta = newestMeta ? (JSON.parse(readFileSync(newestMeta, 'utf8')) as Record<string, unknown>) : undefined;
+  const fromMeta =
+    typeof meta?.method === 'string' && typeof meta.timestamp === 'string' ? join(dir, `results_${meta.method}_${meta.timestamp}.csv`) : undefined;
+  const csvPath = fromMeta && existsSync(fromMeta) ? fromMeta : newest(dir, 'results', 'csv');
   if (!csvPath) throw new Error(`${dir}: no results_*.csv (did the job finish an epoch?)`);
   const name = basename(csvPath, '.csv').slice('results_'.length);
-  const timestamp = stamp(basename(csvPath));
-  const method = timestamp ? name.slice(0, -(timestamp.length + 1)) : name;
+  const timestamp = csvPath === fromMeta ? String(meta!.timestamp) : stamp(basename(csvPath));
+  const method = csvPath === fromMeta ? String(meta!.method) : timestamp ? name.slice(0, -(timestamp.length + 1)) : name;
   const { header, rows } = parseCsv(readFileSync(csvPath, 'utf8'), csvPath);
   const metaPath = join(dir, `metadata_${method}_${timestamp}.json`);
   const metadata = existsSync(metaPath) ? (JSON.parse(readFileSync(metaPath, 'utf8')) as Record<string, unknown>) : {};
