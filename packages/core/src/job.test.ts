@@ -179,4 +179,25 @@ describe('runJob', () => {
 
     await expect(runJob(spec('bad-options', { method: prunerFile, method_options: { nope: 1 } }), () => undefined)).rejects.toThrow(/method_options\.nope/);
   });
+
+  it('trains a regression pair task (stsb): MSE loss, pearson/spearman metrics', async () => {
+    const dir = join(root, 'data-stsb');
+    const rng = new Rng(5);
+    const line = (i: number) => {
+      const a = Array.from({ length: 4 }, () => WORDS[rng.int(WORDS.length)]!);
+      const overlap = rng.int(5);
+      const b = [...a.slice(0, overlap), ...Array.from({ length: 4 - overlap }, () => WORDS[rng.int(WORDS.length)]!)];
+      return JSON.stringify({ sentence1: a.join(' '), sentence2: b.join(' '), label: (5 * overlap) / 4, idx: i });
+    };
+    await mkdir(join(dir, 'stsb'), { recursive: true });
+    await writeFile(join(dir, 'stsb', 'train.jsonl'), `${Array.from({ length: 64 }, (_, i) => line(i)).join('\n')}\n`);
+    await writeFile(join(dir, 'stsb', 'validation.jsonl'), `${Array.from({ length: 32 }, (_, i) => line(i)).join('\n')}\n`);
+    const result = await runJob(
+      spec('stsb', { task: 'stsb', data: { dir, source: 'local', offline: true, cache_dir: join(root, 'cache') } as never }),
+      () => undefined,
+    );
+    expect(Object.keys(result.final_metrics).sort()).toEqual(['pearson', 'spearman']);
+    expect(result.epochs[1]!.eval_loss).toBeTypeOf('number');
+    expect(Number.isFinite(result.epochs[1]!.train_loss)).toBe(true);
+  });
 });
