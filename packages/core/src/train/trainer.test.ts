@@ -131,6 +131,18 @@ describe('Trainer', () => {
     }
   });
 
+  it('an abort from a timer (as from IPC or a signal) is seen between steps', async () => {
+    const { trainer, dispose } = makeTrainer(trainSpec({ epochs: 5, batch_size: 2 }), { examples: 100 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 150);
+    let checkpoints = 0;
+    await expect(trainer.run({ onCheckpoint: async (reason) => void (reason === 'abort' && checkpoints++) }, controller.signal)).rejects.toBeInstanceOf(AbortError);
+    expect(checkpoints).toBe(1);
+    expect(trainer.step).toBeGreaterThan(0);
+    expect(trainer.step).toBeLessThan(250);
+    dispose();
+  });
+
   it('gradient accumulation over micro-batches equals the full batch', () => {
     const { trainer, dispose } = makeTrainer(trainSpec({ micro_batch_size: 5 }), { dropout: 0 });
     const full = makeTrainer(trainSpec(), { dropout: 0 });

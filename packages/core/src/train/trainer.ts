@@ -245,8 +245,8 @@ export class Trainer {
     return learningRateAt(this.schedule, this.position.step);
   }
 
-  /** Mean loss and metrics on one evaluation set. */
-  evaluate(set: EvalSet, epoch: number): EvalResult {
+  /** Mean loss and metrics on one evaluation set; null when `signal` aborts it midway. */
+  async evaluate(set: EvalSet, epoch: number, signal?: AbortSignal): Promise<EvalResult | null> {
     const batchSize = this.spec.eval_batch_size ?? this.spec.batch_size;
     const batches = makeBatches(set.examples, batchSize, { padId: this.options.padId });
     const numLabels = this.model.config.num_labels;
@@ -256,6 +256,8 @@ export class Trainer {
     let lossSumTotal = 0;
     let lastReport = 0;
     for (const batch of batches) {
+      await yieldToEventLoop();
+      if (signal?.aborted) return null;
       const [logitsT, lossT] = tf.tidy(() => {
         const logits = this.model.logits(batch, { training: false });
         return [logits, lossSum(logits, batch.labels, numLabels)] as const;
@@ -306,6 +308,7 @@ export class Trainer {
       if (pos.batchIndex === 0) await hooks.call('beforeEpoch', pos.epoch);
       this.dropoutRng.restore(pos.dropoutState);
       while (pos.batchIndex < batches.length) {
+        await yieldToEventLoop();
         await abortIfAsked();
         const batch = batches[pos.batchIndex]!;
         const lr = this.currentLr();
@@ -320,7 +323,13 @@ export class Trainer {
         callbacks.onProgress?.({ epoch: pos.epoch, step: pos.step, epochStep: pos.batchIndex, loss, lr, tokens: batch.tokens });
       }
       await abortIfAsked();
-      const results = this.options.evalSets.map((set) => this.evaluate(set, pos.epoch));
+      const results: EvalResult[] = [];
+      for (const set of this.options.evalSets) {
+        const result = await this.evaluate(set, pos.epoch, signal);
+        // Aborted during evaluation: the position (all batches trained) makes a resume re-evaluate.
+        if (result === null) await abortIfAsked();
+        results.push(result!);
+      }
       const record: EpochRecord = {
         epoch: pos.epoch,
         step: pos.step,
@@ -368,6 +377,12 @@ export class Trainer {
     this.counters.epoch = Math.min(this.position.epoch, this.spec.epochs);
   }
 }
+
+/**
+ * Lets timers and I/O run (an abort arriving over IPC or as a signal): the training loop is
+ * otherwise synchronous work chained by microtasks, which never give the event loop a turn.
+ */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function requireMask(masks: Record<string, Float32Array>, name: string): Float32Array {
   const mask = masks[name];
