@@ -323,6 +323,14 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     setupDone = true;
 
     const metricNames = (): string[] => Object.keys(activeTrainer.records[0]?.metrics ?? {});
+    let lastProgress = 0;
+    let tokensSince = 0;
+    let lastProgressTime = Date.now();
+    // Throughput is about training: evaluation and checkpoint time must not dilute the next figure.
+    const resetThroughput = () => {
+      lastProgressTime = Date.now();
+      tokensSince = 0;
+    };
     const writeCkpt = async () => {
       const state: JobCheckpoint = {
         job_id: jobId,
@@ -332,11 +340,9 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
       };
       const path = await writeCheckpoint(ckptDir, activeTrainer.step, state);
       emit({ type: 'checkpoint', job_id: jobId, epoch: activeTrainer.counters.epoch, step: activeTrainer.step, path, time: Date.now() });
+      resetThroughput();
     };
 
-    let lastProgress = 0;
-    let tokensSince = 0;
-    let lastProgressTime = Date.now();
     await trainer.run(
       {
         onProgress: (p) => {
@@ -362,7 +368,10 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
           tokensSince = 0;
           lastProgressTime = now;
         },
-        onEval: (e) => emit({ type: 'eval', job_id: jobId, epoch: e.epoch, split: e.split, done: e.done, total: e.total, time: Date.now() }),
+        onEval: (e) => {
+          resetThroughput();
+          emit({ type: 'eval', job_id: jobId, epoch: e.epoch, split: e.split, done: e.done, total: e.total, time: Date.now() });
+        },
         onEpoch: async (record) => {
           emit({ type: 'epoch', job_id: jobId, time: Date.now(), ...record });
           await writer!.writeEpochs(activeTrainer.records, metricNames());
