@@ -145,6 +145,7 @@ describe('runJob', () => {
           return {
             afterStep(c, step) {
               calls++;
+              c.rng.next();
               if (options.fail && step === 3) throw new Error('boom');
             },
             afterEpoch(c, epoch) {
@@ -155,8 +156,12 @@ describe('runJob', () => {
               }
               c.log.info('pruned half at epoch ' + epoch);
             },
-            state() { return { calls }; },
-            restore(s) { calls = s.calls; },
+            teardown(c) { c.log.info('calls ' + calls + ' rng ' + c.rng.next()); },
+            state() { return { calls, scores: new Float32Array([calls, 0.5]) }; },
+            restore(s) {
+              if (!(s.scores instanceof Float32Array) || s.scores[0] !== s.calls) throw new Error('bad state');
+              calls = s.calls;
+            },
           };
         },
       };\n`,
@@ -165,6 +170,19 @@ describe('runJob', () => {
     const result = await runJob(spec('half', { method: prunerFile, pruning: { end_sparsity: 0.5 } as never }), (e) => events.push(e));
     expect(result.sparsity.global).toBe(0.5);
     expect(events.some((e) => e.type === 'log' && e.source === 'half' && e.message === 'pruned half at epoch 1')).toBe(true);
+
+    // Abort + resume restores the pruner's state and RNG: teardown reports the same as a straight run.
+    const teardownLog = (evs: JobEvent[]) => evs.find((e) => e.type === 'log' && e.message.startsWith('calls '));
+    const straightLog = teardownLog(events);
+    expect(straightLog && straightLog.type === 'log' && straightLog.message).toMatch(/^calls 12 rng 0\.\d+/);
+    const controller = new AbortController();
+    const interrupted = spec('half-resumed', { method: prunerFile, pruning: { end_sparsity: 0.5 } as never });
+    await expect(
+      runJob(interrupted, (e) => e.type === 'progress' && e.step >= 8 && controller.abort(), { signal: controller.signal }),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+    const resumedEvents: JobEvent[] = [];
+    await runJob({ ...interrupted, resume: true }, (e) => resumedEvents.push(e));
+    expect(teardownLog(resumedEvents)).toMatchObject({ message: (straightLog as { message: string }).message });
 
     // A later stage starting from this job's weights and masks keeps its sparsity (baseline prunes nothing).
     const next = await runJob(spec('from-half', { init_checkpoint: join(root, 'out', 'half'), train: { epochs: 1, batch_size: 16, seed: 9 } as never }), () => undefined);
