@@ -17,10 +17,12 @@ const skip = !hasTmux ? 'tmux is not installed' : !existsSync(bin) ? `${bin} is 
 if (skip) console.warn(`tmux dashboard test skipped: ${skip}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'gbp-tmux-'));
-const socket = `gbp-test-${process.pid}`;
+// One tmux server per test: killing a server's last session ends it, racing the next start.
+let socket = '';
+const sockets: string[] = [];
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
 afterAll(() => {
-  spawnSync('tmux', ['-L', socket, 'kill-server']);
+  for (const s of sockets) spawnSync('tmux', ['-L', s, 'kill-server']);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -44,7 +46,8 @@ function start(name: string, stepMs: number, extra = '') {
     `name: ${name}\ndefaults: { task: sst2, model: { size: tiny }, train: { epochs: 3 } }\nmatrix:\n  seed: [1, 2, 3]\nrun: { parallel: 2, output: ${dir} }\n`,
   );
   const command = `GBP_WORKER=${fakeWorker} GBP_FAKE_STEP_MS=${stepMs} node ${bin} run ${file} ${extra}; echo "EXIT=$?"; sleep 60`;
-  spawnSync('tmux', ['-L', socket, 'kill-session', '-t', 'gbp']);
+  socket = `gbp-test-${process.pid}-${name}`;
+  sockets.push(socket);
   tmux('new-session', '-d', '-s', 'gbp', '-x', '170', '-y', '45', command);
 }
 

@@ -92,6 +92,8 @@ export async function runPool(jobs: readonly PlannedJob[], store: RunStore, opti
 
   const startJob = async (job: PlannedJob): Promise<void> => {
     status.set(job.id, 'running');
+    // Running from the moment its worker is spawned (start-up included).
+    store.update(job.id, (v) => ({ ...v, status: 'running' }));
     mkdirSync(job.spec.output_dir, { recursive: true });
     const log = createWriteStream(jobLogPath(job), { flags: 'a' });
     const gpu = pickGpu(gpuUse);
@@ -111,18 +113,17 @@ export async function runPool(jobs: readonly PlannedJob[], store: RunStore, opti
     subprocess.stderr?.pipe(log, { end: false });
 
     let final: WorkerMessage | undefined;
-    const messages = (async () => {
-      for await (const raw of subprocess.getEachMessage()) {
-        if (!isWorkerMessage(raw)) continue;
-        logMessage(log, raw);
-        if (raw.type === 'checkpoint') checkpoints.set(job.id, raw.path);
-        if (raw.type === 'done' || raw.type === 'failed' || raw.type === 'aborted') final = raw;
-        store.dispatch(job.id, raw);
-      }
-    })();
+    // Node's own 'message' events, handled synchronously: execa's getEachMessage() can end on the
+    // 'disconnect' that follows a worker's last message before yielding it.
+    subprocess.on('message', (raw: unknown) => {
+      if (!isWorkerMessage(raw)) return;
+      logMessage(log, raw);
+      if (raw.type === 'checkpoint') checkpoints.set(job.id, raw.path);
+      if (raw.type === 'done' || raw.type === 'failed' || raw.type === 'aborted') final = raw;
+      store.dispatch(job.id, raw);
+    });
     await subprocess.sendMessage({ type: 'run', spec } satisfies ParentMessage).catch(() => undefined);
     const result = await subprocess;
-    await messages.catch(() => undefined);
     running.delete(job.id);
     if (gpu !== undefined) gpuUse.set(gpu, (gpuUse.get(gpu) ?? 1) - 1);
 

@@ -1,0 +1,63 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from './cli.js';
+import type { CommandIO } from './commands/io.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gbp-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function io(env: NodeJS.ProcessEnv = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const sink = (into: string[]) => new Writable({ write: (chunk, _enc, done) => (into.push(String(chunk)), done()) });
+  const value: CommandIO = { stdout: sink(out), stderr: sink(err), stdin: new PassThrough(), env, isTTY: false, cwd: dir, onSignals: () => () => undefined };
+  return { value, out: () => out.join(''), err: () => err.join('') };
+}
+
+const file = join(dir, 'p.yaml');
+writeFileSync(file, 'name: p\ndefaults: { task: sst2, model: { size: tiny } }\nmatrix: { seed: [1, 2] }\n');
+
+describe('gbp commands', () => {
+  it('validate lists the jobs; overrides from flags and env apply', async () => {
+    const t = io({ GBP_EPOCHS: '7' });
+    expect(await main(['validate', file, '-t', 'rte'], t.value)).toBe(0);
+    expect(t.out()).toContain(`${file}: valid; 2 jobs, 1 at a time`);
+    expect(t.out()).toMatch(/baseline_rte_seed1\s+main\s+baseline\s+rte\s+tiny\s+7\s+-\s+results\/p\/results_baseline_rte_seed1/);
+  });
+
+  it('exits 2 with every located error of an invalid file, and for usage errors', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'name: p\ndefaults: { task: sst9, train: { epochs: -1 } }\n');
+    const t = io();
+    expect(await main(['run', bad], t.value)).toBe(2);
+    expect(t.err()).toContain(`2 errors in pipeline ${bad}:`);
+    expect(t.err()).toContain(`${bad}:2:19: defaults.task: expected one of sst2,`);
+    expect(t.err()).toContain(`${bad}:2:42: defaults.train.epochs: expected a number >= 1; got -1`);
+    const u = io();
+    expect(await main(['run'], u.value)).toBe(2);
+    expect(u.err()).toContain('gbp run: expected one pipeline file, got none');
+    const v = io();
+    expect(await main(['frobnicate'], v.value)).toBe(2);
+    const m = io();
+    expect(await main(['validate', 'missing.yaml'], m.value)).toBe(2);
+    expect(m.err()).toContain('gbp validate: no such pipeline file: missing.yaml');
+    const w = io({ GBP_EPOCHS: 'x' });
+    expect(await main(['run', file], w.value)).toBe(2);
+    expect(w.err()).toContain("GBP_EPOCHS must be a positive integer, got 'x'");
+  });
+
+  it('info prints the model table for presets and overrides', async () => {
+    const t = io();
+    expect(await main(['info', '-m', 'tiny', '-m', 'base'], t.value)).toBe(0);
+    const lines = t.out().trim().split('\n');
+    expect(lines[0]).toMatch(/^size\s+layers\s+hidden\s+heads\s+FFN\s+vocab\s+max len\s+params \(M\)\s+gated \(M\)$/);
+    expect(lines[2]).toMatch(/^tiny\s+2\s+256\s+4\s+512\s+30522\s+128\s+9\.\d\s+1\.0$/);
+    expect(lines[3]).toMatch(/^base\s+12\s+768\s+12\s+3072\s+30522\s+128\s+10[89]\.\d\s+84\.9$/);
+    const o = io();
+    expect(await main(['info', '-m', 'tiny', '--num-layers', '4'], o.value)).toBe(0);
+    expect(o.out()).toMatch(/tiny\s+4\s+256/);
+  });
+});
