@@ -15,7 +15,7 @@ const dataDir = process.env.GBP_DATA_DIR ?? join(repoRoot, '..', 'shared', 'data
 const present = existsSync(join(dataDir, 'sst2', 'train.jsonl')) && existsSync(join(dataDir, 'sst2', 'validation.jsonl'));
 if (!present) console.warn(`job.sst2.test: skipped, no SST-2 data at ${join(dataDir, 'sst2')} (set GBP_DATA_DIR)`);
 
-const EVAL_EXAMPLES = 1000;
+const EVAL_EXAMPLES = 800;
 
 describe.skipIf(!present)('real data: SST-2 slice', () => {
   it('beats the majority class by more than 10 points', async () => {
@@ -26,7 +26,7 @@ describe.skipIf(!present)('real data: SST-2 slice', () => {
         task: 'sst2',
         backend: 'wasm',
         model: { size: 'tiny', num_layers: 2, d_model: 64, num_heads: 4, dff: 128, vocab_size: 6000, max_len: 48, dropout_rate: 0.1 },
-        train: { epochs: 2, batch_size: 32, learning_rate: 2e-3, seed: 1, max_train_examples: 10_000, max_eval_examples: EVAL_EXAMPLES },
+        train: { epochs: 2, batch_size: 32, learning_rate: 2e-3, seed: 1, max_train_examples: 6_000, max_eval_examples: EVAL_EXAMPLES },
         data: { dir: dataDir, source: 'local', offline: true, cache_dir: join(out, 'cache') },
         output_dir: join(out, 'job'),
       });
