@@ -7,6 +7,7 @@ import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { tf } from '../../tf.js';
 import { unsortedSegmentSumConfig } from './kernels/UnsortedSegmentSum.js';
 import { FAST_MATMUL, fastMatMulConfig, isFastMatMul } from './kernels/fast_matmul.js';
+import { ZERO_COPY_KERNELS, isZeroCopy, zeroCopyConfig } from './kernels/zero_copy.js';
 
 /** Kernels wasm lacks, registered only when missing (a later tfjs may ship its own). */
 export const MISSING_WASM_KERNELS: readonly KernelConfig[] = [unsortedSegmentSumConfig];
@@ -28,6 +29,14 @@ export function registerWasmKernels(): string[] {
     if (isFastMatMul(original)) continue;
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel(fastMatMulConfig(original));
+    changed.push(name);
+  }
+  for (const name of ZERO_COPY_KERNELS) {
+    const original = tf.getKernel(name, 'wasm');
+    if (original == null) throw new Error(`wasm backend has no '${name}' kernel to wrap`);
+    if (isZeroCopy(original)) continue;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(zeroCopyConfig(original));
     changed.push(name);
   }
   return changed;

@@ -1,0 +1,48 @@
+/**
+ * Zero-copy Identity and same-dtype Cast for the wasm backend. tfjs's engine clones every tensor it
+ * saves for backprop (engine.saveTensorsForBackwardMode -> Identity), and many gradients cast dy to
+ * float32; the stock wasm kernels copy the data each time (the cpu backend shares it). In a training
+ * step of the small model that is ~700 full copies per micro-batch, which doubles the memory the tape
+ * holds and costs time. Tensors are immutable in tfjs (Variable.assign swaps the data id), so sharing
+ * the data with a reference count, as the cpu backend and wasm's own Reshape do, is safe.
+ */
+import type { CastAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { tf } from '../../../tf.js';
+
+/** Marks configs made here and holds the stock config (to restore it, and never to wrap twice). */
+export const ZERO_COPY = Symbol.for('gbp.backend.zeroCopy');
+
+export type ZeroCopyConfig = KernelConfig & { [ZERO_COPY]: KernelConfig };
+
+export function isZeroCopy(config: KernelConfig | undefined): config is ZeroCopyConfig {
+  return config != null && ZERO_COPY in config;
+}
+
+type Args = { inputs: { x?: TensorInfo }; backend: BackendWasm; attrs?: Partial<CastAttrs> };
+
+function share(x: TensorInfo, backend: BackendWasm): TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+/** A config for Identity or Cast that shares x's data when no conversion is needed, else calls the stock kernel. */
+export function zeroCopyConfig(original: KernelConfig): ZeroCopyConfig {
+  const isCast = original.kernelName === tf.Cast;
+  const kernelFunc = (args: Args) => {
+    const x = args.inputs.x;
+    const sameType = x != null && x.dtype !== 'string' && (!isCast || args.attrs?.dtype === x.dtype);
+    return sameType ? share(x, args.backend) : original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]);
+  };
+  return {
+    kernelName: original.kernelName,
+    backendName: original.backendName,
+    kernelFunc: kernelFunc as unknown as KernelFunc,
+    ...(original.setupFunc ? { setupFunc: original.setupFunc } : {}),
+    ...(original.disposeFunc ? { disposeFunc: original.disposeFunc } : {}),
+    [ZERO_COPY]: original,
+  };
+}
+
+/** The kernels wrapped here. */
+export const ZERO_COPY_KERNELS: readonly string[] = [tf.Identity, tf.Cast];
