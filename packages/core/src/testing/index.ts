@@ -230,3 +230,6 @@ export function tinyPruningJobSpec(opts: {
     backend: 'cpu',
   });
 }
+
+// The pruner conformance kit (checks every pruner passes; a vitest wrapper loading vitest lazily).
+export * from './conformance.js';
