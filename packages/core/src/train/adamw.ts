@@ -6,12 +6,18 @@
  * all (no decay, no momentum); its gradient is already zero there (dW = dEff ⊙ M).
  */
 import { tf } from '../tf.js';
+import { ADAMW_UPDATE, type AdamWUpdateAttrs } from '../backend/wasm/kernels/adamw_update.js';
 
 export interface AdamWOptions {
   weightDecay: number;
   beta1?: number;
   beta2?: number;
   epsilon?: number;
+  /**
+   * Use the backend's fused one-pass update kernel where it has one (wasm): same formula, computed
+   * in float64 per element. Default true; false forces the op-by-op path (the reference).
+   */
+  fused?: boolean;
 }
 
 export interface AdamWParam {
@@ -28,6 +34,7 @@ export class AdamW {
   readonly beta2: number;
   readonly epsilon: number;
   readonly weightDecay: number;
+  readonly fused: boolean;
   /** Updates applied so far (the bias-correction exponent). */
   t = 0;
   private readonly m = new Map<string, tf.Variable>();
@@ -41,6 +48,7 @@ export class AdamW {
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-6;
     this.weightDecay = options.weightDecay;
+    this.fused = options.fused ?? true;
     for (const p of params) {
       this.m.set(p.name, zerosVariable(p.variable));
       this.v.set(p.name, zerosVariable(p.variable));
@@ -54,6 +62,19 @@ export class AdamW {
     const { beta1: b1, beta2: b2, epsilon: eps } = this;
     const c1 = 1 - b1 ** this.t;
     const c2 = 1 - b2 ** this.t;
+    if (this.fused && tf.getKernel(ADAMW_UPDATE, tf.getBackend()) != null) {
+      this.params.forEach((p, i) => {
+        const [m, v] = [this.m.get(p.name)!, this.v.get(p.name)!];
+        const attrs: AdamWUpdateAttrs = { lr, beta1: b1, beta2: b2, epsilon: eps, c1, c2, weightDecay: p.decay ? this.weightDecay : 0 };
+        const inputs = { w: p.variable, g: grads[i]!, m, v, ...(p.mask ? { mask: p.mask } : {}) };
+        const [w2, m2, v2] = tf.engine().runKernel(ADAMW_UPDATE, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        p.variable.assign(w2!);
+        m.assign(m2!);
+        v.assign(v2!);
+        tf.dispose([w2!, m2!, v2!]);
+      });
+      return;
+    }
     this.params.forEach((p, i) => {
       tf.tidy(() => {
         const g = grads[i]!;

@@ -6,11 +6,12 @@
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { tf } from '../../tf.js';
 import { unsortedSegmentSumConfig } from './kernels/UnsortedSegmentSum.js';
+import { adamWUpdateConfig } from './kernels/adamw_update.js';
 import { FAST_MATMUL, fastMatMulConfig, isFastMatMul } from './kernels/fast_matmul.js';
 import { ZERO_COPY_KERNELS, isZeroCopy, zeroCopyConfig } from './kernels/zero_copy.js';
 
-/** Kernels wasm lacks, registered only when missing (a later tfjs may ship its own). */
-export const MISSING_WASM_KERNELS: readonly KernelConfig[] = [unsortedSegmentSumConfig];
+/** Kernels wasm lacks, registered only when missing (a later tfjs may ship its own), and gbp's fused AdamW step. */
+export const MISSING_WASM_KERNELS: readonly KernelConfig[] = [unsortedSegmentSumConfig, adamWUpdateConfig];
 
 /** Kernels whose stock wasm version is replaced by a faster wrapper. */
 export const FAST_MATMUL_KERNELS: readonly string[] = [tf.BatchMatMul, tf._FusedMatMul];
