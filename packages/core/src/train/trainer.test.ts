@@ -80,7 +80,11 @@ describe('Trainer', () => {
     for (let run = 0; run < 2; run++) {
       const { trainer, dispose } = makeTrainer(trainSpec());
       const losses: number[] = [];
-      await trainer.run({ onProgress: (p) => losses.push(p.loss) });
+      const started = Date.now();
+      const records = await trainer.run({ onProgress: (p) => losses.push(p.loss), onCheckpoint: async () => void trainer.state() });
+      // wall_time_s is cumulative training time: increasing, never more than the real time spent.
+      expect(records[1]!.wall_time_s).toBeGreaterThan(records[0]!.wall_time_s);
+      expect(records[1]!.wall_time_s).toBeLessThanOrEqual((Date.now() - started) / 1000 + 1e-3);
       curves.push(losses);
       dispose();
     }

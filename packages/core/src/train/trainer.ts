@@ -281,6 +281,13 @@ export class Trainer {
   }
 
   private callbacks: TrainerCallbacks | undefined;
+  /** When this session's training began (null before run()); earlier sessions are in position.elapsedS. */
+  private sessionStart: number | null = null;
+
+  /** Training wall time so far, previous sessions (restored checkpoints) included. */
+  elapsedSeconds(): number {
+    return this.position.elapsedS + (this.sessionStart === null ? 0 : (Date.now() - this.sessionStart) / 1000);
+  }
 
   /**
    * Trains from the current position to the last epoch. Hooks: beforeEpoch (not repeated when
@@ -290,11 +297,10 @@ export class Trainer {
   async run(callbacks: TrainerCallbacks = {}, signal?: AbortSignal): Promise<EpochRecord[]> {
     this.callbacks = callbacks;
     const { hooks } = this.options;
-    const sessionStart = Date.now();
-    const elapsed = () => this.position.elapsedS + (Date.now() - sessionStart) / 1000;
+    this.sessionStart = Date.now();
+    const elapsed = () => this.elapsedSeconds();
     const abortIfAsked = async () => {
       if (signal?.aborted) {
-        this.position.elapsedS = elapsed();
         await callbacks.onCheckpoint?.('abort');
         throw new AbortError();
       }
@@ -352,7 +358,6 @@ export class Trainer {
       pos.epochTokens = 0;
       await callbacks.onEpoch?.(record);
       if (this.spec.checkpoint_every_epoch) {
-        this.position.elapsedS = elapsed();
         await callbacks.onCheckpoint?.('epoch');
       }
     }
@@ -365,7 +370,7 @@ export class Trainer {
     for (const s of this.model.specs) weights[s.name] = this.model.param(s.name).dataSync() as Float32Array;
     const masks: Record<string, Float32Array> = {};
     for (const g of this.model.gates) masks[g.name] = g.mask.dataSync() as Float32Array;
-    return { position: structuredClone(this.position), weights, masks, optimizer: this.optimizer.state() };
+    return { position: { ...structuredClone(this.position), elapsedS: this.elapsedSeconds() }, weights, masks, optimizer: this.optimizer.state() };
   }
 
   restore(state: TrainerState): void {
@@ -373,6 +378,7 @@ export class Trainer {
     for (const g of this.model.gates) g.setMask(requireMask(state.masks, g.name));
     this.optimizer.restore(state.optimizer);
     this.position = structuredClone(state.position);
+    this.sessionStart = null;
     this.counters.step = this.position.step;
     this.counters.epoch = Math.min(this.position.epoch, this.spec.epochs);
   }
