@@ -9,6 +9,7 @@ import { unsortedSegmentSumConfig } from './kernels/UnsortedSegmentSum.js';
 import { adamWUpdateConfig } from './kernels/adamw_update.js';
 import { FAST_MATMUL, fastMatMulConfig, isFastMatMul } from './kernels/fast_matmul.js';
 import { ZERO_COPY_KERNELS, isZeroCopy, zeroCopyConfig } from './kernels/zero_copy.js';
+import { isSumOuter, sumOuterConfig } from './kernels/sum_outer.js';
 
 /** Kernels wasm lacks, registered only when missing (a later tfjs may ship its own), and gbp's fused AdamW step. */
 export const MISSING_WASM_KERNELS: readonly KernelConfig[] = [unsortedSegmentSumConfig, adamWUpdateConfig];
@@ -39,6 +40,13 @@ export function registerWasmKernels(): string[] {
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel(zeroCopyConfig(original));
     changed.push(name);
+  }
+  const sum = tf.getKernel(tf.Sum, 'wasm');
+  if (sum == null) throw new Error("wasm backend has no 'Sum' kernel to wrap");
+  if (!isSumOuter(sum)) {
+    tf.unregisterKernel(tf.Sum, 'wasm');
+    tf.registerKernel(sumOuterConfig(sum));
+    changed.push(tf.Sum);
   }
   return changed;
 }
