@@ -1,6 +1,6 @@
 /**
  * Registers, once, what gbp's training needs on the wasm backend: kernels it lacks, and faster
- * replacements of its matmul kernels. Called by initBackend after the wasm backend is ready (the kernel
+ * replacements of its matmul, Identity/Cast/Transpose, Sum and GatherV2 kernels. Called by initBackend after the wasm backend is ready (the kernel
  * registry is global, so nothing registers on import).
  */
 import type { KernelConfig } from '@tensorflow/tfjs-core';
@@ -10,12 +10,20 @@ import { adamWUpdateConfig } from './kernels/adamw_update.js';
 import { FAST_MATMUL, fastMatMulConfig, isFastMatMul } from './kernels/fast_matmul.js';
 import { ZERO_COPY_KERNELS, isZeroCopy, zeroCopyConfig } from './kernels/zero_copy.js';
 import { isSumOuter, sumOuterConfig } from './kernels/sum_outer.js';
+import { gatherRowsConfig, isGatherRows } from './kernels/gather_rows.js';
 
 /** Kernels wasm lacks, registered only when missing (a later tfjs may ship its own), and gbp's fused AdamW step. */
 export const MISSING_WASM_KERNELS: readonly KernelConfig[] = [unsortedSegmentSumConfig, adamWUpdateConfig];
 
 /** Kernels whose stock wasm version is replaced by a faster wrapper. */
 export const FAST_MATMUL_KERNELS: readonly string[] = [tf.BatchMatMul, tf._FusedMatMul];
+
+/** Stock kernels wrapped by a faster path for the cases training hits (the wrapper falls back to the stock kernel). */
+const WRAPPERS: readonly { names: readonly string[]; isWrapper: (c: KernelConfig) => boolean; wrap: (c: KernelConfig) => KernelConfig }[] = [
+  { names: ZERO_COPY_KERNELS, isWrapper: isZeroCopy, wrap: zeroCopyConfig },
+  { names: [tf.Sum], isWrapper: isSumOuter, wrap: sumOuterConfig },
+  { names: [tf.GatherV2], isWrapper: isGatherRows, wrap: gatherRowsConfig },
+];
 
 /** Idempotent. Returns the names of the kernels registered or wrapped by this call. */
 export function registerWasmKernels(): string[] {
@@ -33,20 +41,15 @@ export function registerWasmKernels(): string[] {
     tf.registerKernel(fastMatMulConfig(original));
     changed.push(name);
   }
-  for (const name of ZERO_COPY_KERNELS) {
-    const original = tf.getKernel(name, 'wasm');
-    if (original == null) throw new Error(`wasm backend has no '${name}' kernel to wrap`);
-    if (isZeroCopy(original)) continue;
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel(zeroCopyConfig(original));
-    changed.push(name);
-  }
-  const sum = tf.getKernel(tf.Sum, 'wasm');
-  if (sum == null) throw new Error("wasm backend has no 'Sum' kernel to wrap");
-  if (!isSumOuter(sum)) {
-    tf.unregisterKernel(tf.Sum, 'wasm');
-    tf.registerKernel(sumOuterConfig(sum));
-    changed.push(tf.Sum);
+  for (const { names, isWrapper, wrap } of WRAPPERS) {
+    for (const name of names) {
+      const original = tf.getKernel(name, 'wasm');
+      if (original == null) throw new Error(`wasm backend has no '${name}' kernel to wrap`);
+      if (isWrapper(original)) continue;
+      tf.unregisterKernel(name, 'wasm');
+      tf.registerKernel(wrap(original));
+      changed.push(name);
+    }
   }
   return changed;
 }
