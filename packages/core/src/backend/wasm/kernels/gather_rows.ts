@@ -31,7 +31,7 @@ export function gatherRowsConfig(original: KernelConfig): GatherRowsConfig {
     const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype); // before any heap view
     const ids = backend.typedArrayFromHeap(indices) as Int32Array;
     // 4-byte elements either way: copy through one Float32Array view of the whole heap (memmove per row).
-    const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
+    const heap = new Float32Array(ids.buffer);
     const src = backend.dataIdMap.get(x.dataId)!.memoryOffset / 4;
     const dst = backend.dataIdMap.get(out.dataId)!.memoryOffset / 4;
     for (let i = 0; i < count; i++) {
