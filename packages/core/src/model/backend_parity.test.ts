@@ -10,9 +10,9 @@ afterAll(async () => {
 });
 
 /** Loss and every gradient of one training step (with dropout from fixed seeds) on `backend`. */
-async function stepOn(backend: 'cpu' | 'wasm', weights: Map<string, Float32Array> | null, masks: Map<string, Float32Array> | null, input: ModelInput & { labels: Float32Array }) {
+async function stepOn(numLabels: number, backend: 'cpu' | 'wasm', weights: Map<string, Float32Array> | null, masks: Map<string, Float32Array> | null, input: ModelInput & { labels: Float32Array }) {
   await initBackend(backend);
-  const config = resolveModelConfig({ size: 'tiny', num_layers: 2, d_model: 32, num_heads: 4, dff: 64, vocab_size: 200, max_len: 16, dropout_rate: 0.1 });
+  const config = resolveModelConfig({ size: 'tiny', num_layers: 2, d_model: 32, num_heads: 4, dff: 64, vocab_size: 200, max_len: 16, dropout_rate: 0.1 }, numLabels);
   const model = new GatedBert(config, { seed: 21 });
   if (weights) {
     for (const [name, values] of weights) {
@@ -42,7 +42,8 @@ async function stepOn(backend: 'cpu' | 'wasm', weights: Map<string, Float32Array
 }
 
 describe('wasm and cpu agree on a full training step', () => {
-  it('loss and the gradient of every variable: relative error < 1e-4', async () => {
+  // num_labels 1 (regression) gives [d, 1] head weights, whose transposes move no data.
+  it.each([2, 1])('num_labels %i: loss and the gradient of every variable: relative error < 1e-4', async (numLabels) => {
     const rng = new Rng(9);
     const B = 4;
     const T = 12;
@@ -53,7 +54,7 @@ describe('wasm and cpu agree on a full training step', () => {
       attentionMask: new Float32Array(B * T),
       batchSize: B,
       seqLen: T,
-      labels: Float32Array.from([0, 1, 1, 0]),
+      labels: numLabels === 1 ? Float32Array.from([0.5, 3.2, 4.9, 1.1]) : Float32Array.from([0, 1, 1, 0]),
     };
     lengths.forEach((len, b) => {
       for (let t = 0; t < len; t++) {
@@ -62,8 +63,8 @@ describe('wasm and cpu agree on a full training step', () => {
         input.attentionMask[b * T + t] = 1;
       }
     });
-    const cpu = await stepOn('cpu', null, null, input);
-    const wasm = await stepOn('wasm', cpu.weights, cpu.masks, input);
+    const cpu = await stepOn(numLabels, 'cpu', null, null, input);
+    const wasm = await stepOn(numLabels, 'wasm', cpu.weights, cpu.masks, input);
     expect(cpu.backend).toBe('cpu');
     expect(wasm.backend).toBe('wasm');
     expect(Math.abs(wasm.loss - cpu.loss) / Math.abs(cpu.loss)).toBeLessThan(1e-4);
