@@ -1,6 +1,6 @@
 /**
  * Registers, once, what gbp's training needs on the wasm backend: kernels it lacks, and faster
- * replacements of its matmul, Identity/Cast/Transpose, Sum and GatherV2 kernels. Called by initBackend after the wasm backend is ready (the kernel
+ * replacements of its matmul, Identity/Cast, Transpose, Sum and GatherV2 kernels. Called by initBackend after the wasm backend is ready (the kernel
  * registry is global, so nothing registers on import).
  */
 import type { KernelConfig } from '@tensorflow/tfjs-core';
@@ -11,6 +11,7 @@ import { FAST_MATMUL, fastMatMulConfig, isFastMatMul } from './kernels/fast_matm
 import { ZERO_COPY_KERNELS, isZeroCopy, zeroCopyConfig } from './kernels/zero_copy.js';
 import { isSumOuter, sumOuterConfig } from './kernels/sum_outer.js';
 import { gatherRowsConfig, isGatherRows } from './kernels/gather_rows.js';
+import { fastTransposeConfig, isFastTranspose } from './kernels/transpose.js';
 
 /** Kernels wasm lacks, registered only when missing (a later tfjs may ship its own), and gbp's fused AdamW step. */
 export const MISSING_WASM_KERNELS: readonly KernelConfig[] = [unsortedSegmentSumConfig, adamWUpdateConfig];
@@ -23,6 +24,7 @@ const WRAPPERS: readonly { names: readonly string[]; isWrapper: (c: KernelConfig
   { names: ZERO_COPY_KERNELS, isWrapper: isZeroCopy, wrap: zeroCopyConfig },
   { names: [tf.Sum], isWrapper: isSumOuter, wrap: sumOuterConfig },
   { names: [tf.GatherV2], isWrapper: isGatherRows, wrap: gatherRowsConfig },
+  { names: [tf.Transpose], isWrapper: isFastTranspose, wrap: fastTransposeConfig },
 ];
 
 /** Idempotent. Returns the names of the kernels registered or wrapped by this call. */

@@ -7,59 +7,13 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../tf.js';
 import { initBackend } from '../init.js';
 import { normal, relativeError, runOn } from '../__fixtures__/numerics.js';
-import { isZeroCopy, movesNoData } from './kernels/zero_copy.js';
+import { isZeroCopy } from './kernels/zero_copy.js';
 
 describe('zero-copy Identity and Cast (wasm)', () => {
   it('replace the stock kernels once', async () => {
     await initBackend('wasm');
     expect(isZeroCopy(tf.getKernel('Identity', 'wasm'))).toBe(true);
     expect(isZeroCopy(tf.getKernel('Cast', 'wasm'))).toBe(true);
-    expect(isZeroCopy(tf.getKernel('Transpose', 'wasm'))).toBe(true);
-  });
-
-  it('knows which permutations move no data', () => {
-    expect(movesNoData([3, 4], [0, 1])).toBe(true);
-    expect(movesNoData([3, 4], [1, 0])).toBe(false);
-    expect(movesNoData([3, 1, 4], [1, 0, 2])).toBe(true);
-    expect(movesNoData([1, 3, 1, 4], [2, 1, 0, 3])).toBe(true);
-    expect(movesNoData([2, 3, 4], [0, 2, 1])).toBe(false);
-  });
-
-  it('transposes match cpu, whether they move data or not, and no-op ones share it', async () => {
-    const x = normal(2 * 1 * 3 * 4, 5);
-    const perms = [[0, 1, 2, 3], [1, 0, 2, 3], [0, 2, 1, 3], [3, 2, 1, 0], [1, 0, 3, 2]];
-    for (const perm of perms) {
-      const f = () => tf.transpose(tf.tensor4d(x, [2, 1, 3, 4]), perm);
-      const [expected] = await runOn('cpu', f);
-      const [actual] = await runOn('wasm', f);
-      expect(Array.from(actual!), `perm ${perm}`).toEqual(Array.from(expected!));
-    }
-    await initBackend('wasm');
-    const backend = tf.backend() as BackendWasm;
-    const t = tf.tensor4d(x, [2, 1, 3, 4]);
-    const dataBefore = backend.numDataIds();
-    const same = tf.transpose(t, [1, 0, 2, 3]);
-    expect(same.shape).toEqual([1, 2, 3, 4]);
-    expect(backend.numDataIds()).toBe(dataBefore);
-    const moved = tf.transpose(t, [0, 3, 2, 1]);
-    expect(backend.numDataIds()).toBe(dataBefore + 1);
-    tf.dispose([t, same, moved]);
-  });
-
-  it('clone and same-dtype cast share the data and outlive the original', async () => {
-    await initBackend('wasm');
-    const backend = tf.backend() as BackendWasm;
-    const x = tf.tensor2d([1, 2, 3, 4.5], [2, 2]);
-    const dataBefore = backend.numDataIds();
-    const copy = tf.clone(x);
-    const cast = tf.cast(x, 'float32');
-    expect(backend.numDataIds()).toBe(dataBefore); // no new buffers
-    x.dispose();
-    expect(Array.from(copy.dataSync())).toEqual([1, 2, 3, 4.5]);
-    copy.dispose();
-    expect(Array.from(cast.dataSync())).toEqual([1, 2, 3, 4.5]);
-    cast.dispose();
-    expect(backend.numDataIds()).toBe(dataBefore - 1); // the last owner freed it
   });
 
   it('casts that change the dtype still convert', async () => {
