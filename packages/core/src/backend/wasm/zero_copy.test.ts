@@ -16,6 +16,22 @@ describe('zero-copy Identity and Cast (wasm)', () => {
     expect(isZeroCopy(tf.getKernel('Cast', 'wasm'))).toBe(true);
   });
 
+  it('clone and same-dtype cast share the data and outlive the original', async () => {
+    await initBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const x = tf.tensor2d([1, 2, 3, 4.5], [2, 2]);
+    const dataBefore = backend.numDataIds();
+    const copy = tf.clone(x);
+    const cast = tf.cast(x, 'float32');
+    expect(backend.numDataIds()).toBe(dataBefore); // no new buffers
+    x.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1, 2, 3, 4.5]);
+    copy.dispose();
+    expect(Array.from(cast.dataSync())).toEqual([1, 2, 3, 4.5]);
+    cast.dispose();
+    expect(backend.numDataIds()).toBe(dataBefore - 1); // the last owner freed it
+  });
+
   it('casts that change the dtype still convert', async () => {
     await initBackend('wasm');
     const f = tf.tensor1d([1.7, -2.2, 0, 3]);
