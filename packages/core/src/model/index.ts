@@ -12,3 +12,4 @@ export {
 } from './config.js';
 export { GatedDense } from './gated_dense.js';
 export { GatedBert, forward, lossSum, lossAndGradients, gelu, type ModelInput, type ParamLookup, type ForwardOptions, type InitMode } from './encoder.js';
+export { activationBytesPerToken, autoMicroBatchSize, DEFAULT_ACTIVATION_BUDGET_BYTES } from './memory.js';
