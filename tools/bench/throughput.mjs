@@ -1,0 +1,276 @@
+#!/usr/bin/env node
+/**
+ * Training throughput and inference latency of gbp's model on a TF.js backend (a benchmark, not a
+ * test). Runs core's sources through tsx, so no build is needed:
+ *
+ *   npx tsx tools/bench/throughput.mjs [--backend wasm] [--sizes tiny,small] [--seq 64,128]
+ *        [--batch 32] [--micro N] [--steps 3] [--warmup 1] [--infer-sizes tiny,small,base]
+ *        [--infer-batch 8] [--infer-seq 128] [--profile] [--json]
+ *   (npm run bench:throughput -- --json)
+ *
+ * Micro-batch: --micro, else autoMicroBatchSize (the largest power of two whose activations fit 2 GB
+ * of the 4 GB wasm heap: tiny 32 at T=64 and 128; small 16 at T=64, 8 at T=128); the table
+ * shows which was used. Gradients are accumulated over the micro-batches of each 32-example step.
+ *
+ * Training: the real optimizer step runJob uses (Trainer.trainStep: micro-batched forward/backward
+ * w.r.t. W⊙M, gradient accumulation, dW = dEff⊙M, global-norm clipping, AdamW with masked update,
+ * dropout 0.1) on synthetic batches of full-length sequences (every token real, so tokens = B·T).
+ * Warm-up steps are excluded; the timed steps are averaged.
+ *
+ * FLOPs per token (forward + backward = 3x forward; a multiply-add is 2 FLOPs):
+ *   6·N_mm + 12·L·T·d, with
+ *   N_mm = L·(4·d² + 2·d·dff) + (d² + d·labels)/T   matmul parameters used per token (the encoder's
+ *          gated Q/K/V/O and FFN matrices; pooler and classifier run once per sequence),
+ *   12·L·T·d                                        attention scores Q·Kᵀ and context P·V
+ *                                                   (2·T·d each per token, forward, x3).
+ * Embedding gathers, softmax, GELU, LayerNorm, dropout and the optimizer are not counted: they are
+ * the overhead that lowers efficiency. Achieved GFLOP/s = FLOPs/token x tokens/s; training efficiency
+ * = achieved GFLOP/s / the same backend's 1024³ matmul GFLOP/s (measureMatmulGflops, same process,
+ * measured again right before each row's timed steps). The machine is shared, so every figure is also
+ * taken in process CPU time (eff(cpu) = training FLOPs per CPU-second / matmul FLOPs per CPU-second),
+ * which other processes disturb much less than wall-clock time; the load average is printed.
+ *
+ * Inference: latency of one forward pass (model.logits, dropout off, masks applied) for a batch of
+ * 8 x 128 tokens, median of the timed runs after one warm-up.
+ *
+ * --profile  prints per-kernel time (tf.profile) of one training step per configuration.
+ */
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { tf } from '../../packages/core/src/tf.ts';
+import { initBackend, measureMatmulGflops } from '../../packages/core/src/backend/index.ts';
+import { GatedBert, autoMicroBatchSize, resolveModelConfig } from '../../packages/core/src/model/index.ts';
+import { Trainer } from '../../packages/core/src/train/index.ts';
+import { makeBatches } from '../../packages/core/src/data/batching.ts';
+import { HookRegistry } from '../../packages/core/src/hooks/registry.ts';
+import { Rng } from '../../packages/core/src/rng.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    backend: { type: 'string', default: 'wasm' },
+    sizes: { type: 'string', default: 'tiny,small' },
+    seq: { type: 'string', default: '64,128' },
+    batch: { type: 'string', default: '32' },
+    micro: { type: 'string' },
+    steps: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    'infer-sizes': { type: 'string', default: 'tiny,small,base' },
+    'infer-batch': { type: 'string', default: '8' },
+    'infer-seq': { type: 'string', default: '128' },
+    'infer-runs': { type: 'string', default: '5' },
+    'matmul-time': { type: 'string', default: '2000' },
+    profile: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const batchSize = Number(args.batch);
+const steps = Number(args.steps);
+const warmup = Number(args.warmup);
+const NUM_LABELS = 2;
+const log = (...xs) => {
+  if (!args.json) console.log(...xs);
+};
+
+/** Full-length synthetic sequences: [CLS]-like id 2, random ids, segment ids 0 then 1. */
+function syntheticExamples(n, T, vocab, rng) {
+  return Array.from({ length: n }, (_, i) => {
+    const ids = new Int32Array(T);
+    const typeIds = new Int32Array(T);
+    for (let t = 0; t < T; t++) {
+      ids[t] = t === 0 ? 2 : 5 + rng.int(vocab - 5);
+      typeIds[t] = t < T / 2 ? 0 : 1;
+    }
+    return { ids, typeIds, label: i % NUM_LABELS };
+  });
+}
+
+function flopsPerToken(c, T) {
+  const L = c.num_layers;
+  const d = c.d_model;
+  const matmulParams = L * (4 * d * d + 2 * d * c.dff) + (d * d + d * NUM_LABELS) / T;
+  return 6 * matmulParams + 12 * L * T * d;
+}
+
+function trainSpec(micro) {
+  return {
+    epochs: 1,
+    batch_size: batchSize,
+    ...(micro ? { micro_batch_size: micro } : {}),
+    learning_rate: 1e-4,
+    weight_decay: 0.01,
+    warmup_ratio: 0.1,
+    max_grad_norm: 1,
+    seed: 42,
+    checkpoint_every_epoch: false,
+  };
+}
+
+function makeTrainer(config, examples, micro) {
+  const model = new GatedBert(config, { seed: 42 });
+  const trainer = new Trainer({
+    model,
+    train: trainSpec(micro),
+    numLabels: NUM_LABELS,
+    trainExamples: examples,
+    evalSets: [],
+    padId: 0,
+    computeMetrics: () => ({}),
+    hooks: new HookRegistry(),
+    sparsity: () => 0,
+  });
+  return { model, trainer };
+}
+
+async function profileStep(trainer, batch) {
+  const info = await tf.profile(() => trainer.trainStep(batch));
+  const byKernel = new Map();
+  for (const k of info.kernels) {
+    const entry = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    entry.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    entry.calls += 1;
+    byKernel.set(k.name, entry);
+  }
+  const total = [...byKernel.values()].reduce((s, e) => s + e.ms, 0);
+  return { totalKernelMs: total, kernels: [...byKernel].map(([name, e]) => ({ name, ...e })).sort((a, b) => b.ms - a.ms) };
+}
+
+/**
+ * The 1024³ reference: measureMatmulGflops (wall clock), then the same product timed in process CPU
+ * time, which a busy machine disturbs less (the efficiency is reported both ways).
+ */
+async function matmulReference() {
+  const wall = await measureMatmulGflops({ minTimeMs: Number(args['matmul-time']) });
+  const [a, b] = [tf.randomUniform([1024, 1024], -1, 1), tf.randomUniform([1024, 1024], -1, 1)];
+  const iterations = Math.max(3, wall.iterations);
+  const c0 = cpuMs();
+  for (let i = 0; i < iterations; i++) {
+    const c = tf.matMul(a, b);
+    c.dataSync();
+    c.dispose();
+  }
+  const cpu = (2 * 1024 ** 3 * iterations) / ((cpuMs() - c0) * 1e6);
+  tf.dispose([a, b]);
+  return { gflops: wall.gflops, cpu_gflops: cpu, iterations: wall.iterations, ms: wall.msPerMatmul };
+}
+
+async function benchTraining(size, T) {
+  const config = resolveModelConfig({ size, max_len: Math.max(T, 128) }, NUM_LABELS);
+  const rng = Rng.derive(7, `throughput-${size}-${T}`);
+  const examples = syntheticExamples(batchSize, T, config.vocab_size, rng);
+  const [batch] = makeBatches(examples, batchSize, { padId: 0 });
+  const micro = args.micro ? Number(args.micro) : autoMicroBatchSize(config, T, batchSize);
+  const { model, trainer } = makeTrainer(config, examples, micro);
+  try {
+    for (let i = 0; i < warmup; i++) await trainer.trainStep(batch);
+    // The reference right before the timed steps: the machine's load drifts between configurations.
+    const ref = await matmulReference();
+    const times = [];
+    const c0 = cpuMs();
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      await trainer.trainStep(batch);
+      times.push(performance.now() - t0);
+    }
+    const cpuPerStep = (cpuMs() - c0) / steps;
+    const msPerStep = times.reduce((a, b) => a + b, 0) / times.length;
+    const tokensPerS = (batch.tokens * 1000) / msPerStep;
+    const fpt = flopsPerToken(config, T);
+    const gflops = (fpt * tokensPerS) / 1e9;
+    const cpuGflops = (fpt * batch.tokens) / (cpuPerStep * 1e6);
+    const profile = args.profile ? await profileStep(trainer, batch) : undefined;
+    return {
+      size, batch: batchSize, seq_len: T, micro_batch: micro, steps, warmup_steps: warmup,
+      ms_per_step: msPerStep, ms_per_step_min: Math.min(...times), ms_per_step_max: Math.max(...times), cpu_ms_per_step: cpuPerStep,
+      tokens_per_s: tokensPerS, flops_per_token: fpt, gflops, matmul_gflops: ref.gflops,
+      efficiency: gflops / ref.gflops,
+      cpu_gflops: cpuGflops, matmul_cpu_gflops: ref.cpu_gflops, cpu_efficiency: cpuGflops / ref.cpu_gflops,
+      load_average: loadavg()[0],
+      ...(profile ? { profile } : {}),
+    };
+  } finally {
+    trainer.optimizer.dispose();
+    model.dispose();
+  }
+}
+
+async function benchInference(size, B, T, runs) {
+  const config = resolveModelConfig({ size, max_len: Math.max(T, 128) }, NUM_LABELS);
+  const examples = syntheticExamples(B, T, config.vocab_size, Rng.derive(7, `infer-${size}`));
+  const [batch] = makeBatches(examples, B, { padId: 0 });
+  const model = new GatedBert(config, { seed: 42 });
+  try {
+    const once = () => {
+      const t0 = performance.now();
+      const logits = model.logits(batch, { training: false });
+      logits.dataSync();
+      logits.dispose();
+      return performance.now() - t0;
+    };
+    once(); // warm-up
+    const times = Array.from({ length: runs }, once).sort((a, b) => a - b);
+    const median = times[Math.floor(times.length / 2)];
+    return { size, batch: B, seq_len: T, runs, latency_ms_median: median, latency_ms_min: times[0], tokens_per_s: (B * T * 1000) / median };
+  } finally {
+    model.dispose();
+  }
+}
+
+const backend = await initBackend(args.backend);
+const numTensors0 = tf.memory().numTensors;
+const load0 = loadavg();
+log(`backend ${backend.name} (${backend.reason}); load average ${load0.map((x) => x.toFixed(2)).join(' ')}`);
+const matmul = await matmulReference();
+log(`large matmul (1024³, no transpose flags): ${matmul.gflops.toFixed(1)} GFLOP/s wall, ${matmul.cpu_gflops.toFixed(1)} per CPU-second\n`);
+
+const training = [];
+for (const size of list(args.sizes)) {
+  for (const T of list(args.seq).map(Number)) {
+    const r = await benchTraining(size, T);
+    training.push(r);
+    log(
+      `train ${size.padEnd(5)} B=${r.batch} T=${String(T).padEnd(3)} micro=${String(r.micro_batch).padEnd(2)} ` +
+        `${r.ms_per_step.toFixed(0).padStart(6)} ms/step  ${r.tokens_per_s.toFixed(0).padStart(6)} tok/s  ` +
+        `${(r.flops_per_token / 1e6).toFixed(1).padStart(6)} MFLOP/tok  ${r.gflops.toFixed(1).padStart(5)} GFLOP/s  ` +
+        `matmul ${r.matmul_gflops.toFixed(1)}  eff ${r.efficiency.toFixed(2)} (cpu-time ${r.cpu_efficiency.toFixed(2)})  load ${r.load_average.toFixed(1)}`,
+    );
+    if (r.profile && !args.json) {
+      log(`  profile (one step, ${r.profile.totalKernelMs.toFixed(0)} ms in kernels):`);
+      for (const k of r.profile.kernels.slice(0, 15)) {
+        log(`    ${k.name.padEnd(22)} ${k.ms.toFixed(1).padStart(8)} ms ${String(k.calls).padStart(6)} calls ${((100 * k.ms) / r.profile.totalKernelMs).toFixed(1).padStart(5)}%`);
+      }
+    }
+  }
+}
+
+const inference = [];
+for (const size of list(args['infer-sizes'])) {
+  const r = await benchInference(size, Number(args['infer-batch']), Number(args['infer-seq']), Number(args['infer-runs']));
+  inference.push(r);
+}
+
+const leaked = tf.memory().numTensors - numTensors0;
+if (args.json) {
+  console.log(JSON.stringify({ backend, load_average: { start: load0, end: loadavg() }, matmul, training, inference, leaked_tensors: leaked }, null, 2));
+} else {
+  const pad = (s, n) => String(s).padStart(n);
+  console.log(`\nTraining (batch ${batchSize}; ${warmup} warm-up + ${steps} timed steps; FLOPs/token = 6·N_mm + 12·L·T·d)`);
+  console.log(`${'size'.padEnd(6)}${pad('T', 4)}${pad('micro', 6)}${pad('ms/step', 9)}${pad('tokens/s', 10)}${pad('MFLOP/tok', 11)}${pad('GFLOP/s', 9)}${pad('matmul', 8)}${pad('eff', 6)}${pad('eff(cpu)', 10)}`);
+  for (const r of training) {
+    console.log(
+      `${r.size.padEnd(6)}${pad(r.seq_len, 4)}${pad(r.micro_batch, 6)}${pad(r.ms_per_step.toFixed(0), 9)}${pad(r.tokens_per_s.toFixed(0), 10)}` +
+        `${pad((r.flops_per_token / 1e6).toFixed(1), 11)}${pad(r.gflops.toFixed(1), 9)}${pad(r.matmul_gflops.toFixed(1), 8)}${pad(r.efficiency.toFixed(2), 6)}${pad(r.cpu_efficiency.toFixed(2), 10)}`,
+    );
+  }
+  console.log(`\nInference (one forward pass, median of ${args['infer-runs']})`);
+  console.log(`${'size'.padEnd(6)}${pad('batch', 6)}${pad('T', 5)}${pad('ms', 9)}${pad('tokens/s', 10)}`);
+  for (const r of inference) {
+    console.log(`${r.size.padEnd(6)}${pad(r.batch, 6)}${pad(r.seq_len, 5)}${pad(r.latency_ms_median.toFixed(1), 9)}${pad(r.tokens_per_s.toFixed(0), 10)}`);
+  }
+  console.log(`\nmatmul (1024³) at start ${matmul.gflops.toFixed(1)} GFLOP/s (${matmul.cpu_gflops.toFixed(1)} per CPU-s); 'matmul' = the reference measured just before each row's timed steps.`);
+  console.log(`eff = GFLOP/s / matmul (wall clock); eff(cpu) = the same in process CPU time. Load average ${load0[0].toFixed(1)} -> ${loadavg()[0].toFixed(1)}; tensors leaked: ${leaked}`);
+}
