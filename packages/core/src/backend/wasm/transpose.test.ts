@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../tf.js';
 import { initBackend } from '../init.js';
-import { ints, normal, runOn } from '../__fixtures__/numerics.js';
+import { ints, normal, relativeError, runOn } from '../__fixtures__/numerics.js';
 import { canonicalPermutation, isFastTranspose } from './kernels/transpose.js';
 
 describe('fast Transpose (wasm)', () => {
@@ -44,16 +44,30 @@ describe('fast Transpose (wasm)', () => {
     out.dispose();
   });
 
-  it('shares the data when nothing moves and copies otherwise', async () => {
+  it('shares the data only for the identity permutation', async () => {
     await initBackend('wasm');
     const backend = tf.backend() as BackendWasm;
     const t = tf.tensor4d(normal(24, 5), [2, 1, 3, 4]);
     const dataBefore = backend.numDataIds();
-    const same = tf.transpose(t, [1, 0, 2, 3]);
-    expect(same.shape).toEqual([1, 2, 3, 4]);
+    const same = tf.transpose(t, [0, 1, 2, 3]);
     expect(backend.numDataIds()).toBe(dataBefore);
-    const moved = tf.transpose(t, [0, 3, 2, 1]);
+    const sizeOneMoved = tf.transpose(t, [1, 0, 2, 3]); // same bytes, other shape: copied
+    expect(sizeOneMoved.shape).toEqual([1, 2, 3, 4]);
     expect(backend.numDataIds()).toBe(dataBefore + 1);
-    tf.dispose([t, same, moved]);
+    tf.dispose([t, same, sizeOneMoved]);
+  });
+
+  it('a weight [k,1] used as B, then transposed as B (dX of a 1-output head), matches cpu', async () => {
+    // Regression: sharing the id of w under the shape [1,k] reused XNNPACK's operator packed for [k,1].
+    const [n, k] = [5, 7];
+    const f = () => {
+      const x = tf.tensor2d(normal(n * k, 11), [n, k]);
+      const w = tf.tensor2d(normal(k, 12), [k, 1]);
+      const dy = tf.tensor2d(normal(n, 13), [n, 1]);
+      return [tf.matMul(x, w), tf.matMul(dy, w, false, true)];
+    };
+    const expected = await runOn('cpu', f);
+    const actual = await runOn('wasm', f);
+    actual.forEach((values, i) => expect(relativeError(values, expected[i]!)).toBeLessThan(1e-5));
   });
 });

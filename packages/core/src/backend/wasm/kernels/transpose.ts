@@ -3,7 +3,7 @@
  * moves ~7 ns per element ([1024, 512] in ~3.7 ms); the matmul gradients transpose an activation
  * for every weight gradient, and attention moves heads in and out. The permutation is first
  * canonicalised (size-1 axes dropped, axes that stay adjacent merged), then:
- *  - nothing moves: the data are shared (no copy);
+ *  - nothing moves: an identity permutation shares the data; one that only moves size-1 axes copies;
  *  - the last axis stays last: contiguous runs are copied (e.g. heads [B,T,H,dh] -> [B,H,T,dh]);
  *  - the last two axes swap, with any leading batch axes: a cache-blocked 2-D transpose (~1.8 ns
  *    per element; e.g. Xᵀ for dW, or [B,T,H·dh] -> [B,H·dh,T] for Kᵀ);
@@ -98,8 +98,17 @@ export function fastTransposeConfig(original: KernelConfig): FastTransposeConfig
     const { shape, perm } = canonicalPermutation(x.shape, attrs.perm);
     const rank = perm.length;
     if (perm.every((a, i) => a === i)) {
-      backend.incRef(x.dataId);
-      return { dataId: x.dataId, shape: outShape, dtype: x.dtype };
+      // Only an identity permutation may share the data: the wasm matmul caches its packed XNNPACK
+      // operator by the id of B, so the same id under another shape ([k,1] -> [1,k]) would reuse it.
+      if (attrs.perm.every((a, i) => a === i)) {
+        backend.incRef(x.dataId);
+        return { dataId: x.dataId, shape: outShape, dtype: x.dtype };
+      }
+      if (x.dtype === 'float32' || x.dtype === 'int32') {
+        const out = backend.makeOutput(outShape, x.dtype);
+        (backend.typedArrayFromHeap(out) as Float32Array).set(backend.typedArrayFromHeap(x) as Float32Array);
+        return out;
+      }
     }
     const lastStays = perm[rank - 1] === rank - 1;
     const swapsLastTwo = perm[rank - 1] === rank - 2 && perm[rank - 2] === rank - 1 && perm.slice(0, -2).every((a, i) => a === i);
