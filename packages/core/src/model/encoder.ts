@@ -10,6 +10,7 @@ import { tf } from '../tf.js';
 import { Rng } from '../rng.js';
 import { parameterSpecs, type ModelConfig, type ParamSpec } from './config.js';
 import { GatedDense } from './gated_dense.js';
+import { dropout } from './dropout.js';
 
 /** Token ids and masks of one batch, row-major [batchSize, seqLen]. */
 export interface ModelInput {
@@ -136,10 +137,10 @@ export function forward(config: ModelConfig, p: ParamLookup, input: ModelInput, 
   if (input.inputIds.length !== B * T) throw new Error(`inputIds has ${input.inputIds.length} values, expected ${B}x${T}`);
 
   const rate = options.training ? config.dropout_rate : 0;
-  const dropout = (x: tf.Tensor): tf.Tensor => {
+  const drop = (x: tf.Tensor): tf.Tensor => {
     if (rate <= 0) return x;
     if (options.dropoutSeed === undefined) throw new Error('forward: training with dropout needs a dropoutSeed source');
-    return tf.dropout(x, rate, undefined, options.dropoutSeed());
+    return dropout(x, rate, options.dropoutSeed());
   };
 
   // Embeddings: word + position + token type, LayerNorm, dropout. Rows are tokens: [B*T, d].
@@ -150,7 +151,7 @@ export function forward(config: ModelConfig, p: ParamLookup, input: ModelInput, 
   const pos = tf.slice(p('embeddings.position_embeddings.weight'), [0, 0], [T, d]);
   const summed = tf.add(tf.reshape(tf.add(word, typeEmb), [B, T, d]), pos);
   let h = tf.reshape(
-    dropout(layerNorm(summed, p('embeddings.LayerNorm.weight'), p('embeddings.LayerNorm.bias'))),
+    drop(layerNorm(summed, p('embeddings.LayerNorm.weight'), p('embeddings.LayerNorm.bias'))),
     [B * T, d],
   ) as tf.Tensor2D;
 
@@ -164,19 +165,19 @@ export function forward(config: ModelConfig, p: ParamLookup, input: ModelInput, 
     const kT = tf.reshape(tf.transpose(tf.reshape(dense(h, p, `${prefix}.attention.self.key`), [B, T, H, dh]), [0, 2, 3, 1]), [B * H, dh, T]);
     const v = tf.reshape(tf.transpose(tf.reshape(dense(h, p, `${prefix}.attention.self.value`), [B, T, H, dh]), [0, 2, 1, 3]), [B * H, T, dh]);
     const scores = tf.add(tf.reshape(tf.matMul(q, kT), [B, H, T, T]), maskAdd);
-    const probs = tf.reshape(dropout(tf.softmax(scores, -1)), [B * H, T, T]);
+    const probs = tf.reshape(drop(tf.softmax(scores, -1)), [B * H, T, T]);
     const context = tf.reshape(tf.transpose(tf.reshape(tf.matMul(probs, v), [B, H, T, dh]), [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
-    const attnOut = dropout(dense(context, p, `${prefix}.attention.output.dense`));
+    const attnOut = drop(dense(context, p, `${prefix}.attention.output.dense`));
     h = layerNorm(tf.add(attnOut, h), p(`${prefix}.attention.output.LayerNorm.weight`), p(`${prefix}.attention.output.LayerNorm.bias`)) as tf.Tensor2D;
 
     const inter = gelu(dense(h, p, `${prefix}.intermediate.dense`)) as tf.Tensor2D;
-    const ffnOut = dropout(dense(inter, p, `${prefix}.output.dense`));
+    const ffnOut = drop(dense(inter, p, `${prefix}.output.dense`));
     h = layerNorm(tf.add(ffnOut, h), p(`${prefix}.output.LayerNorm.weight`), p(`${prefix}.output.LayerNorm.bias`)) as tf.Tensor2D;
   }
 
   // Pooler over [CLS] (position 0), then the task head.
   const cls = tf.reshape(tf.slice(tf.reshape(h, [B, T, d]), [0, 0, 0], [B, 1, d]), [B, d]) as tf.Tensor2D;
-  const pooled = dropout(tf.tanh(dense(cls, p, 'pooler.dense'))) as tf.Tensor2D;
+  const pooled = drop(tf.tanh(dense(cls, p, 'pooler.dense'))) as tf.Tensor2D;
   return dense(pooled, p, 'classifier');
 }
 
