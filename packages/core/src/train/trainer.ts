@@ -10,6 +10,7 @@ import type { EpochRecord, Metrics } from '../events.js';
 import type { TrainSpec } from '../spec.js';
 import { makeBatches, type Batch, type EncodedExample } from '../data/index.js';
 import { lossAndGradients, lossSum, type GatedBert } from '../model/encoder.js';
+import { autoMicroBatchSize } from '../model/memory.js';
 import { AdamW, assignFrom } from './adamw.js';
 import { clipByGlobalNorm } from './clip.js';
 import { learningRateAt, makeLrSchedule, type LrSchedule } from './schedule.js';
@@ -201,7 +202,7 @@ export class Trainer {
    * Gradients are in `model.specs` order; for a gated weight it is ∂L/∂(W⊙M), dense.
    */
   computeGradients(batch: Batch): { loss: number; grads: tf.Tensor[] } {
-    const micro = Math.max(1, Math.min(this.spec.micro_batch_size ?? batch.batchSize, batch.batchSize));
+    const micro = Math.max(1, Math.min(this.spec.micro_batch_size ?? this.defaultMicroBatch(batch), batch.batchSize));
     const seedSource = () => this.dropoutRng.seed();
     let accumulated: tf.Tensor[] | null = null;
     let lossTotal = 0;
@@ -220,6 +221,14 @@ export class Trainer {
       }
     }
     return { loss: lossTotal, grads: accumulated! };
+  }
+
+  /**
+   * Without train.micro_batch_size: the whole batch, except on wasm, whose heap stops at 4 GB, where
+   * it is the largest micro-batch whose activations fit (small at 32 x 128 needs ~6 GB at once).
+   */
+  private defaultMicroBatch(batch: Batch): number {
+    return tf.getBackend() === 'wasm' ? autoMicroBatchSize(this.model.config, batch.seqLen, batch.batchSize) : batch.batchSize;
   }
 
   /** dW = dEff ⊙ M for gates, then clipping and the AdamW update at the scheduled rate. */
