@@ -11,6 +11,7 @@ import { Rng } from '../rng.js';
 import { parameterSpecs, type ModelConfig, type ParamSpec } from './config.js';
 import { GatedDense } from './gated_dense.js';
 import { dropout } from './dropout.js';
+import { layerNorm } from './layer_norm.js';
 
 /** Token ids and masks of one batch, row-major [batchSize, seqLen]. */
 export interface ModelInput {
@@ -31,7 +32,6 @@ export interface ForwardOptions {
   dropoutSeed?: () => number;
 }
 
-const LAYER_NORM_EPS = 1e-12;
 const INIT_STD = 0.02;
 
 export type InitMode = 'random' | 'zeros';
@@ -112,11 +112,6 @@ function initialValue(spec: ParamSpec, mode: InitMode, rng: Rng): tf.Tensor {
 /** erf-form GELU, as in the original BERT: 0.5·x·(1 + erf(x/√2)). */
 export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
-}
-
-function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, LAYER_NORM_EPS))), gamma), beta);
 }
 
 function dense(x: tf.Tensor2D, p: ParamLookup, prefix: string): tf.Tensor2D {
