@@ -12,6 +12,7 @@ import { parameterSpecs, type ModelConfig, type ParamSpec } from './config.js';
 import { GatedDense } from './gated_dense.js';
 import { dropout } from './dropout.js';
 import { layerNorm } from './layer_norm.js';
+import { gelu } from './gelu.js';
 
 /** Token ids and masks of one batch, row-major [batchSize, seqLen]. */
 export interface ModelInput {
@@ -109,10 +110,7 @@ function initialValue(spec: ParamSpec, mode: InitMode, rng: Rng): tf.Tensor {
   }
 }
 
-/** erf-form GELU, as in the original BERT: 0.5·x·(1 + erf(x/√2)). */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
-}
+export { gelu };
 
 function dense(x: tf.Tensor2D, p: ParamLookup, prefix: string): tf.Tensor2D {
   return tf.add(tf.matMul(x, p(`${prefix}.weight`) as tf.Tensor2D), p(`${prefix}.bias`)) as tf.Tensor2D;
