@@ -23,6 +23,7 @@ describe('fast Transpose (wasm)', () => {
 
   const shapes: [number[], number[]][] = [
     [[37, 45], [1, 0]], // blocked, sizes not multiples of the block
+    [[133, 70], [1, 0]], // several blocks, eight-row passes and a remainder
     [[3, 70, 33], [0, 2, 1]], // batched blocked
     [[2, 5, 3, 4], [0, 2, 1, 3]], // runs (attention heads)
     [[2, 5, 3, 4], [0, 2, 3, 1]], // merged to a batched swap (Kᵀ)
