@@ -8,9 +8,9 @@
  *        [--infer-batch 8] [--infer-seq 128] [--profile] [--json]
  *   (npm run bench:throughput -- --json)
  *
- * Micro-batch: --micro, else autoMicroBatchSize (the largest power of two whose activations fit 2 GB
- * of the 4 GB wasm heap: tiny 32 at T=64 and 128; small 16 at T=64, 8 at T=128); the table
- * shows which was used. Gradients are accumulated over the micro-batches of each 32-example step.
+ * Micro-batch: --micro, else the trainer's default: on wasm autoMicroBatchSize (the largest power of
+ * two whose activations fit 2 GB of the 4 GB heap: tiny 32 at T=64 and 128; small 16 at T=64, 8 at
+ * T=128), elsewhere the whole batch; the table shows which was used. Gradients are accumulated over the micro-batches of each 32-example step.
  *
  * Training: the real optimizer step runJob uses (Trainer.trainStep: micro-batched forward/backward
  * w.r.t. W⊙M, gradient accumulation, dW = dEff⊙M, global-norm clipping, AdamW with masked update,
@@ -163,7 +163,8 @@ async function benchTraining(size, T) {
   const rng = Rng.derive(7, `throughput-${size}-${T}`);
   const examples = syntheticExamples(batchSize, T, config.vocab_size, rng);
   const [batch] = makeBatches(examples, batchSize, { padId: 0 });
-  const micro = args.micro ? Number(args.micro) : autoMicroBatchSize(config, T, batchSize);
+  // The trainer's own default (micro_batch_size unset): split only on wasm, as it does.
+  const micro = args.micro ? Number(args.micro) : tf.getBackend() === 'wasm' ? autoMicroBatchSize(config, T, batchSize) : batchSize;
   const { model, trainer } = makeTrainer(config, examples, micro);
   try {
     for (let i = 0; i < warmup; i++) await trainer.trainStep(batch);
