@@ -45,7 +45,8 @@ function start(name: string, stepMs: number, extra = '') {
     file,
     `name: ${name}\ndefaults: { task: sst2, model: { size: tiny }, train: { epochs: 3 } }\nmatrix:\n  seed: [1, 2, 3]\nrun: { parallel: 2, output: ${dir} }\n`,
   );
-  const command = `GBP_WORKER=${fakeWorker} GBP_FAKE_STEP_MS=${stepMs} node ${bin} run ${file} ${extra}; echo "EXIT=$?"; sleep 60`;
+  // A person's terminal: ink renders only the last frame when it believes it runs in CI.
+  const command = `env -u CI -u CONTINUOUS_INTEGRATION GBP_WORKER=${fakeWorker} GBP_FAKE_STEP_MS=${stepMs} node ${bin} run ${file} ${extra}; echo "EXIT=$?"; sleep 60`;
   socket = `gbp-test-${process.pid}-${name}`;
   sockets.push(socket);
   tmux('new-session', '-d', '-s', 'gbp', '-x', '170', '-y', '45', command);
