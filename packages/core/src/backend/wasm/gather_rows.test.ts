@@ -3,12 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { tf } from '../../tf.js';
 import { initBackend } from '../init.js';
 import { ints, normal, runOn } from '../__fixtures__/numerics.js';
-import { isGatherRows } from './kernels/gather_rows.js';
+import { GATHER_ROWS } from './kernels/gather_rows.js';
+import { wrapperOf } from './kernels/wrap_kernel.js';
 
 describe('GatherV2 by rows (wasm)', () => {
   it('is registered', async () => {
     await initBackend('wasm');
-    expect(isGatherRows(tf.getKernel('GatherV2', 'wasm'))).toBe(true);
+    expect(wrapperOf(tf.getKernel('GatherV2', 'wasm'))).toBe(GATHER_ROWS);
   });
 
   const table = normal(50 * 6, 3);

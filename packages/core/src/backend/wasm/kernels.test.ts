@@ -6,7 +6,8 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../tf.js';
 import { initBackend } from '../init.js';
 import { ints, normal, relativeError, runOn } from '../__fixtures__/numerics.js';
-import { isFastMatMul } from './kernels/fast_matmul.js';
+import { FAST_MATMUL } from './kernels/fast_matmul.js';
+import { wrapperOf } from './kernels/wrap_kernel.js';
 
 const TOLERANCE = 1e-5;
 
@@ -75,8 +76,8 @@ describe('fast BatchMatMul and _FusedMatMul (wasm)', () => {
 
   it('replace the stock kernels once', async () => {
     await initBackend('wasm');
-    expect(isFastMatMul(tf.getKernel('BatchMatMul', 'wasm'))).toBe(true);
-    expect(isFastMatMul(tf.getKernel('_FusedMatMul', 'wasm'))).toBe(true);
+    expect(wrapperOf(tf.getKernel('BatchMatMul', 'wasm'))).toBe(FAST_MATMUL);
+    expect(wrapperOf(tf.getKernel('_FusedMatMul', 'wasm'))).toBe(FAST_MATMUL);
   });
 
   it.each(FLAGS)('2-D matMul with transposeA=%s transposeB=%s matches cpu', async (ta, tb) => {

@@ -7,11 +7,12 @@ import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { tf } from '../../tf.js';
 import { unsortedSegmentSumConfig } from './kernels/UnsortedSegmentSum.js';
 import { adamWUpdateConfig } from './kernels/adamw_update.js';
-import { FAST_MATMUL, fastMatMulConfig, isFastMatMul } from './kernels/fast_matmul.js';
-import { ZERO_COPY_KERNELS, isZeroCopy, zeroCopyConfig } from './kernels/zero_copy.js';
-import { isSumOuter, sumOuterConfig } from './kernels/sum_outer.js';
-import { gatherRowsConfig, isGatherRows } from './kernels/gather_rows.js';
-import { fastTransposeConfig, isFastTranspose } from './kernels/transpose.js';
+import { FAST_MATMUL, fastMatMulConfig } from './kernels/fast_matmul.js';
+import { ZERO_COPY, ZERO_COPY_KERNELS, zeroCopyConfig } from './kernels/zero_copy.js';
+import { SUM_OUTER, sumOuterConfig } from './kernels/sum_outer.js';
+import { GATHER_ROWS, gatherRowsConfig } from './kernels/gather_rows.js';
+import { FAST_TRANSPOSE, fastTransposeConfig } from './kernels/transpose.js';
+import { originalOf, wrapperOf } from './kernels/wrap_kernel.js';
 
 /** Kernels wasm lacks, registered only when missing (a later tfjs may ship its own), and gbp's fused AdamW step. */
 export const MISSING_WASM_KERNELS: readonly KernelConfig[] = [unsortedSegmentSumConfig, adamWUpdateConfig];
@@ -20,11 +21,12 @@ export const MISSING_WASM_KERNELS: readonly KernelConfig[] = [unsortedSegmentSum
 export const FAST_MATMUL_KERNELS: readonly string[] = [tf.BatchMatMul, tf._FusedMatMul];
 
 /** Stock kernels wrapped by a faster path for the cases training hits (the wrapper falls back to the stock kernel). */
-const WRAPPERS: readonly { names: readonly string[]; isWrapper: (c: KernelConfig) => boolean; wrap: (c: KernelConfig) => KernelConfig }[] = [
-  { names: ZERO_COPY_KERNELS, isWrapper: isZeroCopy, wrap: zeroCopyConfig },
-  { names: [tf.Sum], isWrapper: isSumOuter, wrap: sumOuterConfig },
-  { names: [tf.GatherV2], isWrapper: isGatherRows, wrap: gatherRowsConfig },
-  { names: [tf.Transpose], isWrapper: isFastTranspose, wrap: fastTransposeConfig },
+const WRAPPERS: readonly { names: readonly string[]; wrapper: string; wrap: (c: KernelConfig) => KernelConfig }[] = [
+  { names: FAST_MATMUL_KERNELS, wrapper: FAST_MATMUL, wrap: fastMatMulConfig },
+  { names: ZERO_COPY_KERNELS, wrapper: ZERO_COPY, wrap: zeroCopyConfig },
+  { names: [tf.Sum], wrapper: SUM_OUTER, wrap: sumOuterConfig },
+  { names: [tf.GatherV2], wrapper: GATHER_ROWS, wrap: gatherRowsConfig },
+  { names: [tf.Transpose], wrapper: FAST_TRANSPOSE, wrap: fastTransposeConfig },
 ];
 
 /** Idempotent. Returns the names of the kernels registered or wrapped by this call. */
@@ -35,19 +37,11 @@ export function registerWasmKernels(): string[] {
     tf.registerKernel(config);
     changed.push(config.kernelName);
   }
-  for (const name of FAST_MATMUL_KERNELS) {
-    const original = tf.getKernel(name, 'wasm');
-    if (original == null) throw new Error(`wasm backend has no '${name}' kernel to wrap`);
-    if (isFastMatMul(original)) continue;
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel(fastMatMulConfig(original));
-    changed.push(name);
-  }
-  for (const { names, isWrapper, wrap } of WRAPPERS) {
+  for (const { names, wrapper, wrap } of WRAPPERS) {
     for (const name of names) {
       const original = tf.getKernel(name, 'wasm');
       if (original == null) throw new Error(`wasm backend has no '${name}' kernel to wrap`);
-      if (isWrapper(original)) continue;
+      if (wrapperOf(original) === wrapper) continue;
       tf.unregisterKernel(name, 'wasm');
       tf.registerKernel(wrap(original));
       changed.push(name);
@@ -60,8 +54,9 @@ export function registerWasmKernels(): string[] {
 export function unregisterFastMatMul(): void {
   for (const name of FAST_MATMUL_KERNELS) {
     const current = tf.getKernel(name, 'wasm');
-    if (!isFastMatMul(current)) continue;
+    const original = wrapperOf(current) === FAST_MATMUL ? originalOf(current) : undefined;
+    if (original == null) continue;
     tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel(current[FAST_MATMUL]);
+    tf.registerKernel(original);
   }
 }

@@ -3,12 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { tf } from '../../tf.js';
 import { initBackend } from '../init.js';
 import { normal, relativeError, runOn } from '../__fixtures__/numerics.js';
-import { isSumOuter, outerReduction } from './kernels/sum_outer.js';
+import { SUM_OUTER, outerReduction } from './kernels/sum_outer.js';
+import { wrapperOf } from './kernels/wrap_kernel.js';
 
 describe('Sum over outer axes (wasm)', () => {
   it('is registered', async () => {
     await initBackend('wasm');
-    expect(isSumOuter(tf.getKernel('Sum', 'wasm'))).toBe(true);
+    expect(wrapperOf(tf.getKernel('Sum', 'wasm'))).toBe(SUM_OUTER);
   });
 
   it('recognises contiguous non-innermost reductions', () => {

@@ -4,12 +4,13 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../tf.js';
 import { initBackend } from '../init.js';
 import { ints, normal, relativeError, runOn } from '../__fixtures__/numerics.js';
-import { canonicalPermutation, isFastTranspose } from './kernels/transpose.js';
+import { canonicalPermutation, FAST_TRANSPOSE } from './kernels/transpose.js';
+import { wrapperOf } from './kernels/wrap_kernel.js';
 
 describe('fast Transpose (wasm)', () => {
   it('is registered', async () => {
     await initBackend('wasm');
-    expect(isFastTranspose(tf.getKernel('Transpose', 'wasm'))).toBe(true);
+    expect(wrapperOf(tf.getKernel('Transpose', 'wasm'))).toBe(FAST_TRANSPOSE);
   });
 
   it('canonicalises permutations', () => {

@@ -8,18 +8,13 @@
  * product's O(m·k·n)), and run a batched BatchMatMul as one batch-1 product per batch entry on
  * zero-copy views of the operands, writing straight into the output.
  */
-import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../../tf.js';
+import { wrapKernel } from './wrap_kernel.js';
 
-/** Marks configs made here (and holds the stock config), so registering twice never wraps a wrapper. */
-export const FAST_MATMUL = Symbol.for('gbp.backend.fastMatMul');
-
-export type FastMatMulConfig = KernelConfig & { [FAST_MATMUL]: KernelConfig };
-
-export function isFastMatMul(config: KernelConfig | undefined): config is FastMatMulConfig {
-  return config != null && FAST_MATMUL in config;
-}
+/** The wrapper's name, as `wrapperOf` reports it. */
+export const FAST_MATMUL = 'fastMatMul';
 
 /**
  * Below this many multiply-adds per batch entry the per-call overhead may eat the gain (measured,
@@ -108,7 +103,7 @@ function splitBatches(a: TensorInfo, b: TensorInfo, backend: BackendWasm): Tenso
 }
 
 /** A config for `original.kernelName` that transposes explicitly and splits batches, then calls the fast path. */
-export function fastMatMulConfig(original: KernelConfig): FastMatMulConfig {
+export function fastMatMulConfig(original: KernelConfig): KernelConfig {
   const splits = original.kernelName === tf.BatchMatMul; // _FusedMatMul (bias, activation) is only de-flagged
   const kernelFunc = (args: Args) => {
     const { inputs, backend } = args;
@@ -134,13 +129,5 @@ export function fastMatMulConfig(original: KernelConfig): FastMatMulConfig {
       for (const t of intermediates) backend.disposeData(t.dataId);
     }
   };
-  return {
-    kernelName: original.kernelName,
-    backendName: original.backendName,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-    // The original's setup binds its wasm function; keep it for a re-initialised backend.
-    ...(original.setupFunc ? { setupFunc: original.setupFunc } : {}),
-    ...(original.disposeFunc ? { disposeFunc: original.disposeFunc } : {}),
-    [FAST_MATMUL]: original,
-  };
+  return wrapKernel(original, FAST_MATMUL, kernelFunc);
 }

@@ -7,19 +7,14 @@
 import type { GatherV2Attrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../../tf.js';
+import { wrapKernel } from './wrap_kernel.js';
 
-/** Marks configs made here and holds the stock config. */
-export const GATHER_ROWS = Symbol.for('gbp.backend.gatherRows');
-
-export type GatherRowsConfig = KernelConfig & { [GATHER_ROWS]: KernelConfig };
-
-export function isGatherRows(config: KernelConfig | undefined): config is GatherRowsConfig {
-  return config != null && GATHER_ROWS in config;
-}
+/** The wrapper's name, as `wrapperOf` reports it. */
+export const GATHER_ROWS = 'gatherRows';
 
 type Args = { inputs: { x: TensorInfo; indices: TensorInfo }; backend: BackendWasm; attrs: GatherV2Attrs };
 
-export function gatherRowsConfig(original: KernelConfig): GatherRowsConfig {
+export function gatherRowsConfig(original: KernelConfig): KernelConfig {
   const kernelFunc = (args: Args) => {
     const { inputs: { x, indices }, backend, attrs } = args;
     const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0];
@@ -44,12 +39,5 @@ export function gatherRowsConfig(original: KernelConfig): GatherRowsConfig {
     }
     return out;
   };
-  return {
-    kernelName: original.kernelName,
-    backendName: original.backendName,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-    ...(original.setupFunc ? { setupFunc: original.setupFunc } : {}),
-    ...(original.disposeFunc ? { disposeFunc: original.disposeFunc } : {}),
-    [GATHER_ROWS]: original,
-  };
+  return wrapKernel(original, GATHER_ROWS, kernelFunc);
 }

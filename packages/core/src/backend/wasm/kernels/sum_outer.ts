@@ -9,15 +9,10 @@
 import type { KernelConfig, KernelFunc, SumAttrs, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../../tf.js';
+import { wrapKernel } from './wrap_kernel.js';
 
-/** Marks configs made here and holds the stock config. */
-export const SUM_OUTER = Symbol.for('gbp.backend.sumOuter');
-
-export type SumOuterConfig = KernelConfig & { [SUM_OUTER]: KernelConfig };
-
-export function isSumOuter(config: KernelConfig | undefined): config is SumOuterConfig {
-  return config != null && SUM_OUTER in config;
-}
+/** The wrapper's name, as `wrapperOf` reports it. */
+export const SUM_OUTER = 'sumOuter';
 
 /** [outer, reduce, inner] when `axes` are one contiguous block that does not end at the last axis, else null. */
 export function outerReduction(shape: readonly number[], axes: readonly number[]): [number, number, number] | null {
@@ -31,7 +26,7 @@ export function outerReduction(shape: readonly number[], axes: readonly number[]
 
 type Args = { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: SumAttrs };
 
-export function sumOuterConfig(original: KernelConfig): SumOuterConfig {
+export function sumOuterConfig(original: KernelConfig): KernelConfig {
   const kernelFunc = (args: Args) => {
     const { inputs: { x }, backend, attrs } = args;
     const axes = tf.util.parseAxisParam(attrs.axis, x.shape);
@@ -64,12 +59,5 @@ export function sumOuterConfig(original: KernelConfig): SumOuterConfig {
     }
     return out;
   };
-  return {
-    kernelName: original.kernelName,
-    backendName: original.backendName,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-    ...(original.setupFunc ? { setupFunc: original.setupFunc } : {}),
-    ...(original.disposeFunc ? { disposeFunc: original.disposeFunc } : {}),
-    [SUM_OUTER]: original,
-  };
+  return wrapKernel(original, SUM_OUTER, kernelFunc);
 }

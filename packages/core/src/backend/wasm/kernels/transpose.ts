@@ -11,15 +11,10 @@
  */
 import type { KernelConfig, KernelFunc, TensorInfo, TransposeAttrs } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { wrapKernel } from './wrap_kernel.js';
 
-/** Marks configs made here and holds the stock config. */
-export const FAST_TRANSPOSE = Symbol.for('gbp.backend.fastTranspose');
-
-export type FastTransposeConfig = KernelConfig & { [FAST_TRANSPOSE]: KernelConfig };
-
-export function isFastTranspose(config: KernelConfig | undefined): config is FastTransposeConfig {
-  return config != null && FAST_TRANSPOSE in config;
-}
+/** The wrapper's name, as `wrapperOf` reports it. */
+export const FAST_TRANSPOSE = 'fastTranspose';
 
 /**
  * The same permutation on the smallest shape: size-1 axes dropped and runs of input axes that stay
@@ -110,7 +105,7 @@ function copyRuns(src: Int32Array, dst: Int32Array, shape: readonly number[], pe
   }
 }
 
-export function fastTransposeConfig(original: KernelConfig): FastTransposeConfig {
+export function fastTransposeConfig(original: KernelConfig): KernelConfig {
   const kernelFunc = (args: Args) => {
     const { inputs: { x }, backend, attrs } = args;
     const outShape = attrs.perm.map((a) => x.shape[a]!);
@@ -149,12 +144,5 @@ export function fastTransposeConfig(original: KernelConfig): FastTransposeConfig
     }
     return out;
   };
-  return {
-    kernelName: original.kernelName,
-    backendName: original.backendName,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-    ...(original.setupFunc ? { setupFunc: original.setupFunc } : {}),
-    ...(original.disposeFunc ? { disposeFunc: original.disposeFunc } : {}),
-    [FAST_TRANSPOSE]: original,
-  };
+  return wrapKernel(original, FAST_TRANSPOSE, kernelFunc);
 }

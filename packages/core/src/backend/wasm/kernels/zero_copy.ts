@@ -9,15 +9,10 @@
 import type { CastAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../../tf.js';
+import { wrapKernel } from './wrap_kernel.js';
 
-/** Marks configs made here and holds the stock config (to restore it, and never to wrap twice). */
-export const ZERO_COPY = Symbol.for('gbp.backend.zeroCopy');
-
-export type ZeroCopyConfig = KernelConfig & { [ZERO_COPY]: KernelConfig };
-
-export function isZeroCopy(config: KernelConfig | undefined): config is ZeroCopyConfig {
-  return config != null && ZERO_COPY in config;
-}
+/** The wrapper's name, as `wrapperOf` reports it. */
+export const ZERO_COPY = 'zeroCopy';
 
 type Args = { inputs: { x?: TensorInfo }; backend: BackendWasm; attrs?: Partial<CastAttrs> };
 
@@ -27,21 +22,14 @@ function share(x: TensorInfo, backend: BackendWasm): TensorInfo {
 }
 
 /** A config for Identity or Cast that shares x's data when no conversion is needed, else calls the stock kernel. */
-export function zeroCopyConfig(original: KernelConfig): ZeroCopyConfig {
+export function zeroCopyConfig(original: KernelConfig): KernelConfig {
   const isCast = original.kernelName === tf.Cast;
   const kernelFunc = (args: Args) => {
     const x = args.inputs.x;
     const sameType = x != null && x.dtype !== 'string' && (!isCast || args.attrs?.dtype === x.dtype);
     return sameType ? share(x, args.backend) : original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]);
   };
-  return {
-    kernelName: original.kernelName,
-    backendName: original.backendName,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-    ...(original.setupFunc ? { setupFunc: original.setupFunc } : {}),
-    ...(original.disposeFunc ? { disposeFunc: original.disposeFunc } : {}),
-    [ZERO_COPY]: original,
-  };
+  return wrapKernel(original, ZERO_COPY, kernelFunc);
 }
 
 /** The kernels wrapped here. */
