@@ -1,27 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-import { runJob, type JobEvent } from '@gbp/core';
-import { glueDataDir, tinyPruningJobSpec } from '@gbp/core/testing';
+import { describe, expect, it } from 'vitest';
+import { glueDataDir, runPrunerJob } from '@gbp/core/testing';
 
 const dataDir = glueDataDir();
-const outputDir = mkdtempSync(join(tmpdir(), 'gbp-magnitude-job-'));
-afterAll(() => rmSync(outputDir, { recursive: true, force: true }));
 if (!dataDir) console.warn('skipping the magnitude integration test: no GLUE data (set GBP_DATA_DIR or add ../shared/data/glue)');
 
 describe.skipIf(!dataDir)('magnitude in runJob', () => {
   it('trains a tiny model on a slice of sst2 and reaches the target sparsity on schedule', async () => {
-    const spec = tinyPruningJobSpec({
+    const { result, events } = await runPrunerJob({
       method: 'magnitude',
       plugin: fileURLToPath(new URL('./index.ts', import.meta.url)),
       dataDir: dataDir!,
-      outputDir,
       methodOptions: { schedule: 'linear' },
     });
-    const events: JobEvent[] = [];
-    const result = await runJob(spec, (e) => events.push(e));
     // Window [1, 2]: 0% at the end of epoch 1, 80% from the end of epoch 2 on.
     expect(result.epochs.map((r) => r.sparsity)).toEqual([expect.closeTo(0, 2), expect.closeTo(0.8, 3), expect.closeTo(0.8, 3)]);
     expect(result.sparsity.global).toBeCloseTo(0.8, 3);

@@ -1,27 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-import { runJob, type JobEvent } from '@gbp/core';
-import { glueDataDir, tinyPruningJobSpec } from '@gbp/core/testing';
+import { describe, expect, it } from 'vitest';
+import { glueDataDir, runPrunerJob } from '@gbp/core/testing';
 
 const dataDir = glueDataDir();
-const outputDir = mkdtempSync(join(tmpdir(), 'gbp-spt-job-'));
-afterAll(() => rmSync(outputDir, { recursive: true, force: true }));
 if (!dataDir) console.warn('skipping the spt integration test: no GLUE data (set GBP_DATA_DIR or add ../shared/data/glue)');
 
 describe.skipIf(!dataDir)('spt in runJob', () => {
   it('trains a tiny model on a slice of sst2 and reaches the target sparsity on schedule', async () => {
-    const spec = tinyPruningJobSpec({
+    const { result, events } = await runPrunerJob({
       method: 'spt',
       plugin: fileURLToPath(new URL('./index.ts', import.meta.url)),
       dataDir: dataDir!,
-      outputDir,
-      methodOptions: {},
     });
-    const events: JobEvent[] = [];
-    const result = await runJob(spec, (e) => events.push(e));
     // Window [1, 2]: the first listed step (10%) at the end of epoch 1, 80% from the end of epoch 2 on.
     expect(result.epochs.map((r) => r.sparsity)).toEqual([expect.closeTo(0.1, 2), expect.closeTo(0.8, 3), expect.closeTo(0.8, 3)]);
     expect(result.sparsity.global).toBeCloseTo(0.8, 3);

@@ -2,14 +2,15 @@
  * Test helpers for pruner packages ('@gbp/core/testing'): gates over given weights, a
  * PrunerContext around them, and a driver that calls a pruner's hooks in the trainer's order.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tf } from '../tf.js';
-import { resolveJobSpec } from '../job.js';
+import { resolveJobSpec, runJob } from '../job.js';
 import type { JobSpec, PruningSpec, TaskName } from '../spec.js';
 import { Rng } from '../rng.js';
-import type { LogLevel, Metrics } from '../events.js';
+import type { JobEvent, JobResult, LogLevel, Metrics } from '../events.js';
 import { HookRegistry } from '../hooks/registry.js';
 import { validatePrunerOptions, type AnyPrunerDefinition } from '../hooks/resolve.js';
 import type { Gate, GateGradients, PrunerContext, PrunerInstance, PrunerModelInfo, PrunerState } from '../hooks/types.js';
@@ -203,12 +204,7 @@ export function glueDataDir(): string | undefined {
   return candidates.find((dir): dir is string => !!dir && existsSync(dir));
 }
 
-/**
- * A job spec for a pruner's integration test: a one-layer encoder (d_model 32) on a slice of a
- * GLUE task, cpu backend, three epochs, pruning to 80% over epochs 1–2. `plugin` is the pruner's
- * source file, so the test runs the code under test rather than a build.
- */
-export function tinyPruningJobSpec(opts: {
+export interface TinyPruningJobOptions {
   method: string;
   plugin: string;
   dataDir: string;
@@ -216,7 +212,14 @@ export function tinyPruningJobSpec(opts: {
   methodOptions?: Record<string, unknown>;
   pruning?: Partial<PruningSpec>;
   task?: TaskName;
-}): JobSpec {
+}
+
+/**
+ * A job spec for a pruner's integration test: a one-layer encoder (d_model 32) on a slice of a
+ * GLUE task, cpu backend, three epochs, pruning to 80% over epochs 1–2. `plugin` is the pruner's
+ * source file, so the test runs the code under test rather than a build.
+ */
+export function tinyPruningJobSpec(opts: TinyPruningJobOptions): JobSpec {
   return resolveJobSpec({
     task: opts.task ?? 'sst2',
     output_dir: opts.outputDir,
@@ -229,6 +232,21 @@ export function tinyPruningJobSpec(opts: {
     data: { dir: opts.dataDir, source: 'local', offline: true, cache_dir: join(opts.outputDir, 'cache') },
     backend: 'cpu',
   });
+}
+
+/**
+ * Runs `tinyPruningJobSpec(opts)` end to end in a fresh temporary output folder (removed
+ * afterwards) and returns the result with every event the job emitted.
+ */
+export async function runPrunerJob(opts: Omit<TinyPruningJobOptions, 'outputDir'>): Promise<{ result: JobResult; events: JobEvent[] }> {
+  const outputDir = mkdtempSync(join(tmpdir(), `gbp-${opts.method}-job-`));
+  try {
+    const events: JobEvent[] = [];
+    const result = await runJob(tinyPruningJobSpec({ ...opts, outputDir }), (e) => events.push(e));
+    return { result, events };
+  } finally {
+    rmSync(outputDir, { recursive: true, force: true });
+  }
 }
 
 // The pruner conformance kit (checks every pruner passes; a vitest wrapper loading vitest lazily).
