@@ -1,4 +1,6 @@
 import { createReadStream } from 'node:fs';
+import { rowParser, type Example } from './rows.js';
+import type { TaskInfo } from './tasks.js';
 
 /**
  * The lines of a UTF-8 text file, read in 1 MiB chunks so a caller that stops early (a `limit`)
@@ -27,4 +29,27 @@ export async function* readLines(path: string): AsyncGenerator<string> {
   } finally {
     stream.destroy();
   }
+}
+
+/** Turns line `line` of a file (1-based; `where` is "file:line") into a raw row, or null to skip the line. */
+export type LineToRow = (text: string, where: string, line: number, index: number) => Record<string, unknown> | null;
+
+/**
+ * The examples of a file with one row per line (JSON Lines, TSV): each row `toRow` returns goes
+ * through `rowParser(task, split)`; reading stops as soon as there are `limit` examples.
+ */
+export async function readLineExamples(file: string, task: TaskInfo, split: string, limit: number, toRow: LineToRow): Promise<Example[]> {
+  const parse = rowParser(task, split);
+  const examples: Example[] = [];
+  if (limit <= 0) return examples;
+  let line = 0;
+  for await (const text of readLines(file)) {
+    line++;
+    const where = `${file}:${line}`;
+    const row = toRow(text, where, line, examples.length);
+    if (row === null) continue;
+    examples.push(parse(row, where, examples.length));
+    if (examples.length >= limit) break;
+  }
+  return examples;
 }

@@ -7,8 +7,8 @@
 import { join } from 'node:path';
 import type { TaskName } from '../spec.js';
 import { DataError, badField } from './errors.js';
-import { readLines } from './lines.js';
-import { rowParser, type Example } from './rows.js';
+import { readLineExamples } from './lines.js';
+import type { Example } from './rows.js';
 import type { TaskInfo } from './tasks.js';
 
 interface TsvFormat {
@@ -47,29 +47,19 @@ export function tsvPath(dir: string, task: TaskName, split: string): string | un
 
 export async function readTsv(file: string, task: TaskInfo, split: string, limit = Infinity): Promise<Example[]> {
   const format = TSV_FORMATS[task.name];
-  const parse = rowParser(task, split);
-  const examples: Example[] = [];
-  if (limit <= 0) return examples;
-  let line = 0;
-  for await (const text of readLines(file)) {
-    line++;
-    if (line === 1 && format.header) continue;
-    if (text.length === 0) continue;
-    const where = `${file}:${line}`;
+  return readLineExamples(file, task, split, limit, (text, where, line, index) => {
+    if ((line === 1 && format.header) || text.length === 0) return null;
     const columns = text.split('\t');
     if (columns.length < format.minColumns) {
       throw new DataError(
         `${where}: expected at least ${format.minColumns} tab-separated columns (GLUE ${format.folder} format), got ${columns.length}`,
       );
     }
-    const row: Record<string, unknown> = { idx: examples.length };
+    const row: Record<string, unknown> = { idx: index };
     task.textFields.forEach((field, f) => (row[field] = columns[format.textColumns[f]!]));
-    const labelText = columns.at(format.labelColumn)!;
-    row.label = tsvLabel(task, format, labelText, where);
-    examples.push(parse(row, where, examples.length));
-    if (examples.length >= limit) break;
-  }
-  return examples;
+    row.label = tsvLabel(task, format, columns.at(format.labelColumn)!, where);
+    return row;
+  });
 }
 
 function tsvLabel(task: TaskInfo, format: TsvFormat, text: string, where: string): unknown {
