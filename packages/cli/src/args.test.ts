@@ -52,6 +52,19 @@ describe('run flags', () => {
     expect(usage('-x')).toBe('gbp run: unknown flag -x; see gbp run -h');
   });
 
+  it('reports every bad value at once, a line each, and stops only where reading on is unsound', () => {
+    expect(usage('f.yaml', '-ps', '0', '-e', 'x', '--resume=yes', '-t', 'sst2,imdb,foo', '-b', '8').split('\n')).toEqual([
+      "gbp run: -ps/--pruning-start must be a positive integer, got '0'",
+      "gbp run: -e/--epochs must be a positive integer, got 'x'",
+      'gbp run: --resume takes no value',
+      "gbp run: -t/--task: unknown value 'imdb'; expected one of sst2, mnli, qnli, rte, wnli, mrpc, cola, stsb",
+      "gbp run: -t/--task: unknown value 'foo'; expected one of sst2, mnli, qnli, rte, wnli, mrpc, cola, stsb",
+    ]);
+    // An unknown flag may or may not take a value, so parsing stops there, keeping what it found.
+    expect(usage('-e', '0', '-q', '-b', 'x')).toBe("gbp run: -e/--epochs must be a positive integer, got '0'\ngbp run: unknown flag -q; see gbp run -h");
+    expect(usage('-l', '0', '--epochs')).toBe("gbp run: -l/--learning-rate must be a positive number, got '0'\ngbp run: -e/--epochs needs a value (N)");
+  });
+
   it('reads GBP_EPOCHS, GBP_DATA_DIR and GBP_VERBOSE; flags win', () => {
     expect(envOverrides({ GBP_EPOCHS: '2', GBP_VERBOSE: '1', GBP_DATA_DIR: '/d' })).toEqual({ epochs: 2, verbose: true, dataDir: '/d' });
     expect(() => envOverrides({ GBP_EPOCHS: 'two' })).toThrow("GBP_EPOCHS must be a positive integer, got 'two'");

@@ -87,7 +87,11 @@ export const PLUGINS_FLAGS = [
 type ValueOf<F extends FlagSpec> = F['kind'] extends 'bool' ? boolean : F['kind'] extends 'list' ? string[] : F['kind'] extends 'string' ? string : number;
 export type ParsedFlags<T extends readonly FlagSpec[]> = { [F in T[number] as F['key']]?: ValueOf<F> };
 
-/** Parses argv against a flag table. Throws UsageError naming the flag and what it expects. */
+/**
+ * Parses argv against a flag table. Throws one UsageError listing every bad flag value (a line
+ * each, naming the flag and what it expects). An unknown flag stops parsing there: whether it
+ * takes a value, and so how to read the tokens after it, is unknown.
+ */
 export function parseFlags<const T extends readonly FlagSpec[]>(
   argv: readonly string[],
   table: T,
@@ -95,6 +99,9 @@ export function parseFlags<const T extends readonly FlagSpec[]>(
 ): { flags: ParsedFlags<T>; positionals: string[] } {
   const flags: Record<string, unknown> = {};
   const positionals: string[] = [];
+  const problems: string[] = [];
+  // Stopping early still reports the bad values seen so far.
+  const stop = (problem: string) => new UsageError([...problems, problem].join('\n'));
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i]!;
     if (token === '--') {
@@ -108,50 +115,53 @@ export function parseFlags<const T extends readonly FlagSpec[]>(
     const eq = token.indexOf('=');
     const name = eq > 0 ? token.slice(0, eq) : token;
     const spec = table.find((f) => f.names.includes(name));
-    if (!spec) throw new UsageError(`${command}: unknown flag ${name}; see ${command} -h`);
+    if (!spec) throw stop(`${command}: unknown flag ${name}; see ${command} -h`);
     const label = spec.names.join('/');
     if (spec.kind === 'bool') {
-      if (eq > 0) throw new UsageError(`${command}: ${label} takes no value`);
-      flags[spec.key] = true;
+      if (eq > 0) problems.push(`${command}: ${label} takes no value`);
+      else flags[spec.key] = true;
       continue;
     }
     const raw = eq > 0 ? token.slice(eq + 1) : argv[++i];
-    if (raw === undefined) throw new UsageError(`${command}: ${label} needs a value (${spec.arg ?? 'VALUE'})`);
-    const value = convert(spec, raw, `${command}: ${label}`);
+    if (raw === undefined) throw stop(`${command}: ${label} needs a value (${spec.arg ?? 'VALUE'})`);
+    const converted = convert(spec, raw, `${command}: ${label}`);
+    if ('problems' in converted) {
+      problems.push(...converted.problems);
+      continue;
+    }
+    const { value } = converted;
     flags[spec.key] = spec.repeat && Array.isArray(value) ? [...((flags[spec.key] as string[] | undefined) ?? []), ...value] : value;
   }
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
   return { flags: flags as ParsedFlags<T>, positionals };
 }
 
-function convert(spec: FlagSpec, raw: string, label: string): unknown {
-  const bad = (expected: string): never => {
-    throw new UsageError(`${label} must be ${expected}, got '${raw}'`);
-  };
+/** A flag's value, or every problem with it (a list reports each bad item). */
+function convert(spec: FlagSpec, raw: string, label: string): { value: unknown } | { problems: string[] } {
+  const bad = (expected: string) => ({ problems: [`${label} must be ${expected}, got '${raw}'`] });
   switch (spec.kind) {
     case 'int':
-      return /^\d+$/.test(raw.trim()) && Number(raw) >= 1 ? Number(raw) : bad('a positive integer');
+      return /^\d+$/.test(raw.trim()) && Number(raw) >= 1 ? { value: Number(raw) } : bad('a positive integer');
     case 'number':
-      return Number.isFinite(Number(raw)) && raw.trim() !== '' && Number(raw) > 0 ? Number(raw) : bad('a positive number');
+      return Number.isFinite(Number(raw)) && raw.trim() !== '' && Number(raw) > 0 ? { value: Number(raw) } : bad('a positive number');
     case 'fraction':
-      return raw.trim() !== '' && Number(raw) >= 0 && Number(raw) <= 1 ? Number(raw) : bad('a number in [0, 1]');
+      return raw.trim() !== '' && Number(raw) >= 0 && Number(raw) <= 1 ? { value: Number(raw) } : bad('a number in [0, 1]');
     case 'string':
-      if (spec.choices && !spec.choices.includes(raw)) bad(`one of ${spec.choices.join(', ')}`);
-      if (raw === '') bad('a non-empty value');
-      return raw;
+      if (spec.choices && !spec.choices.includes(raw)) return bad(`one of ${spec.choices.join(', ')}`);
+      if (raw === '') return bad('a non-empty value');
+      return { value: raw };
     case 'list': {
       const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
-      if (items.length === 0) bad('a comma-separated list');
-      for (const item of items) {
-        if (spec.choices && !spec.choices.includes(item)) {
-          throw new UsageError(`${label}: unknown value '${item}'; expected one of ${spec.choices.join(', ')}`);
-        }
+      if (items.length === 0) return bad('a comma-separated list');
+      const problems = items.flatMap((item) => {
+        if (spec.choices && !spec.choices.includes(item)) return [`${label}: unknown value '${item}'; expected one of ${spec.choices.join(', ')}`];
         const problem = spec.check?.(item);
-        if (problem) throw new UsageError(`${label}: '${item}' is not ${problem}`);
-      }
-      return items;
+        return problem ? [`${label}: '${item}' is not ${problem}`] : [];
+      });
+      return problems.length > 0 ? { problems } : { value: items };
     }
     default:
-      return raw;
+      return { value: raw };
   }
 }
 
