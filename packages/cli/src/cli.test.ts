@@ -49,6 +49,23 @@ describe('gbp commands', () => {
     expect(w.err()).toContain("GBP_EPOCHS must be a positive integer, got 'x'");
   });
 
+  it('reports schema errors and pruner option errors of a file in one run, in file order', async () => {
+    const both = join(dir, 'both.yaml');
+    writeFileSync(both, 'name: p\ndefaults:\n  task: sst3\nmatrix:\n  method: [magnitude]\nmethods:\n  magnitude: { scope: everywhere }\n');
+    const t = io();
+    expect(await main(['validate', both], t.value)).toBe(2);
+    expect(t.err()).toBe(
+      `2 errors in pipeline ${both}:\n` +
+        `  ${both}:3:9: defaults.task: expected one of sst2, mnli, qnli, rte, wnli, mrpc, cola, stsb; got "sst3"\n` +
+        `  ${both}:7:16: methods.magnitude.scope: pruner magnitude: must be one of "global", "per_layer" (got "everywhere")\n`,
+    );
+    const flags = io();
+    expect(await main(['run', both, '-ps', '0', '-e', 'x'], flags.value)).toBe(2);
+    expect(flags.err()).toBe(
+      "gbp run: -ps/--pruning-start must be a positive integer, got '0'\ngbp run: -e/--epochs must be a positive integer, got 'x'\n",
+    );
+  });
+
   it('info prints the model table for presets and overrides', async () => {
     const t = io();
     expect(await main(['info', '-m', 'tiny', '-m', 'base'], t.value)).toBe(0);

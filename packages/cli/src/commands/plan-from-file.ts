@@ -3,14 +3,24 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { resolvePruner } from '@gbp/core';
 import { UsageError } from '../args.js';
-import { loadPipeline } from '../pipeline/load.js';
+import { PipelineError } from '../pipeline/errors.js';
+import { checkPipeline } from '../pipeline/load.js';
+import { methodSectionIssues } from '../pipeline/method-options.js';
+import type { PipelineFile } from '../pipeline/schema.js';
 import { planPipeline, type Plan } from '../pipeline/plan.js';
 import { resolvePipeline, type CliOverrides, type ResolvedPipeline } from '../pipeline/resolve.js';
 
 export async function planFromFile(file: string, overrides: CliOverrides, command: string, cwd: string): Promise<{ plan: Plan; pipeline: ResolvedPipeline }> {
   if (!existsSync(resolvePath(cwd, file))) throw new UsageError(`${command}: no such pipeline file: ${file}`);
   // Messages name the file as the user typed it; reading and relative paths use cwd.
-  const pipeline = resolvePipeline(loadPipeline(file, readFileSync(resolvePath(cwd, file), 'utf8')), overrides, cwd);
+  const { source, issues } = checkPipeline(file, readFileSync(resolvePath(cwd, file), 'utf8'));
+  if (issues.length > 0) {
+    // The pruners' option checks come later, in planning; run them on what is well-formed now, so
+    // one report holds every error of the file.
+    const flagMethods = overrides.axes?.method ?? [];
+    throw new PipelineError([...issues, ...(await methodSectionIssues(source, issues, { methods: overrides.methods ?? {}, flagMethods }, cwd))]);
+  }
+  const pipeline = resolvePipeline({ source, file: source.data as PipelineFile }, overrides, cwd);
   // Methods named on the command line are checked here, so the message names the flag.
   for (const method of overrides.axes?.method ?? []) {
     try {

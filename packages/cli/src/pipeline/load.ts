@@ -17,15 +17,21 @@ let validatePipeline: ValidateFunction | undefined;
 
 /** Reads, parses and validates a pipeline file. Throws PipelineError with all issues. */
 export function loadPipeline(file: string, text?: string): LoadedPipeline {
+  const { source, issues } = checkPipeline(file, text);
+  if (issues.length > 0) throw new PipelineError(issues);
+  return { source, file: source.data as PipelineFile };
+}
+
+/**
+ * Reads a pipeline file and returns every problem of the first failing check (YAML syntax, then
+ * schema, then the stage graph); none means `source.data` is a valid PipelineFile.
+ */
+export function checkPipeline(file: string, text?: string): { source: YamlSource; issues: readonly PipelineIssue[] } {
   const source = readYamlSource(file, text);
-  if (source.syntaxIssues.length > 0) throw new PipelineError(source.syntaxIssues);
+  if (source.syntaxIssues.length > 0) return { source, issues: source.syntaxIssues };
   validatePipeline ??= createAjv().compile(PipelineFileSchema);
   const issues = schemaIssues(validatePipeline, source.data, source);
-  if (issues.length > 0) throw new PipelineError(issues);
-  const pipeline = source.data as PipelineFile;
-  const structural = stageIssues(pipeline, source);
-  if (structural.length > 0) throw new PipelineError(structural);
-  return { source, file: pipeline };
+  return { source, issues: issues.length > 0 ? issues : stageIssues(source.data as PipelineFile, source) };
 }
 
 /** The stage graph: needs exist, no cycles, init_from is a needed job stage, report stages have no jobs. */

@@ -4,14 +4,9 @@
  * Method options are validated here by each pruner's own schema.
  */
 import { basename, extname, join } from 'node:path';
-import {
-  PrunerOptionsError,
-  resolveJobSpec,
-  resolvePruner,
-  validatePrunerOptions,
-  type JobSpec,
-} from '@gbp/core';
-import { PipelineError, describeValue, formatPath, type FieldPath, type PipelineIssue } from './errors.js';
+import { resolveJobSpec, type JobSpec } from '@gbp/core';
+import { PipelineError, describeValue, type FieldPath, type PipelineIssue } from './errors.js';
+import { checkMethodOptions } from './method-options.js';
 import { axisField, mergeDeep, type ResolvedPipeline, type ResolvedStage } from './resolve.js';
 
 export interface PlannedJob {
@@ -185,37 +180,26 @@ function linkInitCheckpoints(
   });
 }
 
-/** Resolves every method once and validates its options with the pruner's schema (defaults applied). */
+/** Resolves every method once per stage and validates its options with the pruner's schema (defaults applied). */
 async function validateMethods(pipeline: ResolvedPipeline, jobs: PlannedJob[]): Promise<PipelineIssue[]> {
   const issues: PipelineIssue[] = [];
-  const checked = new Map<string, Record<string, unknown> | null>();
+  const checked = new Map<string, Record<string, unknown> | undefined>();
   for (const [i, job] of jobs.entries()) {
     const stage = pipeline.stages.find((s) => s.name === job.stage)!;
     const key = `${job.stage}\u0000${job.spec.method}`;
     if (!checked.has(key)) {
-      checked.set(key, null);
-      const optionsPath: FieldPath = stage.paths.methods(job.spec.method);
+      checked.set(key, undefined);
       try {
-        const def = await resolvePruner(job.spec.method, { plugins: pipeline.plugins, cwd: pipeline.dir });
-        if (def === null) {
-          if (Object.keys(job.spec.method_options).length > 0) issues.push(pipeline.source.issue(optionsPath, 'baseline takes no options'));
-          checked.set(key, {});
-        } else {
-          checked.set(key, validatePrunerOptions(def, job.spec.method_options));
-        }
+        const check = await checkMethodOptions(job.spec.method, job.spec.method_options, stage.paths.methods(job.spec.method), pipeline.source, {
+          plugins: pipeline.plugins,
+          cwd: pipeline.dir,
+        });
+        issues.push(...check.issues);
+        checked.set(key, check.options);
       } catch (error) {
-        if (error instanceof PrunerOptionsError) {
-          for (const issue of error.issues) {
-            const field = issue.path.split('.').slice(1);
-            // At the option's key: an unknown option has no value worth pointing at.
-            const at = pipeline.source.issue([...optionsPath, ...field], `pruner ${error.pruner}: ${issue.message}`, 'key');
-            issues.push({ ...at, path: formatPath([...optionsPath, ...field]) });
-          }
-        } else {
-          const index = (stage.matrix.method ?? []).indexOf(job.spec.method);
-          const where: FieldPath = index >= 0 ? [...stage.paths.matrix, 'method', index] : [...stage.paths.stage, 'defaults', 'method'];
-          issues.push(pipeline.source.issue(where, error instanceof Error ? error.message : String(error)));
-        }
+        const index = (stage.matrix.method ?? []).indexOf(job.spec.method);
+        const where: FieldPath = index >= 0 ? [...stage.paths.matrix, 'method', index] : [...stage.paths.stage, 'defaults', 'method'];
+        issues.push(pipeline.source.issue(where, error instanceof Error ? error.message : String(error)));
       }
     }
     const options = checked.get(key);
