@@ -55,12 +55,4 @@ export class GatedDense implements Gate {
     this.mask.assign(next);
     next.dispose();
   }
-
-  /** Number of masked (pruned) weights. */
-  pruned(): number {
-    const values = this.mask.dataSync();
-    let zeros = 0;
-    for (let i = 0; i < values.length; i++) if (values[i] === 0) zeros++;
-    return zeros;
-  }
 }
