@@ -6,7 +6,8 @@
 import { tf } from '../tf.js';
 import { Rng } from '../rng.js';
 import * as pruningHelpers from '../pruning/index.js';
-import type { Gate, PluginLogger, PrunerContext, PrunerModelInfo } from '../hooks/types.js';
+import type { Gate } from '../model/gate.js';
+import type { PluginLogger, PrunerContext, PrunerModelInfo } from '../hooks/types.js';
 import type { LogLevel } from '../events.js';
 import type { PruningSpec } from '../spec.js';
 
