@@ -8,7 +8,7 @@ import type { Metrics, LogLevel } from '../events.js';
 import type { PruningSpec } from '../spec.js';
 import type { Rng } from '../rng.js';
 import type { Gate, GateGradients } from '../model/gate.js';
-import type * as pruningHelpers from '../pruning/index.js';
+import type { PrunerHelpers } from '../pruning/helpers.js';
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -50,8 +50,8 @@ export interface PrunerContext {
   readonly rng: Rng;
   /** Logs carry the pruner's name. */
   readonly log: PluginLogger;
-  /** Sparsity schedules, top-k masks and sparsity reports shared by every pruner. */
-  readonly helpers: typeof pruningHelpers;
+  /** Sparsity schedules, mask reading/writing, top-k masks and sparsity reports shared by every pruner. */
+  readonly helpers: PrunerHelpers;
   /** The TF.js instance the trainer uses. */
   readonly tf: typeof tf;
 }

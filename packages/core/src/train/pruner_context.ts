@@ -5,7 +5,7 @@
  */
 import { tf } from '../tf.js';
 import { Rng } from '../rng.js';
-import * as pruningHelpers from '../pruning/index.js';
+import { PRUNER_HELPERS } from '../pruning/helpers.js';
 import type { Gate } from '../model/gate.js';
 import type { PluginLogger, PrunerContext, PrunerModelInfo } from '../hooks/types.js';
 import type { LogLevel } from '../events.js';
@@ -57,7 +57,7 @@ export function createPrunerContext(options: PrunerContextOptions): PrunerContex
     model: options.model,
     rng,
     log,
-    helpers: pruningHelpers,
+    helpers: PRUNER_HELPERS,
     tf,
   });
 }
