@@ -1,10 +1,10 @@
-// @gbp/core: what plugin authors and the CLI build on. Core's machinery (trainer, model math,
-// kernels, pruning functions) is reached through '@gbp/core/internal' (benchmarks) and, for
-// plugins, through PrunerContext.helpers.
 export { tf } from './tf.js';
 export * from './spec.js';
 export * from './events.js';
 export * from './rng.js';
+// What plugin authors and the CLI build on; core's machinery (trainer, model math, kernels, the
+// pruning functions) is exported by './internal.ts' ('@gbp/core/internal'), and to plugins through
+// PrunerContext.helpers.
 export * from './hooks/types.js';
 export * from './hooks/define.js';
 export * from './hooks/resolve.js';
