@@ -10,6 +10,7 @@ export default defineConfig({
     // Published packages (and the npm-pack test) use dist/ through package.json exports.
     alias: [
       { find: /^@gbp\/core\/testing$/, replacement: src('core/src/testing/index.ts') },
+      { find: /^@gbp\/core\/internal$/, replacement: src('core/src/internal.ts') },
       { find: /^@gbp\/core$/, replacement: src('core/src/index.ts') },
     ],
   },

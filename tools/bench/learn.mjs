@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * Learning benchmark (not a test): trains the tiny baseline from scratch on SST-2 and prints the
  * validation accuracy per epoch and the wall time. Target: >= 80% validation accuracy within
@@ -41,7 +42,7 @@ const spec = resolveJobSpec({
   id: 'learn-bench',
   task: 'sst2',
   method: 'baseline',
-  backend: args.backend,
+  backend: /** @type {import('@gbp/core').BackendName} */ (args.backend), // resolveJobSpec checks it
   model: { size: 'tiny', max_len: Number(args['max-len']), dropout_rate: Number(args.dropout), vocab_size: Number(args.vocab) },
   train: {
     epochs: Number(args.epochs),

@@ -1,16 +1,17 @@
 #!/usr/bin/env node
+// @ts-check
 // Large-matmul throughput of a TF.js backend, and of the matmul shapes a tiny/small gbp model runs
-// (forward, and the transposed forms its gradient uses). Runs core's sources through tsx:
+// (forward, and the transposed forms its gradient uses). Uses '@gbp/core/internal', so it needs
+// core's dist (npm run bench:matmul builds it):
 //
-//   npx tsx tools/bench/matmul.mjs [--backend wasm|cpu|auto|tensorflow|cuda] [--tokens 4096]
+//   node tools/bench/matmul.mjs [--backend wasm|cpu|auto|tensorflow|cuda] [--tokens 4096]
 //                                  [--min-time 500] [--stock] [--quick] [--json]
 //
 // --stock   also time wasm's stock BatchMatMul (transposes passed as flags), i.e. before gbp's override
 // --quick   only the 1024^3 reference and the tiny-model shapes
 // The training-throughput bench reports efficiency against `reference` (1024x1024x1024, no flags).
 import { parseArgs } from 'node:util';
-import { initBackend, measureMatmulGflops } from '../../packages/core/src/backend/index.ts';
-import { registerWasmKernels, unregisterFastMatMul } from '../../packages/core/src/backend/wasm/register_wasm_kernels.ts';
+import { initBackend, measureMatmulGflops, registerWasmKernels, unregisterFastMatMul } from '@gbp/core/internal';
 
 const { values: args } = parseArgs({
   options: {
@@ -25,7 +26,10 @@ const { values: args } = parseArgs({
 const tokens = Number(args.tokens);
 const minTimeMs = Number(args['min-time']);
 
-/** The dense and attention matmuls of one encoder layer (seq len 128), forward and gradient forms. */
+/**
+ * The dense and attention matmuls of one encoder layer (seq len 128), forward and gradient forms.
+ * @param {string} size @param {number} d @param {number} dff @param {number} heads
+ */
 function modelCases(size, d, dff, heads) {
   const T = 128;
   const dh = d / heads;
@@ -49,7 +53,7 @@ const cases = [
   ...(args.quick ? [] : modelCases('small', 512, 1024, 8)),
 ];
 
-const info = await initBackend(args.backend);
+const info = await initBackend(/** @type {import('@gbp/core').BackendName} */ (args.backend));
 const variants = [{ label: info.name === 'wasm' ? 'gbp' : info.name, setup: () => {} }];
 if (args.stock && info.name === 'wasm') {
   variants.push({ label: 'stock', setup: unregisterFastMatMul });
@@ -72,6 +76,7 @@ for (const variant of variants) {
 }
 if (info.name === 'wasm') registerWasmKernels(); // leave the process as initBackend set it
 
-const reference = rows.find((r) => r.variant === variants[0].label && r.case === 'reference 1024³');
+const reference = rows.find((r) => r.variant === variants[0]?.label && r.case === 'reference 1024³');
+if (!reference) throw new Error('matmul bench: the 1024³ reference case did not run');
 if (args.json) console.log(JSON.stringify({ backend: info, tokens, reference_gflops: reference.gflops, rows }, null, 2));
 else console.log(`\nbackend ${info.name} (${info.reason}); reference (1024³, no flags): ${reference.gflops.toFixed(1)} GFLOP/s`);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * Pruning benchmark (not a test): trains the tiny model on SST-2 with no pruner (baseline) and with
  * magnitude, movement and SPT pruning to 90% sparsity, and prints validation accuracy, sparsity and
@@ -49,13 +50,14 @@ if (args['one-method']) {
   await runAll();
 }
 
+/** @param {string} method */
 async function runOne(method) {
   const { resolveJobSpec, runJob } = await import('@gbp/core');
   const spec = resolveJobSpec({
     id: `prune-bench-${method}`,
     task: 'sst2',
     method,
-    backend: args.backend,
+    backend: /** @type {import('@gbp/core').BackendName} */ (args.backend), // resolveJobSpec checks it
     model: { size: 'tiny', max_len: Number(args['max-len']) },
     train: {
       epochs,
@@ -96,6 +98,12 @@ async function runOne(method) {
   );
 }
 
+/**
+ * @typedef {{ method: string, error: string }
+ *   | { method: string, error?: undefined, accuracy?: number, best_accuracy?: number, sparsity?: number, wall_s: number }} MethodResult
+ * @param {string} method
+ * @returns {Promise<MethodResult>}
+ */
 function runChild(method) {
   return new Promise((resolveChild) => {
     const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2), '--out', outDir, '--one-method', method], {
@@ -117,17 +125,18 @@ async function runAll() {
     `prune bench: tiny on SST-2 (${args.train} train examples, full validation), ${epochs} epochs, target sparsity ${args.sparsity} over epochs 1-${Math.max(1, epochs - 1)}, backend ${args.backend}, ${args.parallel} at a time -> ${outDir}`,
   );
   const queue = [...methods];
+  /** @type {MethodResult[]} */
   const results = [];
   const workers = Array.from({ length: Math.max(1, Number(args.parallel)) }, async () => {
     for (let method = queue.shift(); method; method = queue.shift()) results.push(await runChild(method));
   });
   await Promise.all(workers);
   results.sort((a, b) => methods.indexOf(a.method) - methods.indexOf(b.method));
-  const pct = (v) => (v === undefined ? '-' : `${(100 * v).toFixed(2)}%`);
+  const pct = (/** @type {number | undefined} */ v) => (v === undefined ? '-' : `${(100 * v).toFixed(2)}%`);
   console.log('\n| method | final accuracy | best accuracy | sparsity | wall time |');
   console.log('|---|---:|---:|---:|---:|');
   for (const r of results) {
-    if (r.error) console.log(`| ${r.method} | failed: ${r.error} | | | |`);
+    if (r.error !== undefined) console.log(`| ${r.method} | failed: ${r.error} | | | |`);
     else console.log(`| ${r.method} | ${pct(r.accuracy)} | ${pct(r.best_accuracy)} | ${pct(r.sparsity)} | ${r.wall_s.toFixed(0)} s |`);
   }
   if (results.some((r) => r.error)) process.exit(1);

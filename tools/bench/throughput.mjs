@@ -1,9 +1,11 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * Training throughput and inference latency of gbp's model on a TF.js backend (a benchmark, not a
- * test). Runs core's sources through tsx, so no build is needed:
+ * test). Uses core's machinery through '@gbp/core/internal', so it needs core's dist
+ * (npm run bench:throughput builds it):
  *
- *   npx tsx tools/bench/throughput.mjs [--backend wasm] [--sizes tiny,small] [--seq 64,128]
+ *   node tools/bench/throughput.mjs [--backend wasm] [--sizes tiny,small] [--seq 64,128]
  *        [--batch 32] [--micro N] [--steps 3] [--warmup 1] [--infer-sizes tiny,small,base]
  *        [--infer-batch 8] [--infer-seq 128] [--profile] [--json]
  *   (npm run bench:throughput -- --json)
@@ -37,13 +39,25 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { tf } from '../../packages/core/src/tf.ts';
-import { initBackend, measureMatmulGflops } from '../../packages/core/src/backend/index.ts';
-import { GatedBert, autoMicroBatchSize, resolveModelConfig } from '../../packages/core/src/model/index.ts';
-import { Trainer } from '../../packages/core/src/train/index.ts';
-import { makeBatches } from '../../packages/core/src/data/batching.ts';
-import { HookRegistry } from '../../packages/core/src/hooks/registry.ts';
-import { Rng } from '../../packages/core/src/rng.ts';
+import {
+  GatedBert,
+  HookRegistry,
+  Rng,
+  Trainer,
+  autoMicroBatchSize,
+  initBackend,
+  makeBatches,
+  measureMatmulGflops,
+  resolveModelConfig,
+  tf,
+} from '@gbp/core/internal';
+
+/**
+ * @typedef {import('@gbp/core').ModelSize} ModelSize
+ * @typedef {import('@gbp/core/internal').ModelConfig} ModelConfig
+ * @typedef {import('@gbp/core/internal').EncodedExample} EncodedExample
+ * @typedef {import('@gbp/core/internal').Batch} Batch
+ */
 
 const { values: args } = parseArgs({
   options: {
@@ -67,16 +81,20 @@ const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
-const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const list = (/** @type {string} */ s) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const batchSize = Number(args.batch);
 const steps = Number(args.steps);
 const warmup = Number(args.warmup);
 const NUM_LABELS = 2;
-const log = (...xs) => {
+const log = (/** @type {unknown[]} */ ...xs) => {
   if (!args.json) console.log(...xs);
 };
 
-/** Full-length synthetic sequences: [CLS]-like id 2, random ids, segment ids 0 then 1. */
+/**
+ * Full-length synthetic sequences: [CLS]-like id 2, random ids, segment ids 0 then 1.
+ * @param {number} n @param {number} T @param {number} vocab @param {Rng} rng
+ * @returns {EncodedExample[]}
+ */
 function syntheticExamples(n, T, vocab, rng) {
   return Array.from({ length: n }, (_, i) => {
     const ids = new Int32Array(T);
@@ -89,6 +107,7 @@ function syntheticExamples(n, T, vocab, rng) {
   });
 }
 
+/** @param {ModelConfig} c @param {number} T */
 function flopsPerToken(c, T) {
   const L = c.num_layers;
   const d = c.d_model;
@@ -96,6 +115,7 @@ function flopsPerToken(c, T) {
   return 6 * matmulParams + 12 * L * T * d;
 }
 
+/** @param {number} micro */
 function trainSpec(micro) {
   return {
     epochs: 1,
@@ -110,6 +130,7 @@ function trainSpec(micro) {
   };
 }
 
+/** @param {ModelConfig} config @param {EncodedExample[]} examples @param {number} micro */
 function makeTrainer(config, examples, micro) {
   const model = new GatedBert(config, { seed: 42 });
   const trainer = new Trainer({
@@ -126,6 +147,7 @@ function makeTrainer(config, examples, micro) {
   return { model, trainer };
 }
 
+/** @param {Trainer} trainer @param {Batch} batch */
 async function profileStep(trainer, batch) {
   const info = await tf.profile(() => trainer.trainStep(batch));
   const byKernel = new Map();
@@ -163,11 +185,26 @@ async function matmulReference() {
   return { gflops: wall.gflops, cpu_gflops: cpu, iterations: wall.iterations, ms: wall.msPerMatmul };
 }
 
+/**
+ * The examples as one batch of n.
+ * @param {EncodedExample[]} examples @param {number} n
+ * @returns {Batch}
+ */
+function oneBatch(examples, n) {
+  const [batch] = makeBatches(examples, n, { padId: 0 });
+  if (!batch) throw new Error(`throughput bench: no batch from ${examples.length} examples`);
+  return batch;
+}
+
+/** Load average over the last minute. */
+const load1 = () => loadavg()[0] ?? Number.NaN;
+
+/** @param {ModelSize} size @param {number} T */
 async function benchTraining(size, T) {
   const config = resolveModelConfig({ size, max_len: Math.max(T, 128) }, NUM_LABELS);
   const rng = Rng.derive(7, `throughput-${size}-${T}`);
   const examples = syntheticExamples(batchSize, T, config.vocab_size, rng);
-  const [batch] = makeBatches(examples, batchSize, { padId: 0 });
+  const batch = oneBatch(examples, batchSize);
   // The trainer's own default (micro_batch_size unset): split only on wasm, as it does.
   const micro = args.micro ? Number(args.micro) : tf.getBackend() === 'wasm' ? autoMicroBatchSize(config, T, batchSize) : batchSize;
   const { model, trainer } = makeTrainer(config, examples, micro);
@@ -195,7 +232,7 @@ async function benchTraining(size, T) {
       tokens_per_s: tokensPerS, flops_per_token: fpt, gflops, matmul_gflops: ref.gflops,
       efficiency: gflops / ref.gflops,
       cpu_gflops: cpuGflops, matmul_cpu_gflops: ref.cpu_gflops, cpu_efficiency: cpuGflops / ref.cpu_gflops,
-      load_average: loadavg()[0],
+      load_average: load1(),
       ...(profile ? { profile } : {}),
     };
   } finally {
@@ -204,10 +241,11 @@ async function benchTraining(size, T) {
   }
 }
 
+/** @param {ModelSize} size @param {number} B @param {number} T @param {number} runs */
 async function benchInference(size, B, T, runs) {
   const config = resolveModelConfig({ size, max_len: Math.max(T, 128) }, NUM_LABELS);
   const examples = syntheticExamples(B, T, config.vocab_size, Rng.derive(7, `infer-${size}`));
-  const [batch] = makeBatches(examples, B, { padId: 0 });
+  const batch = oneBatch(examples, B);
   const model = new GatedBert(config, { seed: 42 });
   try {
     const once = () => {
@@ -219,14 +257,14 @@ async function benchInference(size, B, T, runs) {
     };
     once(); // warm-up
     const times = Array.from({ length: runs }, once).sort((a, b) => a - b);
-    const median = times[Math.floor(times.length / 2)];
+    const median = times[Math.floor(times.length / 2)] ?? Number.NaN;
     return { size, batch: B, seq_len: T, runs, latency_ms_median: median, latency_ms_min: times[0], tokens_per_s: (B * T * 1000) / median };
   } finally {
     model.dispose();
   }
 }
 
-const backend = await initBackend(args.backend);
+const backend = await initBackend(/** @type {import('@gbp/core').BackendName} */ (args.backend));
 const numTensors0 = tf.memory().numTensors;
 const load0 = loadavg();
 log(`backend ${backend.name} (${backend.reason}); load average ${load0.map((x) => x.toFixed(2)).join(' ')}`);
@@ -234,7 +272,7 @@ const matmul = await matmulReference();
 log(`large matmul (1024³, no transpose flags): ${matmul.gflops.toFixed(1)} GFLOP/s wall, ${matmul.cpu_gflops.toFixed(1)} per CPU-second\n`);
 
 const training = [];
-for (const size of list(args.sizes)) {
+for (const size of /** @type {ModelSize[]} */ (list(args.sizes))) {
   for (const T of list(args.seq).map(Number)) {
     const r = await benchTraining(size, T);
     training.push(r);
@@ -254,7 +292,7 @@ for (const size of list(args.sizes)) {
 }
 
 const inference = [];
-for (const size of list(args['infer-sizes'])) {
+for (const size of /** @type {ModelSize[]} */ (list(args['infer-sizes']))) {
   const r = await benchInference(size, Number(args['infer-batch']), Number(args['infer-seq']), Number(args['infer-runs']));
   inference.push(r);
 }
@@ -263,7 +301,7 @@ const leaked = tf.memory().numTensors - numTensors0;
 if (args.json) {
   console.log(JSON.stringify({ backend, load_average: { start: load0, end: loadavg() }, matmul, training, inference, leaked_tensors: leaked }, null, 2));
 } else {
-  const pad = (s, n) => String(s).padStart(n);
+  const pad = (/** @type {string | number} */ s, /** @type {number} */ n) => String(s).padStart(n);
   console.log(`\nTraining (batch ${batchSize}; ${warmup} warm-up + ${steps} timed steps; FLOPs/token = 6·N_mm + 12·L·T·d)`);
   console.log(`${'size'.padEnd(6)}${pad('T', 4)}${pad('micro', 6)}${pad('ms/step', 9)}${pad('tokens/s', 10)}${pad('MFLOP/tok', 11)}${pad('GFLOP/s', 9)}${pad('matmul', 8)}${pad('eff', 6)}${pad('eff(cpu)', 10)}`);
   for (const r of training) {
@@ -278,5 +316,5 @@ if (args.json) {
     console.log(`${r.size.padEnd(6)}${pad(r.batch, 6)}${pad(r.seq_len, 5)}${pad(r.latency_ms_median.toFixed(1), 9)}${pad(r.tokens_per_s.toFixed(0), 10)}`);
   }
   console.log(`\nmatmul (1024³) at start ${matmul.gflops.toFixed(1)} GFLOP/s (${matmul.cpu_gflops.toFixed(1)} per CPU-s); 'matmul' = the reference measured just before each row's timed steps.`);
-  console.log(`eff = GFLOP/s / matmul (wall clock); eff(cpu) = the same in process CPU time. Load average ${load0[0].toFixed(1)} -> ${loadavg()[0].toFixed(1)}; tensors leaked: ${leaked}`);
+  console.log(`eff = GFLOP/s / matmul (wall clock); eff(cpu) = the same in process CPU time. Load average ${(load0[0] ?? Number.NaN).toFixed(1)} -> ${load1().toFixed(1)}; tensors leaked: ${leaked}`);
 }

@@ -2,11 +2,26 @@ export { tf } from './tf.js';
 export * from './spec.js';
 export * from './events.js';
 export * from './rng.js';
-export * from './hooks/index.js';
-export * from './backend/index.js';
-export * from './model/index.js';
+// What plugin authors and the CLI build on; core's machinery (trainer, model math, kernels, the
+// pruning functions) is exported by './internal.ts' ('@gbp/core/internal'), and to plugins through
+// PrunerContext.helpers.
+export * from './hooks/types.js';
+export * from './hooks/define.js';
+export * from './hooks/resolve.js';
+export { PluginError } from './hooks/registry.js';
+export { initBackend, backendInfo, explainBackendError, BackendMemoryError } from './backend/index.js';
+export { MODEL_PRESETS, resolveModelConfig, modelInfo, type ModelConfig, type ModelInfo, type Gate, type GateGradients } from './model/index.js';
 export * from './data/index.js';
-export * from './train/index.js';
-export * from './pruning/index.js';
+export { AbortError, readCheckpoint, latestCheckpoint, type BinaryArray } from './train/index.js';
+export {
+  SCHEDULE_KINDS,
+  DEFAULT_SPARSITY_STEPS,
+  type ScheduleKind,
+  type ScheduleClock,
+  type PruningWindow,
+  type TopKOptions,
+  type TopKScope,
+  type PrunerHelpers,
+} from './pruning/index.js';
 export * from './results/index.js';
 export * from './job.js';

@@ -3,7 +3,7 @@
  * W ⊙ M once per step and differentiates with respect to it (the dense gate gradients pruners see).
  */
 import { tf } from '../tf.js';
-import type { Gate } from '../hooks/types.js';
+import type { Gate } from './gate.js';
 
 export class GatedDense implements Gate {
   readonly size: number;

@@ -10,6 +10,7 @@ export {
   type ParamSpec,
   type ParamKind,
 } from './config.js';
+export type { Gate, GateGradients } from './gate.js';
 export { GatedDense } from './gated_dense.js';
 export { GatedBert, forward, lossSum, lossAndGradients, gelu, type ModelInput, type ParamLookup, type ForwardOptions, type InitMode } from './encoder.js';
 export { activationBytesPerToken, autoMicroBatchSize, DEFAULT_ACTIVATION_BUDGET_BYTES } from './memory.js';

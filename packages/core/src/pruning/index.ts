@@ -1,5 +1,7 @@
-// Public API of the pruning module: what every pruner shares (PrunerContext.helpers is this namespace).
+// The pruning module: what every pruner shares. Plugins reach it through PrunerContext.helpers
+// (PrunerHelpers, helpers.ts); core and benchmarks import the functions from here.
 export * from './schedule.js';
 export * from './topk.js';
 export * from './report.js';
 export * from './masks.js';
+export { PRUNER_HELPERS, type PrunerHelpers } from './helpers.js';

@@ -1,5 +1,5 @@
 /** Reading gate weights and masks into typed arrays, and writing masks back. */
-import type { Gate } from '../hooks/types.js';
+import type { Gate } from '../model/gate.js';
 
 /** A copy of the gate's weights, row-major (read outside tf.tidy, which makes dataSync slow). */
 export function readWeights(gate: Gate): Float32Array {

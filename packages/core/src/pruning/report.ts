@@ -1,6 +1,6 @@
 /** Sparsity reports over gated weights: global and per gate, read from the masks. */
 import type { SparsityReport } from '../events.js';
-import type { Gate } from '../hooks/types.js';
+import type { Gate } from '../model/gate.js';
 
 /** Tolerance of assertSparsityTarget: the final global sparsity may be this much below target. */
 export const SPARSITY_TOLERANCE = 0.005;

@@ -13,8 +13,9 @@ import { Rng } from '../rng.js';
 import type { JobEvent, JobResult, LogLevel, Metrics } from '../events.js';
 import { HookRegistry } from '../hooks/registry.js';
 import { validatePrunerOptions, type AnyPrunerDefinition } from '../hooks/resolve.js';
-import type { Gate, GateGradients, PrunerContext, PrunerInstance, PrunerModelInfo, PrunerState } from '../hooks/types.js';
-import * as helpers from '../pruning/index.js';
+import type { Gate, GateGradients } from '../model/gate.js';
+import type { PrunerContext, PrunerInstance, PrunerModelInfo, PrunerState } from '../hooks/types.js';
+import { PRUNER_HELPERS as helpers } from '../pruning/helpers.js';
 
 export interface TestGateSpec {
   name: string;

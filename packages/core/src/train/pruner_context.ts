@@ -5,8 +5,9 @@
  */
 import { tf } from '../tf.js';
 import { Rng } from '../rng.js';
-import * as pruningHelpers from '../pruning/index.js';
-import type { Gate, PluginLogger, PrunerContext, PrunerModelInfo } from '../hooks/types.js';
+import { PRUNER_HELPERS } from '../pruning/helpers.js';
+import type { Gate } from '../model/gate.js';
+import type { PluginLogger, PrunerContext, PrunerModelInfo } from '../hooks/types.js';
 import type { LogLevel } from '../events.js';
 import type { PruningSpec } from '../spec.js';
 
@@ -56,7 +57,7 @@ export function createPrunerContext(options: PrunerContextOptions): PrunerContex
     model: options.model,
     rng,
     log,
-    helpers: pruningHelpers,
+    helpers: PRUNER_HELPERS,
     tf,
   });
 }

@@ -1,0 +1,12 @@
+/**
+ * @gbp/core/internal: the public API plus core's machinery (trainer, optimizer, model math, wasm
+ * kernels, the hook registry, the pruning functions), for benchmarks and core's own tools. Not a
+ * stable API: names here may change with any release.
+ */
+export * from './index.js';
+export * from './backend/index.js';
+export { registerWasmKernels, unregisterFastMatMul, MISSING_WASM_KERNELS, FAST_MATMUL_KERNELS } from './backend/wasm/register_wasm_kernels.js';
+export * from './model/index.js';
+export * from './train/index.js';
+export * from './pruning/index.js';
+export * from './hooks/registry.js';
