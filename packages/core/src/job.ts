@@ -17,7 +17,7 @@ import { initBackend, explainBackendError } from './backend/index.js';
 import { getTask, loadSplit, loadTokenizer, computeMetrics, defaultCacheDir, type EncodedExample, type Example, type GbpTokenizer, type TaskInfo } from './data/index.js';
 import { GatedBert, modelInfo, resolveModelConfig } from './model/index.js';
 import { sparsityReport, assertSparsityTarget } from './pruning/index.js';
-import { AbortError, Trainer, createPrunerContext, latestCheckpoint, readCheckpoint, writeCheckpoint, type TrainerState } from './train/index.js';
+import { AbortError, Trainer, createPrunerContext, readCheckpoint, readLatestCheckpoint, writeCheckpoint, type LatestCheckpointOptions, type TrainerState } from './train/index.js';
 import { RunWriter, existingTimestamp, fileTimestamp, type RunMetadata, type RunStatus } from './results/index.js';
 import type { RngState } from './rng.js';
 
@@ -103,10 +103,13 @@ function versions(): Record<string, string> {
   return { node: process.versions.node, tfjs: tf.version_core, '@gbp/core': core };
 }
 
-/** A checkpoint folder itself, a checkpoints folder (its latest), or a job folder (its latest). */
-async function resolveCheckpointPath(path: string): Promise<string> {
-  if (existsSync(join(path, 'manifest.json'))) return path;
-  const found = (await latestCheckpoint(path)) ?? (await latestCheckpoint(join(path, 'checkpoints')));
+/** A warning for each checkpoint that failed its check and was passed over for an older one. */
+const skippedCheckpoint = (path: string, error: Error) => `checkpoint ${path} failed its check and was skipped: ${error.message}`;
+
+/** A checkpoint folder itself, a checkpoints folder (its latest intact one), or a job folder (the same). */
+async function readInitCheckpoint(path: string, onSkip: LatestCheckpointOptions['onSkip']): Promise<{ path: string; state: unknown }> {
+  if (existsSync(join(path, 'manifest.json'))) return { path, state: (await readCheckpoint(path)).state };
+  const found = (await readLatestCheckpoint(path, { onSkip })) ?? (await readLatestCheckpoint(join(path, 'checkpoints'), { onSkip }));
   if (found === null) throw new Error(`init_checkpoint ${path}: no checkpoint there (expected a step-* folder, a checkpoints folder or a job folder)`);
   return found;
 }
@@ -196,11 +199,14 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     const prunerOptions = definition ? validatePrunerOptions(definition, spec.method_options) : null;
 
     const ckptDir = join(spec.output_dir, 'checkpoints');
-    const resumeFrom = spec.resume ? await latestCheckpoint(ckptDir) : null;
-    const resumed = resumeFrom ? ((await readCheckpoint(resumeFrom)).state as JobCheckpoint) : null;
+    // A damaged newest checkpoint falls back to the one before, with a warning (logged once the writer exists).
+    const skipped: string[] = [];
+    const latest = spec.resume ? await readLatestCheckpoint(ckptDir, { onSkip: (path, error) => skipped.push(skippedCheckpoint(path, error)) }) : null;
+    const resumed = latest ? (latest.state as JobCheckpoint) : null;
     const timestamp = resumed?.timestamp ?? (spec.resume ? await existingTimestamp(spec.output_dir, spec.method) : null) ?? fileTimestamp(startedAt);
     writer = new RunWriter(spec.output_dir, spec.method, timestamp);
-    if (resumeFrom) log('info', `resuming from ${resumeFrom}`);
+    for (const warning of skipped) log('warn', warning);
+    if (latest) log('info', `resuming from ${latest.path}`);
 
     const config = resolveModelConfig(spec.model, task.numLabels);
     const info = modelInfo(config);
@@ -269,7 +275,7 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     const activeTrainer = trainer;
 
     if (spec.init_checkpoint && !resumed) {
-      const init = (await readCheckpoint(await resolveCheckpointPath(spec.init_checkpoint))).state as JobCheckpoint;
+      const init = (await readInitCheckpoint(spec.init_checkpoint, (path, error) => log('warn', skippedCheckpoint(path, error)))).state as JobCheckpoint;
       loadWeightsAndMasks(model, init.trainer, spec.init_checkpoint);
       log('info', `initialised weights and masks from ${spec.init_checkpoint}`);
     }
