@@ -243,7 +243,7 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
         for (const e of train) yield* e.texts;
       },
       cacheDir: spec.data.cache_dir ?? defaultCacheDir(),
-      cacheKey: `${spec.task}-train${train.length}`,
+      cacheLabel: spec.task,
       onProgress: (message) => log('info', message, 'tokenizer'),
     });
     if (tokenizer.vocabSize > config.vocab_size) {

@@ -7,7 +7,7 @@ import type * as Tokenizers from 'tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
 import { loadSplit } from './load.js';
-import { loadTokenizer, longestFirstLengths, trainedVocabPath, type GbpTokenizer, type WordPieceTokenizer } from './tokenizer.js';
+import { hashTrainingTexts, loadTokenizer, longestFirstLengths, trainedVocabPath, type GbpTokenizer, type WordPieceTokenizer } from './tokenizer.js';
 import { trainWordPieceVocab } from './wordpiece.js';
 
 const tk = createRequire(import.meta.url)('tokenizers') as typeof Tokenizers;
@@ -25,7 +25,7 @@ const opts = (extra: Partial<Parameters<typeof loadTokenizer>[1]> = {}) => ({
   vocabSize: 200,
   trainTexts: noTraining,
   cacheDir: join(root, 'cache'),
-  cacheKey: 'test',
+  cacheLabel: 'test',
   ...extra,
 });
 
@@ -133,7 +133,7 @@ describe('a trained WordPiece vocabulary', () => {
     const progress: string[] = [];
     const trained = (await loadTokenizer({ lowercase: true }, opts({ vocabSize: 200, trainTexts: texts, onProgress: (m) => progress.push(m) }))) as WordPieceTokenizer;
     expect(trained).toMatchObject({ vocabSize: 200, padId: 0, clsId: 2, sepId: 3 });
-    const path = trainedVocabPath(join(root, 'cache'), 'test', 200, true);
+    const path = trainedVocabPath(join(root, 'cache'), 'test', hashTrainingTexts(texts()), 200, true);
     const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
     expect(lines.slice(0, 5)).toEqual(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
     expect(lines).toHaveLength(200);
@@ -146,11 +146,29 @@ describe('a trained WordPiece vocabulary', () => {
     expect(progress.at(-1)).toMatch(/trained a WordPiece vocabulary of 200 tokens/);
   });
 
-  it('is reused from the cache by a second job (the texts are not read again)', async () => {
+  it('is reused from the cache by a second job on the same texts (hashed, not trained on again)', async () => {
     const progress: string[] = [];
-    const again = await loadTokenizer({ lowercase: true }, opts({ vocabSize: 200, onProgress: (m) => progress.push(m) }));
+    const again = await loadTokenizer({ lowercase: true }, opts({ vocabSize: 200, trainTexts: texts, onProgress: (m) => progress.push(m) }));
     expect(again.vocabSize).toBe(200);
-    expect(progress).toEqual([`using the cached vocabulary ${trainedVocabPath(join(root, 'cache'), 'test', 200, true)}`]);
+    expect(progress).toEqual([`using the cached vocabulary ${trainedVocabPath(join(root, 'cache'), 'test', hashTrainingTexts(texts()), 200, true)}`]);
+  });
+
+  it('is not reused for another data set of the same size under the same label (issue 7 item 11)', async () => {
+    const cacheDir = join(root, 'cache-two-datasets');
+    const first = Array.from({ length: 40 }, (_, i) => `alpha beta gamma ${i % 2 ? 'delta' : 'epsilon'}`);
+    const second = Array.from({ length: 40 }, (_, i) => `zulu yankee xray ${i % 2 ? 'whiskey' : 'victor'}`);
+    const vocabOf = async (texts: string[]) => {
+      const progress: string[] = [];
+      const tok = (await loadTokenizer({ lowercase: true }, opts({ cacheDir, cacheLabel: 'sst2', vocabSize: 60, trainTexts: () => texts, onProgress: (m) => progress.push(m) }))) as WordPieceTokenizer;
+      return { tok, progress };
+    };
+    const a = await vocabOf(first);
+    const b = await vocabOf(second);
+    expect(b.progress.at(-1)).toMatch(/^trained a WordPiece vocabulary/);
+    expect(ids(b.tok, ['zulu yankee'])).not.toContain(1); // [UNK] = 1
+    expect(ids(a.tok, ['zulu'])).toEqual([2, 1, 3]); // unknown to the first vocabulary: its characters never occurred
+    // the split between texts counts: the same characters cut differently are other texts
+    expect(hashTrainingTexts(['ab', 'c'])).not.toBe(hashTrainingTexts(['a', 'bc']));
   });
 
   it('is deterministic, and a smaller size is a prefix of a larger one', () => {
@@ -175,10 +193,12 @@ describe('a trained WordPiece vocabulary', () => {
     expect(() => trainWordPieceVocab(new Map([['abc', 1]]), 6, ['[PAD]'])).toThrow(/vocab_size 6 is smaller than the 1 special tokens plus the 3 characters/);
   });
 
-  it('keys the cache by size and casing', () => {
-    const a = trainedVocabPath('/c', 'sst2 train/limit=100', 30522, true);
-    expect(a).toBe(join('/c', 'tokenizers', 'sst2_train_limit_100-wordpiece30522-uncased-v1', 'vocab.txt'));
-    expect(trainedVocabPath('/c', 'sst2', 8000, false)).not.toBe(trainedVocabPath('/c', 'sst2', 8000, true));
+  it("keys the cache by the texts' hash, size and casing", () => {
+    const hash = hashTrainingTexts(['a text']);
+    const a = trainedVocabPath('/c', 'sst2 train/limit=100', hash, 30522, true);
+    expect(a).toBe(join('/c', 'tokenizers', `sst2_train_limit_100-${hash.slice(0, 16)}-wordpiece30522-uncased-v1`, 'vocab.txt'));
+    expect(trainedVocabPath('/c', 'sst2', hash, 8000, false)).not.toBe(trainedVocabPath('/c', 'sst2', hash, 8000, true));
+    expect(trainedVocabPath('/c', 'sst2', hashTrainingTexts(['another text']), 8000, true)).not.toBe(trainedVocabPath('/c', 'sst2', hash, 8000, true));
   });
 });
 
@@ -222,8 +242,8 @@ describe('agreement with the tokenizers binding', () => {
     const data = { dir: rteDir, source: 'local' as const, offline: true };
     const train = await loadSplit('rte', 'train', data);
     const cacheDir = join(root, 'cache-rte');
-    const tok = (await loadTokenizer({ lowercase: true }, { vocabSize: 4000, cacheDir, cacheKey: 'rte', trainTexts: () => train.flatMap((e) => e.texts) })) as WordPieceTokenizer;
-    const vocab = (await readFile(trainedVocabPath(cacheDir, 'rte', 4000, true), 'utf8')).trimEnd().split('\n');
+    const tok = (await loadTokenizer({ lowercase: true }, { vocabSize: 4000, cacheDir, cacheLabel: 'rte', trainTexts: () => train.flatMap((e) => e.texts) })) as WordPieceTokenizer;
+    const vocab = (await readFile(trainedVocabPath(cacheDir, 'rte', hashTrainingTexts(train.flatMap((e) => e.texts)), 4000, true), 'utf8')).trimEnd().split('\n');
     expect(vocab).toHaveLength(4000);
     const validation = await loadSplit('rte', 'validation', data);
     const items = validation.map((e) => e.texts);
