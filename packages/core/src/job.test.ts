@@ -158,6 +158,25 @@ describe('runJob', () => {
     expect(failed.find((e) => e.type === 'failed')).toMatchObject({ error: { code: 'CHECKPOINT_INVALID' } });
   });
 
+  it('an abort while the data is read stops before the tokenizer is trained', async () => {
+    const s = spec('abort-in-data', { data: { dir: join(root, 'data'), source: 'local', offline: true, cache_dir: join(root, 'cache-abort-in-data') } as never });
+    const controller = new AbortController();
+    const events: JobEvent[] = [];
+    const run = runJob(
+      s,
+      (e) => {
+        events.push(e);
+        if (e.type === 'log' && e.source === 'data') controller.abort(); // the train split has been read
+      },
+      { signal: controller.signal },
+    );
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    const sources = events.filter((e) => e.type === 'log').map((e) => (e as { source?: string }).source);
+    expect(sources.filter((x) => x === 'data')).toHaveLength(1); // the validation split was not read
+    expect(sources).not.toContain('tokenizer');
+    expect(events.some((e) => e.type === 'start')).toBe(false);
+  });
+
   it('runs a pruner from a path, checks its sparsity target, and reports a failing hook with its name', async () => {
     const prunerFile = join(root, 'half-pruner.mjs');
     await writeFile(

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
+import { throwIfAborted } from './abort.js';
 import { tf } from './tf.js';
 import { JobSpecSchema, type JobSpec } from './spec.js';
 import type { BackendInfo, EpochRecord, JobErrorInfo, JobEvent, JobResult, LogLevel, Metrics, OnJobEvent, SparsityReport } from './events.js';
@@ -90,6 +91,8 @@ export interface RunJobOptions {
 }
 
 const PROGRESS_INTERVAL_MS = 250;
+/** Before training there is nothing to checkpoint: an abort just stops. */
+const BEFORE_TRAINING = 'the job was aborted before training started';
 
 function versions(): Record<string, string> {
   let core = 'unknown';
@@ -138,10 +141,11 @@ function bestRecord(task: TaskInfo, records: readonly EpochRecord[]): EpochRecor
   return best;
 }
 
-async function encodeAll(tokenizer: GbpTokenizer, examples: readonly Example[], maxLen: number): Promise<EncodedExample[]> {
+async function encodeAll(tokenizer: GbpTokenizer, examples: readonly Example[], maxLen: number, signal: AbortSignal | undefined): Promise<EncodedExample[]> {
   const encoded = await tokenizer.encodeBatch(
     examples.map((e) => e.texts),
     maxLen,
+    { signal },
   );
   return encoded.map((e, i) => ({ ids: e.ids, typeIds: e.typeIds, label: examples[i]!.label }));
 }
@@ -232,10 +236,10 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
 
     // Data.
     const onProgress = (message: string) => log('info', message, 'data');
-    const train = await loadSplit(spec.task, 'train', spec.data, { limit: spec.train.max_train_examples, onProgress });
+    const train = await loadSplit(spec.task, 'train', spec.data, { limit: spec.train.max_train_examples, onProgress, signal });
     const evalRaw: { split: string; examples: Example[] }[] = [];
     for (const split of task.evalSplits) {
-      evalRaw.push({ split, examples: await loadSplit(spec.task, split, spec.data, { limit: spec.train.max_eval_examples, onProgress }) });
+      evalRaw.push({ split, examples: await loadSplit(spec.task, split, spec.data, { limit: spec.train.max_eval_examples, onProgress, signal }) });
     }
     const tokenizer = await loadTokenizer(spec.tokenizer, {
       vocabSize: config.vocab_size,
@@ -245,16 +249,17 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
       cacheDir: spec.data.cache_dir ?? defaultCacheDir(),
       cacheLabel: spec.task,
       onProgress: (message) => log('info', message, 'tokenizer'),
+      signal,
     });
     if (tokenizer.vocabSize > config.vocab_size) {
       throw new Error(`tokenizer has ${tokenizer.vocabSize} tokens but model.vocab_size is ${config.vocab_size}; raise model.vocab_size`);
     }
-    throwIfAborted(signal);
-    const trainEncoded = await encodeAll(tokenizer, train, config.max_len);
+    throwIfAborted(signal, BEFORE_TRAINING);
+    const trainEncoded = await encodeAll(tokenizer, train, config.max_len, signal);
     const evalSets = [];
-    for (const { split, examples } of evalRaw) evalSets.push({ split, examples: await encodeAll(tokenizer, examples, config.max_len) });
+    for (const { split, examples } of evalRaw) evalSets.push({ split, examples: await encodeAll(tokenizer, examples, config.max_len, signal) });
 
-    throwIfAborted(signal);
+    throwIfAborted(signal, BEFORE_TRAINING);
 
     // Model, trainer, pruner.
     model = new GatedBert(config, { seed: spec.train.seed });
@@ -443,10 +448,6 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
   }
 }
 
-/** Before training there is nothing to checkpoint: an abort just stops. */
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortError('the job was aborted before training started');
-}
 
 /** Sparsity for progress events without reading every mask each time: recomputed every 2 s. */
 const sparsityCache = new WeakMap<GatedBert, { at: number; value: number }>();
