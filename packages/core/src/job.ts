@@ -3,24 +3,22 @@
  * validation (before any work) → data → tokenizer → encoding → model → pruner → training with
  * evaluation, results files and checkpoints → sparsity target check → done.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { throwIfAborted } from './abort.js';
 import { tf } from './tf.js';
 import { JobSpecSchema, type JobSpec } from './spec.js';
 import type { BackendInfo, EpochRecord, JobErrorInfo, JobEvent, JobResult, LogLevel, Metrics, OnJobEvent, SparsityReport } from './events.js';
-import type { PrunerInstance, PrunerState, PrunerContext } from './hooks/types.js';
+import type { PrunerInstance, PrunerContext } from './hooks/types.js';
 import { HookRegistry, PluginError } from './hooks/registry.js';
 import { resolvePruner, validatePrunerOptions } from './hooks/resolve.js';
 import { initBackend, explainBackendError } from './backend/index.js';
 import { getTask, loadSplit, loadTokenizer, computeMetrics, defaultCacheDir, type EncodedExample, type Example, type GbpTokenizer, type TaskInfo } from './data/index.js';
 import { GatedBert, modelInfo, resolveModelConfig } from './model/index.js';
 import { sparsityReport, assertSparsityTarget } from './pruning/index.js';
-import { AbortError, Trainer, createPrunerContext, readCheckpoint, readLatestCheckpoint, writeCheckpoint, type LatestCheckpointOptions, type TrainerState } from './train/index.js';
+import { AbortError, Trainer, createPrunerContext } from './train/index.js';
+import { loadWeightsAndMasks, readInitCheckpoint, readResumeCheckpoint, writeJobCheckpoint, type JobCheckpoint } from './job_checkpoint.js';
 import { RunWriter, existingTimestamp, fileTimestamp, type RunMetadata, type RunStatus } from './results/index.js';
-import type { RngState } from './rng.js';
 
 export type DeepPartial<T> = T extends readonly (infer U)[]
   ? readonly U[] | U[]
@@ -106,25 +104,6 @@ function versions(): Record<string, string> {
   return { node: process.versions.node, tfjs: tf.version_core, '@gbp/core': core };
 }
 
-/** A warning for each checkpoint that failed its check and was passed over for an older one. */
-const skippedCheckpoint = (path: string, error: Error) => `checkpoint ${path} failed its check and was skipped: ${error.message}`;
-
-/** A checkpoint folder itself, a checkpoints folder (its latest intact one), or a job folder (the same). */
-async function readInitCheckpoint(path: string, onSkip: LatestCheckpointOptions['onSkip']): Promise<{ path: string; state: unknown }> {
-  if (existsSync(join(path, 'manifest.json'))) return { path, state: (await readCheckpoint(path)).state };
-  const found = (await readLatestCheckpoint(path, { onSkip })) ?? (await readLatestCheckpoint(join(path, 'checkpoints'), { onSkip }));
-  if (found === null) throw new Error(`init_checkpoint ${path}: no checkpoint there (expected a step-* folder, a checkpoints folder or a job folder)`);
-  return found;
-}
-
-/** The checkpoint as the job writes it: the trainer's state plus the pruner's and the run's identity. */
-interface JobCheckpoint {
-  job_id: string;
-  timestamp: string;
-  trainer: TrainerState;
-  pruner: { name: string; state: PrunerState; rng: RngState } | null;
-}
-
 /** Best value of the primary metric decides the best epoch (mnli: matched/<primary>). */
 function primaryKey(task: TaskInfo, metrics: Metrics): string {
   if (task.primaryMetric in metrics) return task.primaryMetric;
@@ -202,11 +181,10 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     const definition = await resolvePruner(spec.method, { plugins: spec.plugins });
     const prunerOptions = definition ? validatePrunerOptions(definition, spec.method_options) : null;
 
-    const ckptDir = join(spec.output_dir, 'checkpoints');
     // A damaged newest checkpoint falls back to the one before, with a warning (logged once the writer exists).
     const skipped: string[] = [];
-    const latest = spec.resume ? await readLatestCheckpoint(ckptDir, { onSkip: (path, error) => skipped.push(skippedCheckpoint(path, error)) }) : null;
-    const resumed = latest ? (latest.state as JobCheckpoint) : null;
+    const latest = spec.resume ? await readResumeCheckpoint(spec.output_dir, (warning) => skipped.push(warning)) : null;
+    const resumed = latest?.checkpoint ?? null;
     const timestamp = resumed?.timestamp ?? (spec.resume ? await existingTimestamp(spec.output_dir, spec.method) : null) ?? fileTimestamp(startedAt);
     writer = new RunWriter(spec.output_dir, spec.method, timestamp);
     for (const warning of skipped) log('warn', warning);
@@ -280,7 +258,7 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     const activeTrainer = trainer;
 
     if (spec.init_checkpoint && !resumed) {
-      const init = (await readInitCheckpoint(spec.init_checkpoint, (path, error) => log('warn', skippedCheckpoint(path, error)))).state as JobCheckpoint;
+      const init = await readInitCheckpoint(spec.init_checkpoint, (warning) => log('warn', warning));
       loadWeightsAndMasks(model, init.trainer, spec.init_checkpoint);
       log('info', `initialised weights and masks from ${spec.init_checkpoint}`);
     }
@@ -349,7 +327,7 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
         trainer: activeTrainer.state(),
         pruner: activePruner && activeCtx && prunerName ? { name: prunerName, state: activePruner.state(), rng: activeCtx.rng.state() } : null,
       };
-      const path = await writeCheckpoint(ckptDir, activeTrainer.step, state);
+      const path = await writeJobCheckpoint(spec.output_dir, activeTrainer.step, state);
       emit({ type: 'checkpoint', job_id: jobId, epoch: activeTrainer.counters.epoch, step: activeTrainer.step, path, time: Date.now() });
       resetThroughput();
     };
@@ -458,22 +436,4 @@ function sparsityCached(model: GatedBert): number {
   const value = sparsityReport(model.gates).global;
   sparsityCache.set(model, { at: now, value });
   return value;
-}
-
-function loadWeightsAndMasks(model: GatedBert, state: TrainerState | undefined, path: string): void {
-  if (!state?.weights) throw new Error(`init_checkpoint ${path}: not a gbp job checkpoint (no trainer weights)`);
-  for (const s of model.specs) {
-    const values = state.weights[s.name];
-    if (values === undefined || values.length !== model.param(s.name).size) {
-      throw new Error(`init_checkpoint ${path}: weight ${s.name} is missing or has another shape; the model configs differ`);
-    }
-    const t = tf.tensor(values, model.param(s.name).shape);
-    model.param(s.name).assign(t);
-    t.dispose();
-  }
-  for (const g of model.gates) {
-    const mask = state.masks[g.name];
-    if (mask === undefined) throw new Error(`init_checkpoint ${path}: no mask for gate ${g.name}`);
-    g.setMask(mask);
-  }
 }
