@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { throwIfAborted } from '../abort.js';
 import { DataError } from './errors.js';
 import { rowParser, type Example } from './rows.js';
+import { notUtf8Message } from './utf8.js';
 import type { TaskInfo } from './tasks.js';
 
 /** Longest line a data file may have unless data.max_line_bytes says otherwise: 1 MiB (GLUE's longest is ~5 KB). */
@@ -19,46 +20,6 @@ const BOM = [0xef, 0xbb, 0xbf] as const;
 
 const tooLong = (path: string, line: number, max: number) =>
   new DataError(`${path}:${line}: the line is longer than ${max} bytes (data.max_line_bytes); raise data.max_line_bytes if the file really has lines this long`);
-
-const isContinuation = (byte: number) => (byte & 0xc0) === 0x80;
-
-/** 1-based byte of `bytes` where the first invalid UTF-8 sequence starts (only called once decoding has failed). */
-function firstInvalidByte(bytes: Uint8Array): number {
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  for (let i = 0; i < bytes.length; i++) {
-    try {
-      decoder.decode(bytes.subarray(i, i + 1), { stream: true });
-    } catch {
-      // the decoder fails at the byte that breaks a sequence: report where that sequence began
-      let start = i;
-      while (start > 0 && i - start < 3 && isContinuation(bytes[start - 1]!)) start--;
-      if (start > 0 && bytes[start - 1]! >= 0xc0) start--;
-      if (start < i && !isCompleteUtf8(bytes.subarray(start, i))) return start + 1;
-      return i + 1;
-    }
-  }
-  // a sequence cut off by the end of the line
-  let start = bytes.length - 1;
-  while (start > 0 && isContinuation(bytes[start]!)) start--;
-  return start + 1;
-}
-
-function isCompleteUtf8(bytes: Uint8Array): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const notUtf8 = (path: string, line: number, bytes: Uint8Array) => {
-  const at = firstInvalidByte(bytes);
-  return new DataError(
-    `${path}:${line}: not valid UTF-8 (byte ${at} of the line is 0x${bytes[at - 1]!.toString(16).padStart(2, '0')}); ` +
-      'gbp reads data files as UTF-8: convert the file, e.g. iconv -f latin1 -t utf-8',
-  );
-};
 
 /**
  * The lines of a UTF-8 text file, read in 1 MiB chunks so a caller that stops early (a `limit`)
@@ -88,7 +49,7 @@ export async function* readLines(path: string, options: ReadLinesOptions = {}): 
         try {
           decoder.decode(region.subarray(start, end));
         } catch {
-          throw notUtf8(path, n, region.subarray(start, end));
+          throw new DataError(`${path}:${n}: ${notUtf8Message(region.subarray(start, end), 'line')}`);
         }
         start = end + 1;
       }
