@@ -34,7 +34,7 @@ export async function* readLines(path: string, options: ReadLinesOptions = {}): 
   // bytes of the line in progress (no '\n' seen yet)
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  let line = 0; // lines yielded or checked so far
+  let line = 0; // lines yielded so far
   let first = true;
 
   /** Decodes complete lines (each ending in '\n' except maybe the last) and numbers them from line + 1. */
