@@ -53,10 +53,16 @@ const CHECKPOINT_DIR = /^step-(\d+)$/;
 const TEMP_PREFIX = '.gbp-tmp-';
 const TEMP_DIR = /^\.gbp-tmp-step-\d{9}-(\d+)-[A-Za-z0-9]{6}$/;
 
-/** A checkpoint that cannot be written or read back as it was written; names the file and what is wrong. */
+/**
+ * A checkpoint that cannot be written (CHECKPOINT_WRITE_FAILED) or read back as it was written
+ * (CHECKPOINT_INVALID); the message names the file and what is wrong.
+ */
 export class CheckpointError extends Error {
-  readonly code = 'CHECKPOINT_INVALID';
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly code: 'CHECKPOINT_INVALID' | 'CHECKPOINT_WRITE_FAILED' = 'CHECKPOINT_INVALID',
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'CheckpointError';
   }
@@ -190,6 +196,7 @@ export async function writeCheckpoint(dir: string, step: number, state: unknown,
     if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     throw new CheckpointError(
       `checkpoint ${target}: could not write it (${describeError(error)})${tmp ? `; removed the partial copy ${tmp}` : ''}; earlier checkpoints are untouched`,
+      'CHECKPOINT_WRITE_FAILED',
       { cause: error },
     );
   }
@@ -240,7 +247,7 @@ async function readManifest(path: string): Promise<Manifest> {
     manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Partial<Manifest>;
   } catch (error) {
     const why = error instanceof SyntaxError ? `not valid JSON, probably truncated (${error.message})` : describeError(error);
-    throw new CheckpointError(`checkpoint ${manifestPath}: cannot read the manifest: ${why}`, { cause: error });
+    throw new CheckpointError(`checkpoint ${manifestPath}: cannot read the manifest: ${why}`, 'CHECKPOINT_INVALID', { cause: error });
   }
   if (manifest?.format !== FORMAT || manifest.version !== VERSION) {
     throw new CheckpointError(
@@ -265,7 +272,7 @@ export async function readCheckpoint(path: string): Promise<{ step: number; stat
   try {
     bin = await readFile(binPath);
   } catch (error) {
-    throw new CheckpointError(`checkpoint ${binPath}: cannot read it (${describeError(error)})`, { cause: error });
+    throw new CheckpointError(`checkpoint ${binPath}: cannot read it (${describeError(error)})`, 'CHECKPOINT_INVALID', { cause: error });
   }
   if (bin.length !== manifest.bin_bytes) {
     throw new CheckpointError(

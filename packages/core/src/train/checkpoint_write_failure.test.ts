@@ -38,6 +38,7 @@ describe('a checkpoint write that fails', () => {
       expect(error.message).toMatch(
         new RegExp(`^checkpoint ${join(dir, 'step-000000012')}: could not write it \\(ENOSPC: no space left on device, write\\); removed the partial copy ${join(dir, '.gbp-tmp-step-000000012-')}${process.pid}-\\w{6}; earlier checkpoints are untouched$`),
       );
+      expect(error).toMatchObject({ name: 'CheckpointError', code: 'CHECKPOINT_WRITE_FAILED' });
       expect(await readdir(dir)).toEqual(['step-000000006']);
       expect(await latestCheckpoint(dir)).toBe(kept);
     } finally {
