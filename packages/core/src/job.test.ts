@@ -133,6 +133,50 @@ describe('runJob', () => {
     });
   });
 
+  it('resume passes over a damaged newest checkpoint with a warning, and fails clearly when none is intact', async () => {
+    const s = spec('damaged-checkpoint');
+    const controller = new AbortController();
+    const run = runJob(s, (e) => e.type === 'progress' && e.step >= 8 && controller.abort(), { signal: controller.signal });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    const ckptDir = join(s.output_dir, 'checkpoints');
+    const [epochOne, aborted] = (await readdir(ckptDir)).sort();
+    expect(epochOne).toBe('step-000000006');
+    // the issue's case: an emptied tensors.bin used to resume with every weight and mask 0 and finish as "done"
+    await writeFile(join(ckptDir, aborted!, 'tensors.bin'), '');
+
+    const events: JobEvent[] = [];
+    const resumed = await runJob({ ...s, resume: true }, (e) => events.push(e));
+    const warnings = events.filter((e) => e.type === 'log' && e.level === 'warn').map((e) => (e as { message: string }).message);
+    expect(warnings).toEqual([expect.stringMatching(new RegExp(`^checkpoint ${join(ckptDir, aborted!)} failed its check and was skipped: .*tensors.bin: 0 bytes, but manifest.json expects \\d+; the file is truncated`))]);
+    expect(events.find((e) => e.type === 'start')).toMatchObject({ start_step: 6 });
+    expect(resumed.sparsity.global).toBe(0);
+    expect(resumed.epochs).toHaveLength(2);
+
+    for (const name of await readdir(ckptDir)) await writeFile(join(ckptDir, name, 'tensors.bin'), '');
+    const failed: JobEvent[] = [];
+    await expect(runJob({ ...s, resume: true }, (e) => failed.push(e))).rejects.toThrow(new RegExp(`^no intact checkpoint in ${ckptDir}; each one failed its check:\n  step-`));
+    expect(failed.find((e) => e.type === 'failed')).toMatchObject({ error: { code: 'CHECKPOINT_INVALID' } });
+  });
+
+  it('an abort while the data is read stops before the tokenizer is trained', async () => {
+    const s = spec('abort-in-data', { data: { dir: join(root, 'data'), source: 'local', offline: true, cache_dir: join(root, 'cache-abort-in-data') } as never });
+    const controller = new AbortController();
+    const events: JobEvent[] = [];
+    const run = runJob(
+      s,
+      (e) => {
+        events.push(e);
+        if (e.type === 'log' && e.source === 'data') controller.abort(); // the train split has been read
+      },
+      { signal: controller.signal },
+    );
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    const sources = events.filter((e) => e.type === 'log').map((e) => (e as { source?: string }).source);
+    expect(sources.filter((x) => x === 'data')).toHaveLength(1); // the validation split was not read
+    expect(sources).not.toContain('tokenizer');
+    expect(events.some((e) => e.type === 'start')).toBe(false);
+  });
+
   it('runs a pruner from a path, checks its sparsity target, and reports a failing hook with its name', async () => {
     const prunerFile = join(root, 'half-pruner.mjs');
     await writeFile(

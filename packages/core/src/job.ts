@@ -3,23 +3,22 @@
  * validation (before any work) → data → tokenizer → encoding → model → pruner → training with
  * evaluation, results files and checkpoints → sparsity target check → done.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
+import { throwIfAborted } from './abort.js';
 import { tf } from './tf.js';
 import { JobSpecSchema, type JobSpec } from './spec.js';
 import type { BackendInfo, EpochRecord, JobErrorInfo, JobEvent, JobResult, LogLevel, Metrics, OnJobEvent, SparsityReport } from './events.js';
-import type { PrunerInstance, PrunerState, PrunerContext } from './hooks/types.js';
+import type { PrunerInstance, PrunerContext } from './hooks/types.js';
 import { HookRegistry, PluginError } from './hooks/registry.js';
 import { resolvePruner, validatePrunerOptions } from './hooks/resolve.js';
 import { initBackend, explainBackendError } from './backend/index.js';
 import { getTask, loadSplit, loadTokenizer, computeMetrics, defaultCacheDir, type EncodedExample, type Example, type GbpTokenizer, type TaskInfo } from './data/index.js';
 import { GatedBert, modelInfo, resolveModelConfig } from './model/index.js';
 import { sparsityReport, assertSparsityTarget } from './pruning/index.js';
-import { AbortError, Trainer, createPrunerContext, latestCheckpoint, readCheckpoint, writeCheckpoint, type TrainerState } from './train/index.js';
+import { AbortError, Trainer, createPrunerContext } from './train/index.js';
+import { loadWeightsAndMasks, readInitCheckpoint, readResumeCheckpoint, writeJobCheckpoint, type JobCheckpoint } from './job_checkpoint.js';
 import { RunWriter, existingTimestamp, fileTimestamp, type RunMetadata, type RunStatus } from './results/index.js';
-import type { RngState } from './rng.js';
 
 export type DeepPartial<T> = T extends readonly (infer U)[]
   ? readonly U[] | U[]
@@ -90,6 +89,8 @@ export interface RunJobOptions {
 }
 
 const PROGRESS_INTERVAL_MS = 250;
+/** Before training there is nothing to checkpoint: an abort just stops. */
+const BEFORE_TRAINING = 'the job was aborted before training started';
 
 function versions(): Record<string, string> {
   let core = 'unknown';
@@ -101,22 +102,6 @@ function versions(): Record<string, string> {
     // Bundled or relocated: the version is not essential to the results.
   }
   return { node: process.versions.node, tfjs: tf.version_core, '@gbp/core': core };
-}
-
-/** A checkpoint folder itself, a checkpoints folder (its latest), or a job folder (its latest). */
-async function resolveCheckpointPath(path: string): Promise<string> {
-  if (existsSync(join(path, 'manifest.json'))) return path;
-  const found = (await latestCheckpoint(path)) ?? (await latestCheckpoint(join(path, 'checkpoints')));
-  if (found === null) throw new Error(`init_checkpoint ${path}: no checkpoint there (expected a step-* folder, a checkpoints folder or a job folder)`);
-  return found;
-}
-
-/** The checkpoint as the job writes it: the trainer's state plus the pruner's and the run's identity. */
-interface JobCheckpoint {
-  job_id: string;
-  timestamp: string;
-  trainer: TrainerState;
-  pruner: { name: string; state: PrunerState; rng: RngState } | null;
 }
 
 /** Best value of the primary metric decides the best epoch (mnli: matched/<primary>). */
@@ -135,10 +120,11 @@ function bestRecord(task: TaskInfo, records: readonly EpochRecord[]): EpochRecor
   return best;
 }
 
-async function encodeAll(tokenizer: GbpTokenizer, examples: readonly Example[], maxLen: number): Promise<EncodedExample[]> {
+async function encodeAll(tokenizer: GbpTokenizer, examples: readonly Example[], maxLen: number, signal: AbortSignal | undefined): Promise<EncodedExample[]> {
   const encoded = await tokenizer.encodeBatch(
     examples.map((e) => e.texts),
     maxLen,
+    { signal },
   );
   return encoded.map((e, i) => ({ ids: e.ids, typeIds: e.typeIds, label: examples[i]!.label }));
 }
@@ -195,12 +181,14 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     const definition = await resolvePruner(spec.method, { plugins: spec.plugins });
     const prunerOptions = definition ? validatePrunerOptions(definition, spec.method_options) : null;
 
-    const ckptDir = join(spec.output_dir, 'checkpoints');
-    const resumeFrom = spec.resume ? await latestCheckpoint(ckptDir) : null;
-    const resumed = resumeFrom ? ((await readCheckpoint(resumeFrom)).state as JobCheckpoint) : null;
+    // A damaged newest checkpoint falls back to the one before, with a warning (logged once the writer exists).
+    const skipped: string[] = [];
+    const latest = spec.resume ? await readResumeCheckpoint(spec.output_dir, (warning) => skipped.push(warning)) : null;
+    const resumed = latest?.checkpoint ?? null;
     const timestamp = resumed?.timestamp ?? (spec.resume ? await existingTimestamp(spec.output_dir, spec.method) : null) ?? fileTimestamp(startedAt);
     writer = new RunWriter(spec.output_dir, spec.method, timestamp);
-    if (resumeFrom) log('info', `resuming from ${resumeFrom}`);
+    for (const warning of skipped) log('warn', warning);
+    if (latest) log('info', `resuming from ${latest.path}`);
 
     const config = resolveModelConfig(spec.model, task.numLabels);
     const info = modelInfo(config);
@@ -226,10 +214,10 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
 
     // Data.
     const onProgress = (message: string) => log('info', message, 'data');
-    const train = await loadSplit(spec.task, 'train', spec.data, { limit: spec.train.max_train_examples, onProgress });
+    const train = await loadSplit(spec.task, 'train', spec.data, { limit: spec.train.max_train_examples, onProgress, signal });
     const evalRaw: { split: string; examples: Example[] }[] = [];
     for (const split of task.evalSplits) {
-      evalRaw.push({ split, examples: await loadSplit(spec.task, split, spec.data, { limit: spec.train.max_eval_examples, onProgress }) });
+      evalRaw.push({ split, examples: await loadSplit(spec.task, split, spec.data, { limit: spec.train.max_eval_examples, onProgress, signal }) });
     }
     const tokenizer = await loadTokenizer(spec.tokenizer, {
       vocabSize: config.vocab_size,
@@ -237,18 +225,19 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
         for (const e of train) yield* e.texts;
       },
       cacheDir: spec.data.cache_dir ?? defaultCacheDir(),
-      cacheKey: `${spec.task}-train${train.length}`,
+      cacheLabel: spec.task,
       onProgress: (message) => log('info', message, 'tokenizer'),
+      signal,
     });
     if (tokenizer.vocabSize > config.vocab_size) {
       throw new Error(`tokenizer has ${tokenizer.vocabSize} tokens but model.vocab_size is ${config.vocab_size}; raise model.vocab_size`);
     }
-    throwIfAborted(signal);
-    const trainEncoded = await encodeAll(tokenizer, train, config.max_len);
+    throwIfAborted(signal, BEFORE_TRAINING);
+    const trainEncoded = await encodeAll(tokenizer, train, config.max_len, signal);
     const evalSets = [];
-    for (const { split, examples } of evalRaw) evalSets.push({ split, examples: await encodeAll(tokenizer, examples, config.max_len) });
+    for (const { split, examples } of evalRaw) evalSets.push({ split, examples: await encodeAll(tokenizer, examples, config.max_len, signal) });
 
-    throwIfAborted(signal);
+    throwIfAborted(signal, BEFORE_TRAINING);
 
     // Model, trainer, pruner.
     model = new GatedBert(config, { seed: spec.train.seed });
@@ -269,7 +258,7 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     const activeTrainer = trainer;
 
     if (spec.init_checkpoint && !resumed) {
-      const init = (await readCheckpoint(await resolveCheckpointPath(spec.init_checkpoint))).state as JobCheckpoint;
+      const init = await readInitCheckpoint(spec.init_checkpoint, (warning) => log('warn', warning));
       loadWeightsAndMasks(model, init.trainer, spec.init_checkpoint);
       log('info', `initialised weights and masks from ${spec.init_checkpoint}`);
     }
@@ -338,7 +327,7 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
         trainer: activeTrainer.state(),
         pruner: activePruner && activeCtx && prunerName ? { name: prunerName, state: activePruner.state(), rng: activeCtx.rng.state() } : null,
       };
-      const path = await writeCheckpoint(ckptDir, activeTrainer.step, state);
+      const path = await writeJobCheckpoint(spec.output_dir, activeTrainer.step, state);
       emit({ type: 'checkpoint', job_id: jobId, epoch: activeTrainer.counters.epoch, step: activeTrainer.step, path, time: Date.now() });
       resetThroughput();
     };
@@ -437,10 +426,6 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
   }
 }
 
-/** Before training there is nothing to checkpoint: an abort just stops. */
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortError('the job was aborted before training started');
-}
 
 /** Sparsity for progress events without reading every mask each time: recomputed every 2 s. */
 const sparsityCache = new WeakMap<GatedBert, { at: number; value: number }>();
@@ -451,22 +436,4 @@ function sparsityCached(model: GatedBert): number {
   const value = sparsityReport(model.gates).global;
   sparsityCache.set(model, { at: now, value });
   return value;
-}
-
-function loadWeightsAndMasks(model: GatedBert, state: TrainerState | undefined, path: string): void {
-  if (!state?.weights) throw new Error(`init_checkpoint ${path}: not a gbp job checkpoint (no trainer weights)`);
-  for (const s of model.specs) {
-    const values = state.weights[s.name];
-    if (values === undefined || values.length !== model.param(s.name).size) {
-      throw new Error(`init_checkpoint ${path}: weight ${s.name} is missing or has another shape; the model configs differ`);
-    }
-    const t = tf.tensor(values, model.param(s.name).shape);
-    model.param(s.name).assign(t);
-    t.dispose();
-  }
-  for (const g of model.gates) {
-    const mask = state.masks[g.name];
-    if (mask === undefined) throw new Error(`init_checkpoint ${path}: no mask for gate ${g.name}`);
-    g.setMask(mask);
-  }
 }

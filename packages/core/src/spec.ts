@@ -88,6 +88,9 @@ export const DataSpecSchema = Type.Object(
     source: literals(['auto', 'local', 'hub'] as const, { default: 'auto', description: 'auto: local dir if given, else the Hub cache, else download.' }),
     cache_dir: Type.Optional(Type.String({ description: 'Where Hub downloads and trained vocabularies are cached (default ~/.cache/gbp).' })),
     offline: Type.Boolean({ default: false, description: 'Never download; fail with instructions if data is missing.' }),
+    max_line_bytes: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Longest line a JSONL or TSV file may have, in bytes (default 1048576 = 1 MiB); a longer one fails naming file:line.' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -56,7 +56,7 @@ describe.skipIf(!present)('real GLUE data (../shared/data/glue)', () => {
     const root = await mkdtemp(join(tmpdir(), 'gbp-real-'));
     roots.push(root);
     const train = await loadSplit('cola', 'train', data);
-    const tokenizer = await loadTokenizer({ lowercase: true }, { vocabSize: 4000, trainTexts: () => train.map((e) => e.texts[0]!), cacheDir: root, cacheKey: 'cola' });
+    const tokenizer = await loadTokenizer({ lowercase: true }, { vocabSize: 4000, trainTexts: () => train.map((e) => e.texts[0]!), cacheDir: root, cacheLabel: 'cola' });
     expect(tokenizer.vocabSize).toBe(4000);
     const encoded = await tokenizer.encodeBatch(train.map((e) => e.texts), 64);
     const unk = encoded.reduce((n, e) => n + e.ids.filter((id) => id === 1).length, 0);

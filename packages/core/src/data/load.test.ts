@@ -197,6 +197,23 @@ describe('Parquet (the Hub export)', () => {
     await put(file, 'not parquet at all');
     await expect(loadSplit('sst2', 'train', local(dir))).rejects.toThrow(`${file}: not a readable parquet file`);
   });
+
+  it('names file, row and field for text that is not UTF-8 (issue 7 item 12)', async () => {
+    const dir = join(root, 'parquet-latin1');
+    const file = join(dir, 'sst2', 'train-00000-of-00001.parquet');
+    const sentences = [new TextEncoder().encode('fine'), Uint8Array.from([0x63, 0x61, 0x66, 0xe9, 0x21])]; // "café!" in latin1
+    const buffer = parquetWriteBuffer({
+      columnData: [
+        { name: 'sentence', data: sentences, type: 'BYTE_ARRAY' as const },
+        { name: 'label', data: [1n, 0n], type: 'INT64' as const },
+      ],
+    });
+    await put(file, buffer);
+    await expect(loadSplit('sst2', 'train', local(dir))).rejects.toThrow(
+      `${file}: row 1: field 'sentence': not valid UTF-8 (byte 4 of the text is 0xe9); gbp reads data files as UTF-8`,
+    );
+    expect(await loadSplit('sst2', 'train', local(dir), { limit: 1 })).toEqual([{ texts: ['fine'], label: 1, idx: 0 }]);
+  });
 });
 
 describe('missing data', () => {

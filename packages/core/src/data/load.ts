@@ -9,6 +9,7 @@ import { defaultCacheDir } from './cache.js';
 import { DataError, LOCAL_DATA_HINT } from './errors.js';
 import { downloadParquet, hubCachePath, hubOfflineFromEnv, hubUrl } from './hub.js';
 import { readJsonl } from './jsonl.js';
+import { DEFAULT_MAX_LINE_BYTES, type ReadLinesOptions } from './lines.js';
 import { parquetFileName, readParquet } from './parquet.js';
 import type { Example } from './rows.js';
 import { getTask, taskSplits, type TaskInfo } from './tasks.js';
@@ -18,9 +19,11 @@ export interface LoadSplitOptions {
   /** Read only the first N examples (stops reading early). */
   limit?: number;
   onProgress?: (msg: string) => void;
+  /** Stops reading a text file between chunks with an AbortError. */
+  signal?: AbortSignal;
 }
 
-type Reader = (file: string, task: TaskInfo, split: string, limit?: number) => Promise<Example[]>;
+type Reader = (file: string, task: TaskInfo, split: string, limit?: number, options?: ReadLinesOptions) => Promise<Example[]>;
 interface Candidate {
   format: 'jsonl' | 'parquet' | 'tsv';
   path: string;
@@ -62,6 +65,10 @@ export async function loadSplit(
   if (!(limit === Infinity || (Number.isInteger(limit) && limit >= 0))) {
     throw new DataError(`loadSplit: limit must be a non-negative integer, got ${limit}`);
   }
+  const maxLineBytes = data.max_line_bytes ?? DEFAULT_MAX_LINE_BYTES;
+  if (!(Number.isInteger(maxLineBytes) && maxLineBytes >= 1)) {
+    throw new DataError(`data.max_line_bytes must be a positive integer (bytes), got ${maxLineBytes}`);
+  }
   const onProgress = opts.onProgress;
   const source = data.source ?? 'auto';
   const dir = data.dir || process.env.GBP_DATA_DIR || undefined;
@@ -69,7 +76,7 @@ export async function loadSplit(
 
   const read = async (candidate: Candidate): Promise<Example[]> => {
     const started = performance.now();
-    const examples = await candidate.read(candidate.path, info, split, limit);
+    const examples = await candidate.read(candidate.path, info, split, limit, { maxLineBytes, signal: opts.signal });
     if (examples.length === 0 && limit > 0) throw new DataError(`${candidate.path}: no examples in ${task}/${split}`);
     const ms = (performance.now() - started).toFixed(0);
     onProgress?.(`read ${examples.length} ${task}/${split} examples from ${candidate.path} (${candidate.format}, ${ms} ms)`);

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as Tokenizers from 'tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AbortError } from '../abort.js';
 import { Rng } from '../rng.js';
 import { loadSplit } from './load.js';
-import { loadTokenizer, longestFirstLengths, trainedVocabPath, type GbpTokenizer, type WordPieceTokenizer } from './tokenizer.js';
+import { hashTrainingTexts, loadTokenizer, longestFirstLengths, trainedVocabPath, type GbpTokenizer, type WordPieceTokenizer } from './tokenizer.js';
 import { trainWordPieceVocab } from './wordpiece.js';
 
 const tk = createRequire(import.meta.url)('tokenizers') as typeof Tokenizers;
@@ -25,7 +26,7 @@ const opts = (extra: Partial<Parameters<typeof loadTokenizer>[1]> = {}) => ({
   vocabSize: 200,
   trainTexts: noTraining,
   cacheDir: join(root, 'cache'),
-  cacheKey: 'test',
+  cacheLabel: 'test',
   ...extra,
 });
 
@@ -133,7 +134,7 @@ describe('a trained WordPiece vocabulary', () => {
     const progress: string[] = [];
     const trained = (await loadTokenizer({ lowercase: true }, opts({ vocabSize: 200, trainTexts: texts, onProgress: (m) => progress.push(m) }))) as WordPieceTokenizer;
     expect(trained).toMatchObject({ vocabSize: 200, padId: 0, clsId: 2, sepId: 3 });
-    const path = trainedVocabPath(join(root, 'cache'), 'test', 200, true);
+    const path = trainedVocabPath(join(root, 'cache'), 'test', await hashTrainingTexts(texts()), 200, true);
     const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
     expect(lines.slice(0, 5)).toEqual(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
     expect(lines).toHaveLength(200);
@@ -146,11 +147,29 @@ describe('a trained WordPiece vocabulary', () => {
     expect(progress.at(-1)).toMatch(/trained a WordPiece vocabulary of 200 tokens/);
   });
 
-  it('is reused from the cache by a second job (the texts are not read again)', async () => {
+  it('is reused from the cache by a second job on the same texts (hashed, not trained on again)', async () => {
     const progress: string[] = [];
-    const again = await loadTokenizer({ lowercase: true }, opts({ vocabSize: 200, onProgress: (m) => progress.push(m) }));
+    const again = await loadTokenizer({ lowercase: true }, opts({ vocabSize: 200, trainTexts: texts, onProgress: (m) => progress.push(m) }));
     expect(again.vocabSize).toBe(200);
-    expect(progress).toEqual([`using the cached vocabulary ${trainedVocabPath(join(root, 'cache'), 'test', 200, true)}`]);
+    expect(progress).toEqual([`using the cached vocabulary ${trainedVocabPath(join(root, 'cache'), 'test', await hashTrainingTexts(texts()), 200, true)}`]);
+  });
+
+  it('is not reused for another data set of the same size under the same label (issue 7 item 11)', async () => {
+    const cacheDir = join(root, 'cache-two-datasets');
+    const first = Array.from({ length: 40 }, (_, i) => `alpha beta gamma ${i % 2 ? 'delta' : 'epsilon'}`);
+    const second = Array.from({ length: 40 }, (_, i) => `zulu yankee xray ${i % 2 ? 'whiskey' : 'victor'}`);
+    const vocabOf = async (texts: string[]) => {
+      const progress: string[] = [];
+      const tok = (await loadTokenizer({ lowercase: true }, opts({ cacheDir, cacheLabel: 'sst2', vocabSize: 60, trainTexts: () => texts, onProgress: (m) => progress.push(m) }))) as WordPieceTokenizer;
+      return { tok, progress };
+    };
+    const a = await vocabOf(first);
+    const b = await vocabOf(second);
+    expect(b.progress.at(-1)).toMatch(/^trained a WordPiece vocabulary/);
+    expect(ids(b.tok, ['zulu yankee'])).not.toContain(1); // [UNK] = 1
+    expect(ids(a.tok, ['zulu'])).toEqual([2, 1, 3]); // unknown to the first vocabulary: its characters never occurred
+    // the split between texts counts: the same characters cut differently are other texts
+    expect(await hashTrainingTexts(['ab', 'c'])).not.toBe(await hashTrainingTexts(['a', 'bc']));
   });
 
   it('is deterministic, and a smaller size is a prefix of a larger one', () => {
@@ -175,10 +194,12 @@ describe('a trained WordPiece vocabulary', () => {
     expect(() => trainWordPieceVocab(new Map([['abc', 1]]), 6, ['[PAD]'])).toThrow(/vocab_size 6 is smaller than the 1 special tokens plus the 3 characters/);
   });
 
-  it('keys the cache by size and casing', () => {
-    const a = trainedVocabPath('/c', 'sst2 train/limit=100', 30522, true);
-    expect(a).toBe(join('/c', 'tokenizers', 'sst2_train_limit_100-wordpiece30522-uncased-v1', 'vocab.txt'));
-    expect(trainedVocabPath('/c', 'sst2', 8000, false)).not.toBe(trainedVocabPath('/c', 'sst2', 8000, true));
+  it("keys the cache by the texts' hash, size and casing", async () => {
+    const hash = await hashTrainingTexts(['a text']);
+    const a = trainedVocabPath('/c', 'sst2 train/limit=100', hash, 30522, true);
+    expect(a).toBe(join('/c', 'tokenizers', `sst2_train_limit_100-${hash.slice(0, 16)}-wordpiece30522-uncased-v1`, 'vocab.txt'));
+    expect(trainedVocabPath('/c', 'sst2', hash, 8000, false)).not.toBe(trainedVocabPath('/c', 'sst2', hash, 8000, true));
+    expect(trainedVocabPath('/c', 'sst2', await hashTrainingTexts(['another text']), 8000, true)).not.toBe(trainedVocabPath('/c', 'sst2', hash, 8000, true));
   });
 });
 
@@ -222,8 +243,8 @@ describe('agreement with the tokenizers binding', () => {
     const data = { dir: rteDir, source: 'local' as const, offline: true };
     const train = await loadSplit('rte', 'train', data);
     const cacheDir = join(root, 'cache-rte');
-    const tok = (await loadTokenizer({ lowercase: true }, { vocabSize: 4000, cacheDir, cacheKey: 'rte', trainTexts: () => train.flatMap((e) => e.texts) })) as WordPieceTokenizer;
-    const vocab = (await readFile(trainedVocabPath(cacheDir, 'rte', 4000, true), 'utf8')).trimEnd().split('\n');
+    const tok = (await loadTokenizer({ lowercase: true }, { vocabSize: 4000, cacheDir, cacheLabel: 'rte', trainTexts: () => train.flatMap((e) => e.texts) })) as WordPieceTokenizer;
+    const vocab = (await readFile(trainedVocabPath(cacheDir, 'rte', await hashTrainingTexts(train.flatMap((e) => e.texts)), 4000, true), 'utf8')).trimEnd().split('\n');
     expect(vocab).toHaveLength(4000);
     const validation = await loadSplit('rte', 'validation', data);
     const items = validation.map((e) => e.texts);
@@ -233,6 +254,64 @@ describe('agreement with the tokenizers binding', () => {
       expect(batch[i]).toEqual(tok.encode(items[i]!, 128));
       const ref = await reference(items[i]!, 128);
       expect(Array.from(batch[i]!.ids)).toEqual(ref.ids);
+    }
+  });
+});
+
+describe('abort while preparing the tokenizer (issue 7 item 12)', () => {
+  const TEXTS = 60_000;
+  const text = (i: number) => `sentence ${i} with words ${i % 97} and ${i % 89}`;
+
+  /** trainTexts that counts what was read in each pass and aborts at `abortAt` texts into pass `pass`. */
+  function countingTexts(pass: number, abortAt: number) {
+    const controller = new AbortController();
+    const read: number[] = [];
+    const trainTexts = function* () {
+      const p = read.push(0) - 1;
+      for (let i = 0; i < TEXTS; i++) {
+        read[p]!++;
+        if (p === pass && read[p] === abortAt) controller.abort();
+        yield text(i);
+      }
+    };
+    return { controller, read, trainTexts };
+  }
+
+  it('stops hashing within 16384 texts of an abort', async () => {
+    const { controller, read, trainTexts } = countingTexts(0, 1000);
+    const loading = loadTokenizer({ lowercase: true }, opts({ cacheDir: join(root, 'cache-abort'), vocabSize: 400, trainTexts, signal: controller.signal }));
+    await expect(loading).rejects.toThrow(AbortError);
+    expect(read).toHaveLength(1);
+    expect(read[0]).toBeLessThanOrEqual(1000 + 16_384);
+  });
+
+  it('stops counting words within 1024 texts of an abort', async () => {
+    const { controller, read, trainTexts } = countingTexts(1, 2000);
+    const loading = loadTokenizer({ lowercase: true }, opts({ cacheDir: join(root, 'cache-abort'), vocabSize: 400, trainTexts, signal: controller.signal }));
+    await expect(loading).rejects.toThrow('the job was aborted while preparing the tokenizer');
+    expect(read[0]).toBe(TEXTS); // the hashing pass
+    expect(read[1]).toBeLessThanOrEqual(2000 + 1024);
+    expect(existsSync(join(root, 'cache-abort', 'tokenizers'))).toBe(false); // nothing half-trained was cached
+  });
+
+  it('stops encoding between chunks of 8192 inputs', async () => {
+    const tok = hand as WordPieceTokenizer;
+    const native = (tok as unknown as { native: { encodeBatch: (...a: unknown[]) => Promise<unknown> } }).native;
+    const original = native.encodeBatch.bind(native);
+    const controller = new AbortController();
+    let calls = 0;
+    native.encodeBatch = async (...args: unknown[]) => {
+      if (++calls === 1) controller.abort();
+      return original(...args);
+    };
+    try {
+      const items = Array.from({ length: TEXTS }, (_, i) => [text(i)]);
+      await expect(tok.encodeBatch(items, 16, { signal: controller.signal })).rejects.toThrow('the job was aborted while encoding the data');
+      expect(calls).toBe(1); // of 8
+      await expect(tok.encodeBatch(items, 16, { signal: AbortSignal.abort() })).rejects.toThrow(AbortError);
+      expect(calls).toBe(1);
+    } finally {
+      native.encodeBatch = original;
     }
   });
 });

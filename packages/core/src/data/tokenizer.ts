@@ -5,10 +5,12 @@
  * because the binding keeps truncation as mutable tokenizer-wide state, which concurrent calls
  * with different maxLen would race on. See wordpiece.ts for the parts written in TypeScript.
  */
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type * as Tokenizers from 'tokenizers';
+import { throwIfAborted, yieldAndCheckAbort } from '../abort.js';
 import type { TokenizerSpec } from '../spec.js';
 import { writeFileAtomic } from './cache.js';
 import { DataError } from './errors.js';
@@ -49,19 +51,21 @@ export interface GbpTokenizer {
   sepId: number;
   /** [CLS] a [SEP] (b [SEP]), truncated to maxLen tokens in all (longest segment first). */
   encode(texts: readonly string[], maxLen: number): EncodedInput;
-  /** encode() for many inputs at once, tokenised in parallel by the native binding. */
-  encodeBatch(items: readonly (readonly string[])[], maxLen: number): Promise<EncodedInput[]>;
+  /** encode() for many inputs at once, tokenised in parallel by the native binding; an abort stops it between chunks. */
+  encodeBatch(items: readonly (readonly string[])[], maxLen: number, options?: { signal?: AbortSignal }): Promise<EncodedInput[]>;
 }
 
 export interface LoadTokenizerOptions {
   /** Size of a trained vocabulary (special tokens included); unused when spec.path is set. */
   vocabSize: number;
-  /** The training texts, read only when no cached vocabulary exists. */
+  /** The training texts: hashed to find a cached vocabulary, trained on when there is none. */
   trainTexts: () => Iterable<string>;
   cacheDir: string;
-  /** Must identify the training texts (e.g. task and max_train_examples): the cache is keyed by it and vocabSize. */
-  cacheKey: string;
+  /** A readable name for the cache folder (e.g. the task); what identifies the vocabulary is the texts' hash. */
+  cacheLabel: string;
   onProgress?: (msg: string) => void;
+  /** Hashing and training stop with an AbortError within a few thousand texts of an abort. */
+  signal?: AbortSignal;
 }
 
 /** Lengths the two segments keep within `budget` tokens: HF tokenizers' LongestFirst. */
@@ -131,7 +135,7 @@ export class WordPieceTokenizer implements GbpTokenizer {
     return this.assemble(texts.map((t) => this.tokenize(t)), maxLen);
   }
 
-  async encodeBatch(items: readonly (readonly string[])[], maxLen: number): Promise<EncodedInput[]> {
+  async encodeBatch(items: readonly (readonly string[])[], maxLen: number, options: { signal?: AbortSignal } = {}): Promise<EncodedInput[]> {
     const flat: string[] = [];
     for (const texts of items) {
       checkSegments(texts);
@@ -140,6 +144,7 @@ export class WordPieceTokenizer implements GbpTokenizer {
     const pieces: number[][] = [];
     const CHUNK = 8192; // bounds the native call's memory; rayon parallelises inside each call
     for (let start = 0; start < flat.length; start += CHUNK) {
+      throwIfAborted(options.signal, ENCODE_ABORTED);
       const encodings = await this.native.encodeBatch(flat.slice(start, start + CHUNK), { addSpecialTokens: false });
       for (const encoding of encodings) pieces.push(encoding.getIds());
     }
@@ -243,34 +248,63 @@ async function fromPath(path: string, lowercase: boolean): Promise<WordPieceToke
   return path.endsWith('.json') ? fromTokenizerJson(path) : fromVocabTxt(path, lowercase);
 }
 
-/** Where a trained vocabulary is cached; 'v1' names the training algorithm so a change never reuses old files. */
-export function trainedVocabPath(cacheDir: string, cacheKey: string, vocabSize: number, lowercase: boolean): string {
-  const key = cacheKey.replace(/[^A-Za-z0-9._-]+/g, '_');
-  return join(cacheDir, 'tokenizers', `${key}-wordpiece${vocabSize}-${lowercase ? 'uncased' : 'cased'}-v1`, 'vocab.txt');
+/** Bumped whenever trainWordPieceVocab's output changes, so a new trainer never reuses old files. */
+const TRAINER_VERSION = 'v1';
+
+const TRAIN_ABORTED = 'the job was aborted while preparing the tokenizer';
+const ENCODE_ABORTED = 'the job was aborted while encoding the data';
+/** Texts between two abort checks: hashing is ~100x cheaper per text than pre-tokenising. */
+const HASH_CHECK_EVERY = 16_384;
+const COUNT_CHECK_EVERY = 1024;
+
+/**
+ * sha256 (hex) of the training texts in order, each prefixed by its length so that the split
+ * between texts counts too: the identity of a trained vocabulary, whatever the data set is called.
+ */
+export async function hashTrainingTexts(texts: Iterable<string>, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  let n = 0;
+  for (const text of texts) {
+    hash.update(`${text.length}:`).update(text);
+    if (++n % HASH_CHECK_EVERY === 0) await yieldAndCheckAbort(signal, TRAIN_ABORTED);
+  }
+  return hash.digest('hex');
+}
+
+/** Where a trained vocabulary is cached: keyed by the texts' hash, the size, the casing and the trainer's version. */
+export function trainedVocabPath(cacheDir: string, label: string, textsHash: string, vocabSize: number, lowercase: boolean): string {
+  const name = label.replace(/[^A-Za-z0-9._-]+/g, '_');
+  // 64 bits of the hash keep the folder name short; a collision needs ~2^32 different data sets
+  return join(cacheDir, 'tokenizers', `${name}-${textsHash.slice(0, 16)}-wordpiece${vocabSize}-${lowercase ? 'uncased' : 'cased'}-${TRAINER_VERSION}`, 'vocab.txt');
 }
 
 /**
  * The job's tokenizer: spec.path (a vocab.txt, a tokenizer.json or a folder holding one) when set;
  * else a WordPiece vocabulary of opts.vocabSize trained on opts.trainTexts() and cached under
- * opts.cacheDir, keyed by opts.cacheKey and the size, so later jobs reuse it. Training is
- * deterministic, so two jobs training at once write identical files.
+ * opts.cacheDir, keyed by the texts' content hash and the size, so later jobs on the same texts
+ * reuse it (and no other data set of the same size does). Training is deterministic, so two jobs
+ * training at once write identical files.
  */
 export async function loadTokenizer(spec: TokenizerSpec, opts: LoadTokenizerOptions): Promise<GbpTokenizer> {
   const lowercase = spec.lowercase ?? true;
   if (spec.path) return fromPath(spec.path, lowercase);
-  const path = trainedVocabPath(opts.cacheDir, opts.cacheKey, opts.vocabSize, lowercase);
+  throwIfAborted(opts.signal, TRAIN_ABORTED);
+  const path = trainedVocabPath(opts.cacheDir, opts.cacheLabel, await hashTrainingTexts(opts.trainTexts(), opts.signal), opts.vocabSize, lowercase);
   if (await isFile(path)) {
     opts.onProgress?.(`using the cached vocabulary ${path}`);
   } else {
     const started = performance.now();
     const { normalizer, preTokenizer } = bertPipeline(lowercase);
     const counts = new Map<string, number>();
+    let n = 0;
     for (const text of opts.trainTexts()) {
       for (const [word] of preTokenizer.preTokenizeString(normalizer.normalizeString(text))) {
         counts.set(word, (counts.get(word) ?? 0) + 1);
       }
+      // pre-tokenising is synchronous native work (~70 µs a text): let an abort through regularly
+      if (++n % COUNT_CHECK_EVERY === 0) await yieldAndCheckAbort(opts.signal, TRAIN_ABORTED);
     }
-    if (counts.size === 0) throw new DataError(`tokenizer: no training text to learn a vocabulary from (cache key ${opts.cacheKey})`);
+    if (counts.size === 0) throw new DataError(`tokenizer: no training text to learn a vocabulary from (${opts.cacheLabel})`);
     const tokens = trainWordPieceVocab(counts, opts.vocabSize, SPECIAL_TOKENS);
     await writeFileAtomic(path, `${tokens.join('\n')}\n`);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);

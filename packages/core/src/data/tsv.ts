@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { TaskName } from '../spec.js';
 import { DataError, badField } from './errors.js';
-import { readLineExamples } from './lines.js';
+import { readLineExamples, type ReadLinesOptions } from './lines.js';
 import type { Example } from './rows.js';
 import type { TaskInfo } from './tasks.js';
 
@@ -45,7 +45,7 @@ export function tsvPath(dir: string, task: TaskName, split: string): string | un
   return join(dir, TSV_FORMATS[task].folder, `${split.replace('validation', 'dev')}.tsv`);
 }
 
-export async function readTsv(file: string, task: TaskInfo, split: string, limit = Infinity): Promise<Example[]> {
+export async function readTsv(file: string, task: TaskInfo, split: string, limit = Infinity, options: ReadLinesOptions = {}): Promise<Example[]> {
   const format = TSV_FORMATS[task.name];
   return readLineExamples(file, task, split, limit, (text, where, line, index) => {
     if ((line === 1 && format.header) || text.length === 0) return null;
@@ -59,7 +59,7 @@ export async function readTsv(file: string, task: TaskInfo, split: string, limit
     task.textFields.forEach((field, f) => (row[field] = columns[format.textColumns[f]!]));
     row.label = tsvLabel(task, format, columns.at(format.labelColumn)!, where);
     return row;
-  });
+  }, options);
 }
 
 function tsvLabel(task: TaskInfo, format: TsvFormat, text: string, where: string): unknown {

@@ -2,11 +2,15 @@
  * Checkpoints: a JSON manifest plus one binary file holding every typed array of the state.
  * Any JSON value may carry typed arrays as leaves (weights, masks, optimizer moments, pruner
  * scores); they are replaced in the manifest by { "$bin": n } references into `tensors.bin`.
- * A checkpoint is written into a temporary folder and renamed into place, so a crash leaves either
- * the previous set or the new one, never half a checkpoint. The last `keep` are kept.
+ *
+ * Integrity: the manifest records tensors.bin's size and each array's offset, byte size and
+ * sha256; reading verifies them all, so a truncated, emptied or corrupted file is refused instead
+ * of read as zeros. Both files are fsynced in a temporary folder which is then renamed into place,
+ * so a crash leaves either the previous set or the new one. The last `keep` are kept.
  */
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 
 export type BinaryArray = Float32Array | Int32Array | Uint8Array;
 const DTYPES = { float32: Float32Array, int32: Int32Array, uint8: Uint8Array } as const;
@@ -18,18 +22,56 @@ interface BinRef {
   length: number;
 }
 
+/** Where one array lies in tensors.bin and the sha256 (hex) of its bytes. */
+interface ArrayEntry {
+  offset: number;
+  bytes: number;
+  sha256: string;
+}
+
+const FORMAT = 'gbp-checkpoint';
+/** 2: sizes and checksums (there were no users of version 1, so it is not read). */
+const VERSION = 2;
+
 interface Manifest {
-  format: 'gbp-checkpoint';
-  version: 1;
+  format: typeof FORMAT;
+  version: typeof VERSION;
   step: number;
   written_at: string;
-  /** Byte offset of each array in tensors.bin, by $bin index. */
-  offsets: number[];
+  /** Size of tensors.bin. */
+  bin_bytes: number;
+  /** By $bin index. */
+  arrays: ArrayEntry[];
   state: unknown;
 }
 
 const CHECKPOINT_DIR = /^step-(\d+)$/;
+/**
+ * A write in progress: `.gbp-tmp-step-<9 digits>-<pid>-<6 characters of mkdtemp>`. Only folders of
+ * exactly this form are ever removed as leftovers, and only when their process is gone.
+ */
+const TEMP_PREFIX = '.gbp-tmp-';
+const TEMP_DIR = /^\.gbp-tmp-step-\d{9}-(\d+)-[A-Za-z0-9]{6}$/;
+
+/**
+ * A checkpoint that cannot be written (CHECKPOINT_WRITE_FAILED) or read back as it was written
+ * (CHECKPOINT_INVALID); the message names the file and what is wrong.
+ */
+export class CheckpointError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'CHECKPOINT_INVALID' | 'CHECKPOINT_WRITE_FAILED' = 'CHECKPOINT_INVALID',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'CheckpointError';
+  }
+}
+
 const dtypeOf = (a: BinaryArray): DType => (a instanceof Float32Array ? 'float32' : a instanceof Int32Array ? 'int32' : 'uint8');
+const bytesOf = (a: BinaryArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const stepName = (step: number) => `step-${String(step).padStart(9, '0')}`;
 
 /** Replaces typed arrays by references; returns the JSON skeleton and the arrays in order. */
 function encode(value: unknown, arrays: BinaryArray[], path: string): unknown {
@@ -47,49 +89,118 @@ function encode(value: unknown, arrays: BinaryArray[], path: string): unknown {
   return value;
 }
 
-function decode(value: unknown, buffer: Buffer, offsets: number[]): unknown {
-  if (Array.isArray(value)) return value.map((v) => decode(v, buffer, offsets));
+interface DecodeContext {
+  bin: Buffer;
+  binPath: string;
+  arrays: readonly ArrayEntry[];
+}
+
+/** Rebuilds the state, checking each array's size and sha256 against the manifest. */
+function decode(value: unknown, ctx: DecodeContext, path: string): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => decode(v, ctx, `${path}[${i}]`));
   if (value !== null && typeof value === 'object') {
     if ('$bin' in value) {
       const ref = value as BinRef;
       const Ctor = DTYPES[ref.dtype];
-      const start = offsets[ref.$bin]!;
+      const entry = ctx.arrays[ref.$bin];
+      if (Ctor === undefined || entry === undefined || entry.bytes !== ref.length * Ctor.BYTES_PER_ELEMENT) {
+        throw new CheckpointError(`checkpoint ${ctx.binPath}: manifest.json's entry for ${path} is inconsistent (array ${ref.$bin}, ${ref.length} ${ref.dtype})`);
+      }
+      const bytes = ctx.bin.subarray(entry.offset, entry.offset + entry.bytes);
+      if (bytes.length !== entry.bytes || sha256(bytes) !== entry.sha256) {
+        throw new CheckpointError(
+          `checkpoint ${ctx.binPath}: bytes ${entry.offset}..${entry.offset + entry.bytes} (${path}) do not match their sha256 in manifest.json; the file is corrupted`,
+        );
+      }
       // Copy: the file buffer's offset is not necessarily aligned for the element type.
-      const bytes = buffer.subarray(start, start + ref.length * Ctor.BYTES_PER_ELEMENT);
       const out = new Ctor(ref.length);
       new Uint8Array(out.buffer).set(bytes);
       return out;
     }
     if ('$num' in value) return Number((value as { $num: string }).$num);
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decode(v, buffer, offsets)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decode(v, ctx, `${path}.${k}`)]));
   }
   return value;
 }
 
+/** Writes the arrays one after another into `path`, hashing each; fsyncs before returning. */
+async function writeTensors(path: string, arrays: readonly BinaryArray[]): Promise<{ entries: ArrayEntry[]; total: number }> {
+  const handle = await open(path, 'wx');
+  try {
+    const entries: ArrayEntry[] = [];
+    let total = 0;
+    for (const array of arrays) {
+      const bytes = bytesOf(array);
+      for (let done = 0; done < bytes.length; ) {
+        const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, total + done);
+        done += bytesWritten;
+      }
+      entries.push({ offset: total, bytes: bytes.length, sha256: sha256(bytes) });
+      total += bytes.length;
+    }
+    await handle.sync();
+    return { entries, total };
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeSynced(path: string, text: string): Promise<void> {
+  const handle = await open(path, 'wx');
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Makes a rename in `dir` durable; not every platform can fsync a folder, and then the rename stays as the OS left it. */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // e.g. Windows: folders cannot be opened for fsync
+  }
+}
+
+const describeError = (error: unknown) => {
+  const e = error as NodeJS.ErrnoException;
+  // node's own messages already start with the code ("ENOSPC: no space left on device, write")
+  return e.code && !e.message.startsWith(e.code) ? `${e.code}: ${e.message}` : String(e?.message ?? error);
+};
+
 /** Writes `state` as checkpoint `step` under `dir` (atomically) and prunes old ones; returns its path. */
 export async function writeCheckpoint(dir: string, step: number, state: unknown, keep = 2): Promise<string> {
-  await mkdir(dir, { recursive: true });
+  if (!Number.isSafeInteger(step) || step < 0) throw new Error(`checkpoint: step must be a non-negative integer, got ${step}`);
   const arrays: BinaryArray[] = [];
   const skeleton = encode(state, arrays, 'state');
-  const offsets: number[] = [];
-  let total = 0;
-  for (const a of arrays) {
-    offsets.push(total);
-    total += a.byteLength;
-  }
-  const bin = Buffer.alloc(total);
-  arrays.forEach((a, i) => bin.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offsets[i]!));
-  const manifest: Manifest = { format: 'gbp-checkpoint', version: 1, step, written_at: new Date().toISOString(), offsets, state: skeleton };
-
-  const name = `step-${String(step).padStart(9, '0')}`;
-  const tmp = join(dir, `.tmp-${name}-${process.pid}-${Date.now()}`);
+  const name = stepName(step);
   const target = join(dir, name);
-  await mkdir(tmp, { recursive: true });
-  await writeFile(join(tmp, 'tensors.bin'), bin);
-  await writeFile(join(tmp, 'manifest.json'), JSON.stringify(manifest));
-  // Same step written again (e.g. abort right after an epoch checkpoint): replace it.
-  await rm(target, { recursive: true, force: true });
-  await rename(tmp, target);
+  let tmp: string | undefined;
+  try {
+    await mkdir(dir, { recursive: true });
+    tmp = await mkdtemp(join(dir, `${TEMP_PREFIX}${name}-${process.pid}-`));
+    const { entries, total } = await writeTensors(join(tmp, 'tensors.bin'), arrays);
+    const manifest: Manifest = { format: FORMAT, version: VERSION, step, written_at: new Date().toISOString(), bin_bytes: total, arrays: entries, state: skeleton };
+    await writeSynced(join(tmp, 'manifest.json'), JSON.stringify(manifest));
+    // Same step written again (e.g. abort right after an epoch checkpoint): replace it.
+    await rm(target, { recursive: true, force: true });
+    await rename(tmp, target);
+  } catch (error) {
+    if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw new CheckpointError(
+      `checkpoint ${target}: could not write it (${describeError(error)})${tmp ? `; removed the partial copy ${tmp}` : ''}; earlier checkpoints are untouched`,
+      'CHECKPOINT_WRITE_FAILED',
+      { cause: error },
+    );
+  }
+  await syncDir(dir);
   await pruneCheckpoints(dir, keep);
   return target;
 }
@@ -108,34 +219,103 @@ async function listCheckpoints(dir: string): Promise<{ name: string; step: numbe
     .sort((a, b) => a.step - b.step);
 }
 
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function pruneCheckpoints(dir: string, keep: number): Promise<void> {
   const all = await listCheckpoints(dir);
   for (const old of all.slice(0, Math.max(0, all.length - Math.max(1, keep)))) {
     await rm(join(dir, old.name), { recursive: true, force: true });
   }
-  // Leftovers of interrupted writes.
+  // Leftovers of writes whose process died (a failed write removes its own). Anything else is not ours.
   for (const name of await readdir(dir)) {
-    if (name.startsWith('.tmp-step-') && !name.includes(`-${process.pid}-`)) await rm(join(dir, name), { recursive: true, force: true });
+    const pid = TEMP_DIR.exec(name)?.[1];
+    if (pid !== undefined && !processExists(Number(pid))) await rm(join(dir, name), { recursive: true, force: true });
   }
 }
 
-export async function readCheckpoint(path: string): Promise<{ step: number; state: unknown }> {
+async function readManifest(path: string): Promise<Manifest> {
   const manifestPath = join(path, 'manifest.json');
-  let manifest: Manifest;
+  let manifest: Partial<Manifest>;
   try {
-    manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest;
+    manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Partial<Manifest>;
   } catch (error) {
-    throw new Error(`checkpoint ${manifestPath}: cannot read manifest (${(error as Error).message})`);
+    const why = error instanceof SyntaxError ? `not valid JSON, probably truncated (${error.message})` : describeError(error);
+    throw new CheckpointError(`checkpoint ${manifestPath}: cannot read the manifest: ${why}`, 'CHECKPOINT_INVALID', { cause: error });
   }
-  if (manifest.format !== 'gbp-checkpoint' || manifest.version !== 1) {
-    throw new Error(`checkpoint ${manifestPath}: unknown format ${String(manifest.format)} v${String(manifest.version)}`);
+  if (manifest?.format !== FORMAT || manifest.version !== VERSION) {
+    throw new CheckpointError(
+      `checkpoint ${manifestPath}: format ${String(manifest?.format)} version ${String(manifest?.version)}; this gbp reads ${FORMAT} version ${VERSION}`,
+    );
   }
-  const bin = await readFile(join(path, 'tensors.bin'));
-  return { step: manifest.step, state: decode(manifest.state, bin, manifest.offsets) };
+  if (!Number.isSafeInteger(manifest.step) || !Number.isSafeInteger(manifest.bin_bytes) || !Array.isArray(manifest.arrays)) {
+    throw new CheckpointError(`checkpoint ${manifestPath}: step, bin_bytes or arrays missing or not numbers`);
+  }
+  const folderStep = CHECKPOINT_DIR.exec(basename(path))?.[1];
+  if (folderStep !== undefined && Number(folderStep) !== manifest.step) {
+    throw new CheckpointError(`checkpoint ${manifestPath}: the manifest is for step ${manifest.step}, the folder for step ${Number(folderStep)}`);
+  }
+  return manifest as Manifest;
 }
 
-/** Path of the newest complete checkpoint under `dir`, or null. */
-export async function latestCheckpoint(dir: string): Promise<string | null> {
+/** Reads and verifies one checkpoint folder; a CheckpointError names the file and what is wrong. */
+export async function readCheckpoint(path: string): Promise<{ step: number; state: unknown }> {
+  const manifest = await readManifest(path);
+  const binPath = join(path, 'tensors.bin');
+  let bin: Buffer;
+  try {
+    bin = await readFile(binPath);
+  } catch (error) {
+    throw new CheckpointError(`checkpoint ${binPath}: cannot read it (${describeError(error)})`, 'CHECKPOINT_INVALID', { cause: error });
+  }
+  if (bin.length !== manifest.bin_bytes) {
+    throw new CheckpointError(
+      `checkpoint ${binPath}: ${bin.length} bytes, but manifest.json expects ${manifest.bin_bytes}; the file is ${bin.length < manifest.bin_bytes ? 'truncated' : 'not the one written'}`,
+    );
+  }
+  return { step: manifest.step, state: decode(manifest.state, { bin, binPath, arrays: manifest.arrays }, 'state') };
+}
+
+export interface LatestCheckpointOptions {
+  /** Told about each newer checkpoint that failed its check and was passed over. */
+  onSkip?: (path: string, error: CheckpointError) => void;
+}
+
+/**
+ * The newest checkpoint under `dir` that reads back intact, walking back from the newest; null when
+ * there is none at all. Throws a CheckpointError naming the folder (and why each failed) when
+ * there are checkpoints but none is intact.
+ */
+export async function readLatestCheckpoint(
+  dir: string,
+  options: LatestCheckpointOptions = {},
+): Promise<{ path: string; step: number; state: unknown } | null> {
   const all = await listCheckpoints(dir);
-  return all.length === 0 ? null : join(dir, all[all.length - 1]!.name);
+  if (all.length === 0) return null;
+  const failures: string[] = [];
+  for (const { name } of all.reverse()) {
+    const path = join(dir, name);
+    try {
+      return { path, ...(await readCheckpoint(path)) };
+    } catch (error) {
+      if (!(error instanceof CheckpointError)) throw error;
+      failures.push(`  ${name}: ${error.message}`);
+      options.onSkip?.(path, error);
+    }
+  }
+  throw new CheckpointError(
+    `no intact checkpoint in ${dir}; each one failed its check:\n${failures.join('\n')}\n` +
+      'Move the folder aside to start over without it (its files are left as they are).',
+  );
+}
+
+/** Path of the newest intact checkpoint under `dir`, or null (see readLatestCheckpoint). */
+export async function latestCheckpoint(dir: string, options: LatestCheckpointOptions = {}): Promise<string | null> {
+  return (await readLatestCheckpoint(dir, options))?.path ?? null;
 }

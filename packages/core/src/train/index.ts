@@ -3,5 +3,13 @@ export { Trainer, AbortError, sliceBatch, combineMetrics, type TrainerOptions, t
 export { AdamW, type AdamWOptions, type AdamWParam } from './adamw.js';
 export { learningRateAt, makeLrSchedule, type LrSchedule } from './schedule.js';
 export { clipByGlobalNorm } from './clip.js';
-export { writeCheckpoint, readCheckpoint, latestCheckpoint, type BinaryArray } from './checkpoint.js';
+export {
+  writeCheckpoint,
+  readCheckpoint,
+  readLatestCheckpoint,
+  latestCheckpoint,
+  CheckpointError,
+  type BinaryArray,
+  type LatestCheckpointOptions,
+} from './checkpoint.js';
 export { createPrunerContext, type PrunerContextOptions, type TrainingCounters } from './pruner_context.js';

@@ -3,6 +3,7 @@
  * pruner hooks, global-norm clipping, AdamW with the warmup/linear-decay schedule, evaluation after
  * every epoch, and an exact, resumable position (epoch, batch, RNG states, running loss).
  */
+import { AbortError } from '../abort.js';
 import { tf } from '../tf.js';
 import { Rng, type RngState } from '../rng.js';
 import type { HookRegistry } from '../hooks/registry.js';
@@ -15,12 +16,7 @@ import { AdamW, assignFrom } from './adamw.js';
 import { clipByGlobalNorm } from './clip.js';
 import { learningRateAt, makeLrSchedule, type LrSchedule } from './schedule.js';
 
-export class AbortError extends Error {
-  override readonly name = 'AbortError';
-  constructor(message = 'the job was aborted') {
-    super(message);
-  }
-}
+export { AbortError };
 
 export interface EvalSet {
   /** Split name, e.g. 'validation' or 'validation_matched'. */
