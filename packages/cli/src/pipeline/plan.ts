@@ -4,7 +4,7 @@
  * Method options are validated here by each pruner's own schema.
  */
 import { basename, extname, join } from 'node:path';
-import { resolveJobSpec, type JobSpec } from '@gbp/core';
+import { isPluginPath, resolveJobSpec, type JobSpec } from '@gbp/core';
 import { PipelineError, describeValue, type FieldPath, type PipelineIssue } from './errors.js';
 import { checkMethodOptions } from './method-options.js';
 import { axisField, mergeDeep, type ResolvedPipeline, type ResolvedStage } from './resolve.js';
@@ -64,7 +64,7 @@ const slug = (value: unknown) => String(value).replace(/[^A-Za-z0-9.-]+/g, '-').
 
 /** A readable name for a method: a path becomes its file name without extension. */
 export const methodLabel = (method: string) =>
-  method.startsWith('/') || method.startsWith('.') ? slug(basename(method, extname(method))) : slug(method.replace(/^@[^/]+\//, ''));
+  isPluginPath(method) ? slug(basename(method, extname(method))) : slug(method.replace(/^@[^/]+\//, ''));
 
 function axisLabel(axis: string, value: unknown): string {
   const field = axisField(axis);
