@@ -81,6 +81,8 @@ export async function planPipeline(pipeline: ResolvedPipeline): Promise<Plan> {
   const reports: ReportPlan[] = [];
   const jobStages = pipeline.stages.filter((s) => !s.report);
   const byStage = new Map<string, PlannedJob[]>();
+  // Every id planned so far, across stages: a set keeps planning linear in the number of jobs.
+  const ids = new Set<string>();
 
   for (const stage of pipeline.stages) {
     const needed = stage.needs.flatMap((name) => byStage.get(name) ?? []).map((j) => j.id);
@@ -105,7 +107,7 @@ export async function planPipeline(pipeline: ResolvedPipeline): Promise<Plan> {
       const parts = [methodLabel(method), task, ...varying.map((axis) => axisLabel(axis, combo[axis]))];
       if (jobStages.length > 1) parts.push(slug(stage.name));
       const id = parts.join('_');
-      if (jobs.some((j) => j.id === id) || stageJobs.some((j) => j.id === id)) {
+      if (ids.has(id)) {
         issues.push(source.issue(stage.paths.matrix, `two jobs would share the id '${id}'; make the matrix values distinct`));
         continue;
       }
@@ -131,11 +133,12 @@ export async function planPipeline(pipeline: ResolvedPipeline): Promise<Plan> {
           source.issue(stage.paths.stage, `job ${id}: pruning.start_epoch (${spec.pruning.start_epoch}) is after pruning.end_epoch (${spec.pruning.end_epoch})`),
         );
       }
+      ids.add(id);
       stageJobs.push({ id, stage: stage.name, axes: combo, spec, needs: needed });
     }
     if (stage.initFrom) linkInitCheckpoints(stage, stageJobs, byStage.get(stage.initFrom) ?? [], pipeline, issues);
     byStage.set(stage.name, stageJobs);
-    jobs.push(...stageJobs);
+    for (const job of stageJobs) jobs.push(job); // not push(...): a spread of 100k+ arguments overflows the stack
   }
 
   issues.push(...(await validateMethods(pipeline, jobs)));
@@ -164,8 +167,17 @@ function linkInitCheckpoints(
 ) {
   const sourceStage = pipeline.stages.find((s) => s.name === stage.initFrom)!;
   const keys = Object.keys(sourceStage.matrix).map(axisField);
+  const keyOf = (job: PlannedJob) => JSON.stringify(keys.map((k) => getField(job.spec, k)));
+  // Source jobs by their values on those axes: one lookup per job, not a scan.
+  const byKey = new Map<string, PlannedJob[]>();
+  for (const src of sourceJobs) {
+    const key = keyOf(src);
+    const group = byKey.get(key);
+    if (group) group.push(src);
+    else byKey.set(key, [src]);
+  }
   stageJobs.forEach((job, i) => {
-    const matches = sourceJobs.filter((src) => keys.every((k) => JSON.stringify(getField(src.spec, k)) === JSON.stringify(getField(job.spec, k))));
+    const matches = byKey.get(keyOf(job)) ?? [];
     if (matches.length !== 1) {
       const what = keys.map((k) => `${k}=${describeValue(getField(job.spec, k))}`).join(', ') || 'any values';
       issues.push(

@@ -6,7 +6,7 @@ import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { absolutePluginEntry, type BackendName, type DataSpec } from '@gbp/core';
 import type { LoadedPipeline } from './load.js';
 import { stageOrder } from './load.js';
-import type { JobDefaults, Matrix, RunSettings, Stage } from './schema.js';
+import { DEFAULT_MAX_JOBS_WARNING, type JobDefaults, type Matrix, type RunSettings, type Stage } from './schema.js';
 import type { FieldPath } from './errors.js';
 import type { YamlSource } from './source.js';
 
@@ -52,7 +52,7 @@ export interface ResolvedPipeline {
   readonly dir: string;
   /** <output>/<name>, absolute. */
   readonly outputDir: string;
-  readonly run: { readonly concurrency: number; readonly backend: BackendName; readonly gpus: readonly number[] };
+  readonly run: { readonly concurrency: number; readonly backend: BackendName; readonly gpus: readonly number[]; readonly maxJobsWarning: number };
   readonly data: Readonly<Partial<DataSpec>>;
   /** Plugin modules: package names as given, paths made absolute. */
   readonly plugins: readonly string[];
@@ -180,7 +180,7 @@ export function resolvePipeline(
     file,
     dir,
     outputDir: resolvePath(cwd, run.output ?? 'results', pipeline.name),
-    run: { concurrency, backend: run.backend ?? 'auto', gpus: run.gpus ?? [] },
+    run: { concurrency, backend: run.backend ?? 'auto', gpus: run.gpus ?? [], maxJobsWarning: run.max_jobs_warning ?? DEFAULT_MAX_JOBS_WARNING },
     data: { ...pipeline.data, ...(dataDir !== undefined && { dir: dataDir }) },
     plugins: (pipeline.plugins ?? []).map((p) => absolutePluginEntry(p, dir)),
     stages,
