@@ -1,9 +1,10 @@
-/** File + flags -> Plan, the shared front half of `gbp run` and `gbp validate`. */
+/** File + flags -> Plan (its local data files checked), the shared front half of `gbp run` and `gbp validate`. */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { resolvePruner } from '@gbp/core';
 import { UsageError } from '../args.js';
 import { PipelineError } from '../pipeline/errors.js';
+import { checkPlanData } from '../pipeline/data-check.js';
 import { checkPipeline } from '../pipeline/load.js';
 import { methodSectionIssues } from '../pipeline/method-options.js';
 import type { PipelineFile } from '../pipeline/schema.js';
@@ -43,5 +44,7 @@ export async function planFromFile(
         'check the matrix axes, or raise run.max_jobs_warning if this is intended',
     );
   }
+  // Bad data rows stop the run here (exit 2), not inside a worker after other jobs ran.
+  await checkPlanData(plan, command);
   return { plan, pipeline };
 }
