@@ -26,7 +26,7 @@ describe.skipIf(Boolean(skip))('output into a pipe closed early', () => {
   it('gbp validate stops writing quietly and exits 0', () => {
     // 2000 jobs: the table is far larger than a pipe's buffer, so gbp is still writing when head exits.
     const seeds = Array.from({ length: 2000 }, (_, i) => i + 1).join(', ');
-    writeFileSync(join(dir, 'big.yaml'), `name: big\ndefaults: { task: sst2, model: { size: tiny } }\nmatrix: { seed: [${seeds}] }\n`);
+    writeFileSync(join(dir, 'big.yaml'), `name: big\ndefaults: { task: sst2, model: { size: tiny } }\nmatrix: { seed: [${seeds}] }\nrun: { max_jobs_warning: 5000 }\n`);
     expect(intoHead('validate big.yaml')).toEqual({ first: 'big.yaml: valid; 2000 jobs, 1 at a time', status: 'status=0', stderr: '' });
   });
 
