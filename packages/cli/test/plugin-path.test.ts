@@ -76,4 +76,13 @@ describe('a pruner path relative to the pipeline file, without ./', () => {
     expect(await main(['validate', file], t.value)).toBe(2);
     expect(t.err()).toContain(`${file}:7:20: matrix.method[0]: cannot resolve pruner '${join(pipes, 'pruners/nope.mjs')}'`);
   });
+
+  it('a plugins path that does not exist is one error, located at the plugins entry', async () => {
+    const file = pipeline('nosuchplugin', 'plugins: [pruners/missing.mjs]\nmatrix: { method: [magnitude, movement] }');
+    const t = io();
+    expect(await main(['validate', file], t.value)).toBe(2);
+    expect(t.err()).toMatch(
+      new RegExp(`^1 error in pipeline .*\n  ${file.replace(/\./g, '\\.')}:7:11: plugins\\[0\\]: pruner module '${join(pipes, 'pruners/missing.mjs')}' \\(plugins\\): not found`),
+    );
+  });
 });

@@ -4,7 +4,7 @@
  * Method options are validated here by each pruner's own schema.
  */
 import { basename, extname, join } from 'node:path';
-import { isPluginPath, resolveJobSpec, type JobSpec } from '@gbp/core';
+import { isPluginPath, PrunerLoadError, resolveJobSpec, type JobSpec } from '@gbp/core';
 import { PipelineError, describeValue, type FieldPath, type PipelineIssue } from './errors.js';
 import { checkMethodOptions } from './method-options.js';
 import { axisField, mergeDeep, type ResolvedPipeline, type ResolvedStage } from './resolve.js';
@@ -209,6 +209,13 @@ async function validateMethods(pipeline: ResolvedPipeline, jobs: PlannedJob[]): 
         issues.push(...check.issues);
         checked.set(key, check.options);
       } catch (error) {
+        // A plugins entry that fails to load is its own error, once, wherever methods are named.
+        const plugin = error instanceof PrunerLoadError ? pipeline.plugins.findIndex((p) => error.source === `'${p}' (plugins)`) : -1;
+        if (plugin >= 0 && error instanceof PrunerLoadError) {
+          const issue = pipeline.source.issue(['plugins', plugin], error.message);
+          if (!issues.some((i) => i.path === issue.path && i.message === issue.message)) issues.push(issue);
+          continue;
+        }
         const index = (stage.matrix.method ?? []).indexOf(job.spec.method);
         const where: FieldPath = index >= 0 ? [...stage.paths.matrix, 'method', index] : [...stage.paths.stage, 'defaults', 'method'];
         issues.push(pipeline.source.issue(where, error instanceof Error ? error.message : String(error)));
