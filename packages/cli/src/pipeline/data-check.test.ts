@@ -62,6 +62,8 @@ describe('data rows are checked before any job starts', () => {
     const t = io();
     expect(await main(['validate', local], t.value)).toBe(2);
     expect(t.err()).toMatch(/^gbp validate: 1 data error \(found before any job started\):\n {2}no mrpc\/validation data under .*glue\./);
+    // The reader's hint and the paths it tried are indented under the problem.
+    expect(t.err()).toContain(`\n    Tried:\n      ${join(data, 'mrpc', 'validation.jsonl')}\n`);
     const auto = join(dir, 'auto.yaml');
     writeFileSync(auto, 'name: auto\ndefaults: { task: mrpc }\ndata: { dir: glue, offline: true }\n');
     const a = io();

@@ -19,7 +19,7 @@ export class DataCheckError extends Error {
     readonly problems: readonly string[],
   ) {
     const count = problems.length === 1 ? '1 data error' : `${problems.length} data errors`;
-    super(`${command}: ${count} (found before any job started):\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    super(`${command}: ${count} (found before any job started):\n${problems.map((p) => `  ${p.replace(/\n/g, '\n    ')}`).join('\n')}`);
     this.name = 'DataCheckError';
   }
 }
