@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { envOverrides, helpText, parseFlags, RUN_FLAGS, UsageError } from './args.js';
+import { envOverrides, helpText, INFO_FLAGS, parseFlags, RUN_FLAGS, UsageError } from './args.js';
 import { overridesFromFlags } from './commands/overrides.js';
 
 const parse = (...argv: string[]) => parseFlags(argv, RUN_FLAGS, 'gbp run');
@@ -63,6 +63,21 @@ describe('run flags', () => {
     // An unknown flag may or may not take a value, so parsing stops there, keeping what it found.
     expect(usage('-e', '0', '-q', '-b', 'x')).toBe("gbp run: -e/--epochs must be a positive integer, got '0'\ngbp run: unknown flag -q; see gbp run -h");
     expect(usage('-l', '0', '--epochs')).toBe("gbp run: -l/--learning-rate must be a positive number, got '0'\ngbp run: -e/--epochs needs a value (N)");
+  });
+
+  it('takes list flags comma-separated or repeated, and says how to write values given as separate words', () => {
+    expect(parse('p.yaml', '-m', 'tiny', '-m', 'small', '-t', 'sst2', '-t', 'rte,mrpc', '-p', 'baseline', '-p', 'spt').flags).toEqual({
+      modelSize: ['tiny', 'small'], task: ['sst2', 'rte', 'mrpc'], methods: ['baseline', 'spt'],
+    });
+    expect(usage('p.yaml', '-m', 'tiny', 'small', 'base', '-t', 'sst2', 'rte').split('\n')).toEqual([
+      "gbp run: unexpected arguments 'small' 'base' after -m tiny; give several values as -m tiny,small,base or -m tiny -m small -m base",
+      "gbp run: unexpected argument 'rte' after -t sst2; give several values as -t sst2,rte or -t sst2 -t rte",
+    ]);
+    // A word that is no value of the flag is a positional as before.
+    expect(parse('-m', 'tiny', 'p.yaml').positionals).toEqual(['p.yaml']);
+    const info = () => parseFlags(['-m', 'tiny', 'small'], INFO_FLAGS, 'gbp info');
+    expect(info).toThrow("gbp info: unexpected argument 'small' after -m tiny; give several values as -m tiny,small or -m tiny -m small");
+    expect(parseFlags(['-m', 'tiny,small', '-m', 'base'], INFO_FLAGS, 'gbp info').flags.modelSize).toEqual(['tiny', 'small', 'base']);
   });
 
   it('reads GBP_EPOCHS, GBP_DATA_DIR and GBP_VERBOSE; flags win', () => {

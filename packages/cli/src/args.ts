@@ -38,15 +38,15 @@ export const RUN_FLAGS = [
   { key: 'epochs', names: ['-e', '--epochs'], kind: 'int', arg: 'N', help: 'training epochs (env GBP_EPOCHS)' },
   { key: 'batchSize', names: ['-b', '--batch-size'], kind: 'int', arg: 'N', help: 'examples per optimizer step' },
   { key: 'learningRate', names: ['-l', '--learning-rate'], kind: 'number', arg: 'LR', help: 'peak learning rate (> 0)' },
-  { key: 'modelSize', names: ['-m', '--model-size'], kind: 'list', arg: 'SIZE[,SIZE]', choices: MODEL_SIZES, help: 'model size preset(s)' },
-  { key: 'methods', names: ['-p', '--pruning-methods'], kind: 'list', arg: 'M[,M]', help: 'pruning methods, e.g. baseline,magnitude,movement,spt' },
+  { key: 'modelSize', names: ['-m', '--model-size'], kind: 'list', arg: 'SIZE[,SIZE]', choices: MODEL_SIZES, repeat: true, help: 'model size preset(s)' },
+  { key: 'methods', names: ['-p', '--pruning-methods'], kind: 'list', arg: 'M[,M]', repeat: true, help: 'pruning methods, e.g. baseline,magnitude,movement,spt' },
   { key: 'startSparsity', names: ['-s', '--start-sparsity'], kind: 'fraction', arg: 'S', help: 'sparsity at the start of pruning, in [0, 1]' },
   { key: 'endSparsity', names: ['-f', '--end-sparsity'], kind: 'fraction', arg: 'S', help: 'final sparsity, in [0, 1]' },
   { key: 'pruningStart', names: ['-ps', '--pruning-start'], kind: 'int', arg: 'EPOCH', help: 'first pruning epoch (1-based)' },
   { key: 'pruningEnd', names: ['-pe', '--pruning-end'], kind: 'int', arg: 'EPOCH', help: 'last pruning epoch' },
   { key: 'sparsitySteps', names: ['-ss', '--sparsity-steps'], kind: 'list', arg: 'P[,P]', check: percent, help: 'percentages for the steps schedule' },
   { key: 'sptExplore', names: ['-se', '--spt-explore'], kind: 'string', arg: 'MODE', choices: ['per-layer', 'global', 'true', 'false'], help: 'spt exploration per layer (per-layer|true) or over all gates (global|false)' },
-  { key: 'task', names: ['-t', '--task'], kind: 'list', arg: 'TASK[,TASK]', choices: TASK_NAMES, help: 'GLUE task(s)' },
+  { key: 'task', names: ['-t', '--task'], kind: 'list', arg: 'TASK[,TASK]', choices: TASK_NAMES, repeat: true, help: 'GLUE task(s)' },
   { key: 'maxLen', names: ['-ml', '--max-len'], kind: 'int', arg: 'N', help: 'maximum sequence length' },
   { key: 'parallel', names: ['--parallel'], kind: 'bool', help: 'run jobs in parallel (up to --max-parallel-jobs, default 2)' },
   { key: 'maxParallelJobs', names: ['--max-parallel-jobs'], kind: 'int', arg: 'N', help: 'at most N jobs at once (implies --parallel)' },
@@ -102,6 +102,9 @@ export function parseFlags<const T extends readonly FlagSpec[]>(
   const problems: string[] = [];
   // Stopping early still reports the bad values seen so far.
   const stop = (problem: string) => new UsageError([...problems, problem].join('\n'));
+  // A list flag's value just read, and the words of its choices that followed it (-m tiny small).
+  let list: { name: string; raw: string; spec: FlagSpec; extra: string[] } | undefined;
+  const strays: NonNullable<typeof list>[] = [];
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i]!;
     if (token === '--') {
@@ -109,9 +112,15 @@ export function parseFlags<const T extends readonly FlagSpec[]>(
       break;
     }
     if (!token.startsWith('-') || /^-\d/.test(token)) {
-      positionals.push(token);
+      if (list?.spec.choices?.includes(token)) {
+        if (list.extra.push(token) === 1) strays.push(list);
+      } else {
+        list = undefined;
+        positionals.push(token);
+      }
       continue;
     }
+    list = undefined;
     const eq = token.indexOf('=');
     const name = eq > 0 ? token.slice(0, eq) : token;
     const spec = table.find((f) => f.names.includes(name));
@@ -131,9 +140,18 @@ export function parseFlags<const T extends readonly FlagSpec[]>(
     }
     const { value } = converted;
     flags[spec.key] = spec.repeat && Array.isArray(value) ? [...((flags[spec.key] as string[] | undefined) ?? []), ...value] : value;
+    if (spec.kind === 'list') list = { name, raw, spec, extra: [] };
   }
+  problems.push(...strays.map((s) => strayListValues(command, s.name, s.raw, s.extra, s.spec.repeat === true)));
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
   return { flags: flags as ParsedFlags<T>, positionals };
+}
+
+/** Values of a list flag given as separate words (-m tiny small): how to write them instead. */
+function strayListValues(command: string, name: string, raw: string, extra: readonly string[], repeat: boolean): string {
+  const words = extra.map((e) => `'${e}'`).join(' ');
+  const repeated = repeat ? ` or ${[raw, ...extra].map((v) => `${name} ${v}`).join(' ')}` : '';
+  return `${command}: unexpected argument${extra.length > 1 ? 's' : ''} ${words} after ${name} ${raw}; give several values as ${name} ${[raw, ...extra].join(',')}${repeated}`;
 }
 
 /** A flag's value, or every problem with it (a list reports each bad item). */

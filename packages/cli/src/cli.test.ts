@@ -77,4 +77,17 @@ describe('gbp commands', () => {
     expect(await main(['info', '-m', 'tiny', '--num-layers', '4'], o.value)).toBe(0);
     expect(o.out()).toMatch(/tiny\s+4\s+256/);
   });
+
+  it('warns on stderr when a pipeline plans more jobs than run.max_jobs_warning, and still validates it', async () => {
+    const many = join(dir, 'many.yaml');
+    writeFileSync(many, 'name: many\ndefaults: { task: sst2 }\nmatrix: { seed: [1, 2, 3] }\nrun: { max_jobs_warning: 2 }\n');
+    const t = io();
+    expect(await main(['validate', many], t.value)).toBe(0);
+    expect(t.err()).toBe(
+      `gbp validate: warning: ${many} plans 3 jobs, more than run.max_jobs_warning (2); check the matrix axes, or raise run.max_jobs_warning if this is intended\n`,
+    );
+    const quiet = io();
+    expect(await main(['validate', file], quiet.value)).toBe(0);
+    expect(quiet.err()).toBe('');
+  });
 });

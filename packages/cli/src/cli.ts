@@ -6,6 +6,7 @@ import { processIO, type CommandIO } from './commands/io.js';
 import { pluginsCommand } from './commands/plugins.js';
 import { EXIT, runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
+import { DataCheckError } from './pipeline/data-check.js';
 import { PipelineError } from './pipeline/errors.js';
 
 export const HELP = `gbp: train and prune gated BERT encoders from YAML pipelines
@@ -45,7 +46,7 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
         throw new UsageError(`gbp: unknown command '${command}'; commands: run, validate, compare, info, plugins`);
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof PipelineError) {
+    if (error instanceof UsageError || error instanceof PipelineError || error instanceof DataCheckError) {
       io.stderr.write(`${error.message}\n`);
       return EXIT.usage;
     }

@@ -15,11 +15,16 @@ export async function compareCommand(argv: readonly string[], io: CommandIO): Pr
   }
   if (positionals.length === 0) throw new UsageError('gbp compare: give at least one results folder; see gbp compare -h');
   const dirs = positionals.map((p) => resolve(io.cwd, p));
-  const jobDirs = dirs.flatMap((dir) => {
-    const found = findJobDirs(dir);
-    if (found.length === 0) throw new UsageError(`gbp compare: ${dir} holds no job results (results_*.csv)`);
-    return found;
-  });
+  // A pipeline folder and one of its job folders may both be named: each job counts once.
+  const jobDirs = [
+    ...new Set(
+      dirs.flatMap((dir) => {
+        const found = findJobDirs(dir);
+        if (found.length === 0) throw new UsageError(`gbp compare: ${dir} holds no job results (results_*.csv)`);
+        return found;
+      }),
+    ),
+  ];
   const single = dirs.length === 1 && jobDirs[0] !== dirs[0];
   const out = flags.output ? resolve(io.cwd, flags.output) : single ? dirs[0]! : resolve(io.cwd, 'comparison');
   const title = flags.title ?? (single ? basename(dirs[0]!) : 'comparison');

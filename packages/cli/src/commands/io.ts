@@ -12,7 +12,21 @@ export interface CommandIO {
   onSignals(handler: (signal: NodeJS.Signals) => void): () => void;
 }
 
+/**
+ * A reader that stops early (`gbp validate f | head -1`) closes the pipe: the next write fails
+ * with EPIPE, which Node raises as an unhandled 'error'. Output nobody reads is dropped instead,
+ * and the command ends as it would have (a run keeps its jobs and writes every result file).
+ */
+export function dropOutputAfterReaderCloses(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    stream.destroy();
+  });
+}
+
 export function processIO(): CommandIO {
+  dropOutputAfterReaderCloses(process.stdout);
+  dropOutputAfterReaderCloses(process.stderr);
   return {
     stdout: process.stdout,
     stderr: process.stderr,

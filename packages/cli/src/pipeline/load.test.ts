@@ -92,4 +92,17 @@ stages:
       '4:12 stages.dense.needs: stages depend on each other in a cycle: dense -> prune -> dense',
     ].sort((a, b) => parseInt(a) - parseInt(b) || a.localeCompare(b)));
   });
+
+  it('refuses an alias bomb and an alias without its anchor as located YAML errors', () => {
+    const bomb = ['name: bomb', 'a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd']] as const) bomb.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+    expect(errorsOf(bomb.join('\n'))).toEqual([
+      '3:8 : YAML: aliases expand to too much data (over 100 nodes through aliases; an "alias bomb"?); write the values out or nest fewer aliases',
+    ]);
+    expect(errorsOf('name: x\ndefaults: { task: sst2, model: *nope }\n')).toEqual([
+      '2:32 : YAML: Unresolved alias (the anchor must be set before the alias): nope',
+    ]);
+    // A few aliases are fine.
+    expect(errorsOf('name: x\ndefaults: { task: &t sst2 }\nmatrix: { task: [*t, rte] }\n')).toEqual([]);
+  });
 });

@@ -2,8 +2,8 @@
  * Method options checked by each pruner's own schema, located in the file. Used by planning, and
  * for a file that failed earlier checks, so its option errors come in the same report.
  */
-import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
-import { PrunerOptionsError, resolvePruner, validatePrunerOptions } from '@gbp/core';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { absolutePluginEntry, PrunerOptionsError, resolvePruner, validatePrunerOptions } from '@gbp/core';
 import { formatPath, type FieldPath, type PipelineIssue } from './errors.js';
 import { mergeDeep, type MethodOptions } from './resolve.js';
 import type { YamlSource } from './source.js';
@@ -44,7 +44,6 @@ export async function checkMethodOptions(
 
 type Plain = Record<string, unknown>;
 const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isPathLike = (name: string) => name.startsWith('.') || name.startsWith('/');
 
 /** Whether an issue at `issuePath` lies at or inside `path` (both formatted). */
 const within = (issuePath: string, path: string) =>
@@ -81,7 +80,7 @@ export async function methodSectionIssues(
   const data = source.data;
   if (!isPlain(data) || failed.some((i) => i.path === '' || within(i.path, 'plugins'))) return [];
   const dir = dirname(resolvePath(cwd, source.file));
-  const plugins = Array.isArray(data.plugins) ? (data.plugins as string[]).map((p) => (isPathLike(p) && !isAbsolute(p) ? resolvePath(dir, p) : p)) : [];
+  const plugins = Array.isArray(data.plugins) ? (data.plugins as string[]).map((p) => absolutePluginEntry(p, dir)) : [];
   const used = usedMethods(data, overrides.flagMethods ?? []);
   const sections: [FieldPath, unknown][] = [
     [['methods'], data.methods],
@@ -94,7 +93,7 @@ export async function methodSectionIssues(
       const entryPath = [...sectionPath, method];
       if (!used.has(method) || !isPlain(options) || failed.some((i) => within(i.path, formatPath(entryPath)))) continue;
       try {
-        const merged = mergeDeep(options, overrides.methods?.[isPathLike(method) ? resolvePath(dir, method) : method]);
+        const merged = mergeDeep(options, overrides.methods?.[absolutePluginEntry(method, dir)]);
         issues.push(...(await checkMethodOptions(method, merged, entryPath, source, { plugins, cwd: dir })).issues);
       } catch {
         // Unresolvable method or broken plugin: planning reports it, located where the method is named.

@@ -112,4 +112,18 @@ stages:
     const dup = await issuesOf('name: t\ndefaults: { task: sst2 }\nmatrix: { method: [baseline, baseline] }\n');
     expect(dup).toEqual(["3:9 matrix: two jobs would share the id 'baseline_sst2'; make the matrix values distinct"]);
   });
+
+  it('plans 100,000 jobs, init_from links included, in time linear in the jobs (well inside the test timeout)', async () => {
+    // 2 stages of 50,000 jobs; each prune job finds its dense job by seed and learning rate.
+    const seeds = Array.from({ length: 5000 }, (_, i) => i + 1).join(', ');
+    const matrix = `{ seed: [${seeds}], train.learning_rate: [1e-5, 2e-5, 3e-5, 4e-5, 5e-5, 6e-5, 7e-5, 8e-5, 9e-5, 1e-4] }`;
+    const p = await plan(
+      `${base}stages:\n  dense:\n    matrix: ${matrix}\n  prune:\n    needs: [dense]\n    init_from: dense\n    defaults: { method: toy }\n    matrix: ${matrix}\n`,
+    );
+    expect(p.jobs).toHaveLength(100_000);
+    expect(new Set(p.jobs.map((j) => j.id)).size).toBe(100_000);
+    const last = p.jobs[p.jobs.length - 1]!;
+    expect(last.id).toBe('toy_sst2_seed5000_learning_rate0.0001_prune');
+    expect(last.initFrom).toBe('baseline_sst2_seed5000_learning_rate0.0001_dense');
+  });
 });

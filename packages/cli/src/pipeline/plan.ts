@@ -4,7 +4,7 @@
  * Method options are validated here by each pruner's own schema.
  */
 import { basename, extname, join } from 'node:path';
-import { resolveJobSpec, type JobSpec } from '@gbp/core';
+import { isPluginPath, PrunerLoadError, resolveJobSpec, type JobSpec } from '@gbp/core';
 import { PipelineError, describeValue, type FieldPath, type PipelineIssue } from './errors.js';
 import { checkMethodOptions } from './method-options.js';
 import { axisField, mergeDeep, type ResolvedPipeline, type ResolvedStage } from './resolve.js';
@@ -64,7 +64,7 @@ const slug = (value: unknown) => String(value).replace(/[^A-Za-z0-9.-]+/g, '-').
 
 /** A readable name for a method: a path becomes its file name without extension. */
 export const methodLabel = (method: string) =>
-  method.startsWith('/') || method.startsWith('.') ? slug(basename(method, extname(method))) : slug(method.replace(/^@[^/]+\//, ''));
+  isPluginPath(method) ? slug(basename(method, extname(method))) : slug(method.replace(/^@[^/]+\//, ''));
 
 function axisLabel(axis: string, value: unknown): string {
   const field = axisField(axis);
@@ -81,6 +81,8 @@ export async function planPipeline(pipeline: ResolvedPipeline): Promise<Plan> {
   const reports: ReportPlan[] = [];
   const jobStages = pipeline.stages.filter((s) => !s.report);
   const byStage = new Map<string, PlannedJob[]>();
+  // Every id planned so far, across stages: a set keeps planning linear in the number of jobs.
+  const ids = new Set<string>();
 
   for (const stage of pipeline.stages) {
     const needed = stage.needs.flatMap((name) => byStage.get(name) ?? []).map((j) => j.id);
@@ -105,7 +107,7 @@ export async function planPipeline(pipeline: ResolvedPipeline): Promise<Plan> {
       const parts = [methodLabel(method), task, ...varying.map((axis) => axisLabel(axis, combo[axis]))];
       if (jobStages.length > 1) parts.push(slug(stage.name));
       const id = parts.join('_');
-      if (jobs.some((j) => j.id === id) || stageJobs.some((j) => j.id === id)) {
+      if (ids.has(id)) {
         issues.push(source.issue(stage.paths.matrix, `two jobs would share the id '${id}'; make the matrix values distinct`));
         continue;
       }
@@ -131,11 +133,12 @@ export async function planPipeline(pipeline: ResolvedPipeline): Promise<Plan> {
           source.issue(stage.paths.stage, `job ${id}: pruning.start_epoch (${spec.pruning.start_epoch}) is after pruning.end_epoch (${spec.pruning.end_epoch})`),
         );
       }
+      ids.add(id);
       stageJobs.push({ id, stage: stage.name, axes: combo, spec, needs: needed });
     }
     if (stage.initFrom) linkInitCheckpoints(stage, stageJobs, byStage.get(stage.initFrom) ?? [], pipeline, issues);
     byStage.set(stage.name, stageJobs);
-    jobs.push(...stageJobs);
+    for (const job of stageJobs) jobs.push(job); // not push(...): a spread of 100k+ arguments overflows the stack
   }
 
   issues.push(...(await validateMethods(pipeline, jobs)));
@@ -164,8 +167,17 @@ function linkInitCheckpoints(
 ) {
   const sourceStage = pipeline.stages.find((s) => s.name === stage.initFrom)!;
   const keys = Object.keys(sourceStage.matrix).map(axisField);
+  const keyOf = (job: PlannedJob) => JSON.stringify(keys.map((k) => getField(job.spec, k)));
+  // Source jobs by their values on those axes: one lookup per job, not a scan.
+  const byKey = new Map<string, PlannedJob[]>();
+  for (const src of sourceJobs) {
+    const key = keyOf(src);
+    const group = byKey.get(key);
+    if (group) group.push(src);
+    else byKey.set(key, [src]);
+  }
   stageJobs.forEach((job, i) => {
-    const matches = sourceJobs.filter((src) => keys.every((k) => JSON.stringify(getField(src.spec, k)) === JSON.stringify(getField(job.spec, k))));
+    const matches = byKey.get(keyOf(job)) ?? [];
     if (matches.length !== 1) {
       const what = keys.map((k) => `${k}=${describeValue(getField(job.spec, k))}`).join(', ') || 'any values';
       issues.push(
@@ -197,6 +209,13 @@ async function validateMethods(pipeline: ResolvedPipeline, jobs: PlannedJob[]): 
         issues.push(...check.issues);
         checked.set(key, check.options);
       } catch (error) {
+        // A plugins entry that fails to load is its own error, once, wherever methods are named.
+        const plugin = error instanceof PrunerLoadError ? pipeline.plugins.findIndex((p) => error.source === `'${p}' (plugins)`) : -1;
+        if (plugin >= 0 && error instanceof PrunerLoadError) {
+          const issue = pipeline.source.issue(['plugins', plugin], error.message);
+          if (!issues.some((i) => i.path === issue.path && i.message === issue.message)) issues.push(issue);
+          continue;
+        }
         const index = (stage.matrix.method ?? []).indexOf(job.spec.method);
         const where: FieldPath = index >= 0 ? [...stage.paths.matrix, 'method', index] : [...stage.paths.stage, 'defaults', 'method'];
         issues.push(pipeline.source.issue(where, error instanceof Error ? error.message : String(error)));

@@ -3,10 +3,10 @@
  * deep-frozen value every later step reads (nothing reads the YAML after this).
  */
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
-import type { BackendName, DataSpec } from '@gbp/core';
+import { absolutePluginEntry, type BackendName, type DataSpec } from '@gbp/core';
 import type { LoadedPipeline } from './load.js';
 import { stageOrder } from './load.js';
-import type { JobDefaults, Matrix, RunSettings, Stage } from './schema.js';
+import { DEFAULT_MAX_JOBS_WARNING, type JobDefaults, type Matrix, type RunSettings, type Stage } from './schema.js';
 import type { FieldPath } from './errors.js';
 import type { YamlSource } from './source.js';
 
@@ -52,7 +52,7 @@ export interface ResolvedPipeline {
   readonly dir: string;
   /** <output>/<name>, absolute. */
   readonly outputDir: string;
-  readonly run: { readonly concurrency: number; readonly backend: BackendName; readonly gpus: readonly number[] };
+  readonly run: { readonly concurrency: number; readonly backend: BackendName; readonly gpus: readonly number[]; readonly maxJobsWarning: number };
   readonly data: Readonly<Partial<DataSpec>>;
   /** Plugin modules: package names as given, paths made absolute. */
   readonly plugins: readonly string[];
@@ -98,7 +98,6 @@ function leafPaths(value: Plain, prefix = ''): string[] {
 }
 
 const toAbsolute = (base: string, path: string) => (isAbsolute(path) ? path : resolvePath(base, path));
-const isPathLike = (name: string) => name.startsWith('.') || name.startsWith('/');
 
 export function resolvePipeline(
   loaded: LoadedPipeline,
@@ -112,8 +111,9 @@ export function resolvePipeline(
   const forced = (overrides.set ?? {}) as JobDefaults;
   const forcedFields = new Set(leafPaths(forced as Plain));
 
-  // A path-like method is relative to the pipeline file; make it absolute once, here.
-  const methodName = (m: string) => (isPathLike(m) ? toAbsolute(dir, m) : m);
+  // A path method is relative to the pipeline file; made absolute once, here, so job specs carry
+  // absolute paths and no later step (a worker in another cwd) resolves it again.
+  const methodName = (m: string) => absolutePluginEntry(m, dir);
 
   const fileStages: [string, Stage, FieldPath][] = pipeline.stages
     ? Object.entries(pipeline.stages).map(([name, stage]) => [name, stage, ['stages', name]])
@@ -134,7 +134,7 @@ export function resolvePipeline(
         const anyStageHasAxis = jobStages.some(([, s]) => s.matrix?.[axis as OverridableAxis] !== undefined);
         if (values && (!anyStageHasAxis || matrix[axis] !== undefined || jobStages.length === 1)) {
           // Paths given on the command line are relative to the working directory.
-          matrix[axis] = axis === 'method' ? values.map((m) => (isPathLike(m) ? toAbsolute(cwd, m) : m)) : values;
+          matrix[axis] = axis === 'method' ? values.map((m) => absolutePluginEntry(m, cwd)) : values;
         }
       }
     }
@@ -180,9 +180,9 @@ export function resolvePipeline(
     file,
     dir,
     outputDir: resolvePath(cwd, run.output ?? 'results', pipeline.name),
-    run: { concurrency, backend: run.backend ?? 'auto', gpus: run.gpus ?? [] },
+    run: { concurrency, backend: run.backend ?? 'auto', gpus: run.gpus ?? [], maxJobsWarning: run.max_jobs_warning ?? DEFAULT_MAX_JOBS_WARNING },
     data: { ...pipeline.data, ...(dataDir !== undefined && { dir: dataDir }) },
-    plugins: (pipeline.plugins ?? []).map((p) => (isPathLike(p) ? toAbsolute(dir, p) : p)),
+    plugins: (pipeline.plugins ?? []).map((p) => absolutePluginEntry(p, dir)),
     stages,
     source,
   });

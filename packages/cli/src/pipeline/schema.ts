@@ -101,6 +101,9 @@ export const StageSchema = Type.Object(
 );
 export type Stage = Static<typeof StageSchema>;
 
+/** A matrix this large is more often a typo (an extra axis) than a plan. */
+export const DEFAULT_MAX_JOBS_WARNING = 1000;
+
 export const RunSettingsSchema = Type.Object(
   {
     parallel: Type.Optional(
@@ -113,6 +116,9 @@ export const RunSettingsSchema = Type.Object(
     backend: Type.Optional(BackendName),
     gpus: Type.Optional(
       Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, description: 'GPU ids; each running job gets one as CUDA_VISIBLE_DEVICES.' }),
+    ),
+    max_jobs_warning: Type.Optional(
+      PositiveInt(`gbp run and gbp validate warn when the pipeline has more jobs than this (default ${DEFAULT_MAX_JOBS_WARNING}).`),
     ),
   },
   { additionalProperties: false },

@@ -1,6 +1,6 @@
 /** A parsed YAML file that can say where any field path sits (line and column, 1-based). */
 import { readFileSync } from 'node:fs';
-import { LineCounter, isMap, isNode, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, isMap, isNode, isPair, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { FieldPath, Location, PipelineIssue } from './errors.js';
 import { formatPath } from './errors.js';
 
@@ -46,9 +46,10 @@ export function readYamlSource(file: string, text = readFileSync(file, 'utf8')):
   };
   const at = (node: Node | null) => (node?.range ? position(node.range[0]) : top);
 
+  const { data, issue: aliasIssue } = doc.errors.length ? { data: undefined, issue: undefined } : toData(doc, file, position);
   const source: YamlSource = {
     file,
-    data: doc.errors.length ? undefined : doc.toJS({ maxAliasCount: 100 }),
+    data,
     locate: (path) => at(nodeAt(path).node),
     locateKey: (path) => {
       const { node, keyNode } = nodeAt(path);
@@ -60,9 +61,38 @@ export function readYamlSource(file: string, text = readFileSync(file, 'utf8')):
       path: formatPath(path),
       message,
     }),
-    syntaxIssues: syntaxIssues(doc, file, position),
+    syntaxIssues: aliasIssue ? [aliasIssue] : syntaxIssues(doc, file, position),
   };
   return source;
+}
+
+/** Aliases one file may expand into (yaml's own guard against an exponential "alias bomb"). */
+export const MAX_ALIAS_COUNT = 100;
+
+/**
+ * The document as plain data, or an issue at the alias to blame: aliases that expand past
+ * MAX_ALIAS_COUNT, or an alias used before its anchor (yaml throws both as a bare ReferenceError).
+ */
+function toData(doc: Document, file: string, position: (offset: number) => Location): { data: unknown; issue?: PipelineIssue } {
+  try {
+    return { data: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    const bomb = error.message.startsWith('Excessive alias count');
+    // yaml names no node: the first alias (for a bomb), or the first with the unresolved name.
+    let offset = 0;
+    visit(doc, {
+      Alias(_key, node) {
+        if (!bomb && !error.message.endsWith(`: ${node.source}`)) return undefined;
+        offset = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    const message = bomb
+      ? `YAML: aliases expand to too much data (over ${MAX_ALIAS_COUNT} nodes through aliases; an "alias bomb"?); write the values out or nest fewer aliases`
+      : `YAML: ${error.message}`;
+    return { data: undefined, issue: { file, ...position(offset), path: '', message } };
+  }
 }
 
 function syntaxIssues(doc: Document, file: string, position: (offset: number) => Location): PipelineIssue[] {

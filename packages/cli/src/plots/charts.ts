@@ -1,6 +1,7 @@
 /** The vega-lite specs of gbp's plots: a metric or losses against sparsity over epochs (two y axes). */
 import type { TopLevelSpec } from 'vega-lite';
 import { BASE_CONFIG } from './render.js';
+import type { LabelledJob } from './job-labels.js';
 import type { JobResults } from './results-files.js';
 
 export const PLOT_WIDTH = 900;
@@ -79,10 +80,10 @@ export function lossSparsitySpec(job: JobResults): TopLevelSpec {
   } as TopLevelSpec;
 }
 
-/** Every job's metric (solid, left axis) and sparsity (dashed, right axis) per epoch, one colour per job. */
-export function comparisonSpec(jobs: readonly JobResults[], title: string): TopLevelSpec {
+/** Every job's metric (solid, left axis) and sparsity (dashed, right axis) per epoch, one colour (and line) per job label. */
+export function comparisonSpec(jobs: readonly LabelledJob[], title: string): TopLevelSpec {
   const metric = jobs[0]?.metric ?? 'metric';
-  const values = jobs.flatMap((job) => job.rows.map((r) => ({ job: job.id, epoch: r.epoch, value: r[job.metric], sparsity: r.sparsity })));
+  const values = jobs.flatMap((job) => job.rows.map((r) => ({ job: job.label, epoch: r.epoch, value: r[job.metric], sparsity: r.sparsity })));
   const x = epochAxis(values.map((v) => v.epoch));
   const color = { field: 'job', type: 'nominal', title: 'job', legend: { orient: 'bottom', columns: 3 } };
   return {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodePng, inkedPixels } from '../../test/png.js';
-import { PLOT_HEIGHT, PLOT_WIDTH } from './charts.js';
+import { comparisonSpec, PLOT_HEIGHT, PLOT_WIDTH } from './charts.js';
+import { labelJobs } from './job-labels.js';
 import { svgToPng } from './render.js';
 import { COMPARISON_PNG, findJobDirs, writeComparison, writeJobPlots } from './results.js';
 import { readJobResults } from './results-files.js';
@@ -11,8 +12,8 @@ import { readJobResults } from './results-files.js';
 const root = mkdtempSync(join(tmpdir(), 'gbp-plots-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function fakeJob(id: string, method: string, epochs: number, finalSparsity: number): string {
-  const dir = join(root, 'pipe', `results_${id}`);
+function fakeJob(id: string, method: string, epochs: number, finalSparsity: number, pipeline = 'pipe'): string {
+  const dir = join(root, pipeline, `results_${id}`);
   mkdirSync(dir, { recursive: true });
   const rows = Array.from({ length: epochs }, (_, i) => {
     const e = i + 1;
@@ -66,5 +67,29 @@ describe('plots', () => {
     expect(md).toContain('| spt_mrpc | spt | mrpc | tiny | 4 | accuracy 0.8000 | 0.8000 | 0.900 | 0.1750 | 0.2000 | 14.0 |');
     expect(md.split('\n').filter((l) => l.startsWith('| ') && l.includes('_mrpc'))).toHaveLength(3);
     expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('keys jobs by pipeline and id: same ids from two pipelines are two lines and two summary rows', async () => {
+    const a = [fakeJob('baseline_rte', 'baseline', 3, 0, 'pipeA'), fakeJob('spt_rte', 'spt', 3, 0.5, 'pipeA')];
+    const b = [fakeJob('baseline_rte', 'baseline', 2, 0, 'pipeB'), fakeJob('spt_rte', 'spt', 2, 0.5, 'pipeB')];
+    const jobs = labelJobs([...a, ...b].map(readJobResults));
+    expect(jobs.map((j) => j.label)).toEqual(['pipeA/baseline_rte', 'pipeA/spt_rte', 'pipeB/baseline_rte', 'pipeB/spt_rte']);
+    // One line per job: each label's points are that job's epochs, in order.
+    const values = (comparisonSpec(jobs, 'x') as { data: { values: { job: string; epoch: number }[] } }).data.values;
+    const epochsOf = (label: string) => values.filter((v) => v.job === label).map((v) => v.epoch);
+    expect([epochsOf('pipeA/baseline_rte'), epochsOf('pipeB/baseline_rte')]).toEqual([[1, 2, 3], [1, 2]]);
+
+    const out = join(root, 'both');
+    // The same job folder given twice counts once.
+    const { summary } = await writeComparison(out, [...a, ...b, b[0]!], 'both');
+    const rows = readFileSync(summary, 'utf8').split('\n').filter((l) => /^\| pipe/.test(l));
+    expect(rows.map((r) => r.split(' | ')[0])).toEqual(['| pipeA/baseline_rte', '| pipeA/spt_rte', '| pipeB/baseline_rte', '| pipeB/spt_rte']);
+    // Ids that differ keep their plain names.
+    expect(labelJobs([readJobResults(a[0]!), readJobResults(b[1]!)]).map((j) => j.label)).toEqual(['baseline_rte', 'spt_rte']);
+  });
+
+  it('labels same-named pipelines under different roots by their paths', () => {
+    const jobs = labelJobs([fakeJob('baseline_rte', 'baseline', 1, 0, 'x/pipe'), fakeJob('baseline_rte', 'baseline', 1, 0, 'y/pipe')].map(readJobResults));
+    expect(jobs.map((j) => j.label)).toEqual(['x/pipe/baseline_rte', 'y/pipe/baseline_rte']);
   });
 });

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { comparisonSpec, lossSparsitySpec, metricSparsitySpec } from './charts.js';
 import { renderPng } from './render.js';
-import { readJobResults, type JobResults } from './results-files.js';
+import { labelJobs, type LabelledJob } from './job-labels.js';
+import { readJobResults } from './results-files.js';
 
 export const COMPARISON_PNG = 'pruning_methods_comparison_dual_axis.png';
 export const SUMMARY_MD = 'summary.md';
@@ -33,7 +34,8 @@ export function findJobDirs(dir: string): string[] {
 }
 
 export async function writeComparison(outDir: string, jobDirs: readonly string[], title: string): Promise<{ png: string; summary: string }> {
-  const jobs = jobDirs.map(readJobResults);
+  // A folder named twice (a pipeline and one of its jobs) is one job.
+  const jobs = labelJobs([...new Set(jobDirs)].map(readJobResults));
   const png = join(outDir, COMPARISON_PNG);
   const summary = join(outDir, SUMMARY_MD);
   writeFileAtomic(png, await renderPng(comparisonSpec(jobs, title)));
@@ -43,7 +45,7 @@ export async function writeComparison(outDir: string, jobDirs: readonly string[]
 
 const num = (v: number | undefined, digits = 4) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
 
-export function summaryMarkdown(jobs: readonly JobResults[], title: string): string {
+export function summaryMarkdown(jobs: readonly LabelledJob[], title: string): string {
   const lines = [
     `# ${title}`,
     '',
@@ -56,7 +58,7 @@ export function summaryMarkdown(jobs: readonly JobResults[], title: string): str
     const last = job.rows[job.rows.length - 1];
     const best = job.rows.reduce<number | undefined>((b, r) => (b === undefined || r[job.metric]! > b ? r[job.metric] : b), undefined);
     lines.push(
-      `| ${job.id} | ${job.method} | ${job.task} | ${job.size} | ${job.rows.length} | ${job.metric} ${num(last?.[job.metric])} | ${num(best)} | ${num(last?.sparsity, 3)} | ${num(last?.train_loss)} | ${num(last?.eval_loss)} | ${num(last?.wall_time_s, 1)} |`,
+      `| ${job.label} | ${job.method} | ${job.task} | ${job.size} | ${job.rows.length} | ${job.metric} ${num(last?.[job.metric])} | ${num(best)} | ${num(last?.sparsity, 3)} | ${num(last?.train_loss)} | ${num(last?.eval_loss)} | ${num(last?.wall_time_s, 1)} |`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -2,7 +2,7 @@
 export { TASKS, getTask, taskSplits, type TaskInfo } from './tasks.js';
 export { computeMetrics } from './metrics.js';
 export type { Example } from './rows.js';
-export { loadSplit, type LoadSplitOptions } from './load.js';
+export { loadSplit, localCandidates, type LoadSplitOptions } from './load.js';
 export { DataError } from './errors.js';
 export { defaultCacheDir } from './cache.js';
 export {

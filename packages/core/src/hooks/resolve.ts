@@ -7,16 +7,18 @@
  *      listed plugin may also replace a built-in);
  *   3. the built-in alias: magnitude, movement, spt -> @gbp/pruner-X;
  *   4. a package: @scope/gbp-pruner-Y given as is, gbp-pruner-Y as is, else gbp-pruner-X;
- *   5. a path, relative to cwd.
+ *   5. a path (see isPluginPath), relative to cwd; the CLI passes absolute paths, made so at
+ *      plan time relative to the pipeline file, so a worker's cwd never matters.
  * Packages are looked up in node_modules folders from cwd upwards (the user's project), then from
  * this file's location upwards (packages installed beside gbp). Node's own resolver cannot take a
  * parent for ESM-only packages in Node 20 without a flag, so the small lookup below reads the
  * package.json `exports`/`main` itself.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { isPluginPath } from './plugin-path.js';
 import type { PrunerDefinition } from './types.js';
 
 // Options are only known to the plugin: callers validate them with validatePrunerOptions.
@@ -63,10 +65,6 @@ export interface ResolvePrunerOptions {
   cwd?: string;
 }
 
-const isScopedName = (s: string) => /^@[^/\\]+\/[^/\\]+$/.test(s);
-/** A method or plugin that can only be a file: relative, absolute, with an extension, or nested. */
-const isPathLike = (s: string) =>
-  s.startsWith('.') || isAbsolute(s) || /\.[cm]?[jt]s$/.test(s) || s.includes('\\') || (s.includes('/') && !isScopedName(s));
 
 /** Directories whose node_modules are searched, nearest first. */
 function searchRoots(cwd: string): string[] {
@@ -150,7 +148,7 @@ async function loadDefinition(file: string, source: string): Promise<AnyPrunerDe
 
 /** Loads one plugin entry (specifier or path). */
 async function loadPlugin(spec: string, cwd: string): Promise<AnyPrunerDefinition> {
-  const file = (isPathLike(spec) ? undefined : findPackageEntry(spec, cwd)) ?? findPath(spec, cwd);
+  const file = (isPluginPath(spec) ? undefined : findPackageEntry(spec, cwd)) ?? findPath(spec, cwd);
   if (!file) {
     throw new PrunerLoadError(`'${spec}' (plugins)`, `not found as a package (node_modules from ${cwd} upwards) nor as a path (${resolvePath(cwd, spec)})`);
   }
@@ -182,7 +180,7 @@ export async function resolvePruner(method: string, opts: ResolvePrunerOptions =
     tried.push(`plugins: ${plugins.map((p, i) => `${p} (name '${loaded[i]!.name}')`).join(', ')}`);
   }
 
-  if (!isPathLike(method)) {
+  if (!isPluginPath(method)) {
     for (const name of packageCandidates(method)) {
       const entry = findPackageEntry(name, cwd);
       if (entry) return loadDefinition(entry, `package ${name}`);
