@@ -1,3 +1,6 @@
+// First: a second copy of core must stop before it loads its own TensorFlow.js.
+import './single-copy.js';
+export { DuplicateCoreError } from './single-copy.js';
 export { tf } from './tf.js';
 export * from './spec.js';
 export * from './events.js';
