@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from './cli.js';
@@ -77,4 +77,30 @@ describe('gbp commands', () => {
     expect(await main(['info', '-m', 'tiny', '--num-layers', '4'], o.value)).toBe(0);
     expect(o.out()).toMatch(/tiny\s+4\s+256/);
   });
+
+  it('plugins lists built-ins, installed gbp-pruner-* packages and each --plugin, a bad --plugin failing alone', async () => {
+    const project = join(dir, 'plugins-project');
+    const write = (path: string, text: string) => {
+      mkdirSync(dirname(join(project, path)), { recursive: true });
+      writeFileSync(join(project, path), text);
+    };
+    const pruner = (name: string, version: string) =>
+      `export default { name: '${name}', version: '${version}', optionsSchema: { type: 'object', properties: { rate: { type: 'number', default: 0.5 } } }, create() { return { state: () => null, restore() {} }; } };\n`;
+    write('node_modules/gbp-pruner-rand/package.json', JSON.stringify({ name: 'gbp-pruner-rand', type: 'module', exports: './index.js' }));
+    write('node_modules/gbp-pruner-rand/index.js', pruner('rand', '1.2.3'));
+    write('node_modules/@acme/gbp-pruner-obd/package.json', JSON.stringify({ name: '@acme/gbp-pruner-obd', type: 'module', main: 'index.js' }));
+    write('node_modules/@acme/gbp-pruner-obd/index.js', pruner('obd', '0.0.1'));
+    write('local.mjs', pruner('local', '0.0.2'));
+    const t = io();
+    t.value.cwd = project;
+    expect(await main(['plugins', '--plugin', './local.mjs', '--plugin', './missing.mjs'], t.value)).toBe(1);
+    const out = t.out();
+    for (const builtin of ['magnitude', 'movement', 'spt']) expect(out).toMatch(new RegExp(`^${builtin}  0\\.1\\.0  @gbp/pruner-${builtin} \\(built in\\)$`, 'm'));
+    expect(out).toContain(`\nrand  1.2.3  gbp-pruner-rand (installed, ${join(project, 'node_modules', 'gbp-pruner-rand')})\n  rate: number = 0.5\n`);
+    expect(out).toContain(`\n@acme/gbp-pruner-obd  0.0.1  @acme/gbp-pruner-obd (installed, ${join(project, 'node_modules', '@acme', 'gbp-pruner-obd')})\n`);
+    expect(out).toContain('\nlocal  0.0.2  ./local.mjs (--plugin)\n');
+    expect(out).toContain(`\n./missing.mjs (--plugin): not available: pruner module './missing.mjs' (plugins): not found as a package`);
+    expect(out.match(/not available/g)).toHaveLength(1);
+  });
 });
+

@@ -2,3 +2,4 @@ export * from './types.js';
 export * from './registry.js';
 export * from './define.js';
 export * from './resolve.js';
+export * from './installed.js';

@@ -69,7 +69,7 @@ const isPathLike = (s: string) =>
   s.startsWith('.') || isAbsolute(s) || /\.[cm]?[jt]s$/.test(s) || s.includes('\\') || (s.includes('/') && !isScopedName(s));
 
 /** Directories whose node_modules are searched, nearest first. */
-function searchRoots(cwd: string): string[] {
+export function searchRoots(cwd: string): string[] {
   const roots: string[] = [];
   for (const start of [cwd, dirname(fileURLToPath(import.meta.url))]) {
     for (let dir = start; ; dir = dirname(dir)) {
@@ -148,8 +148,8 @@ async function loadDefinition(file: string, source: string): Promise<AnyPrunerDe
   return candidate;
 }
 
-/** Loads one plugin entry (specifier or path). */
-async function loadPlugin(spec: string, cwd: string): Promise<AnyPrunerDefinition> {
+/** Loads one `plugins` entry (package name or path, relative to cwd) on its own. */
+export async function loadPrunerPlugin(spec: string, cwd: string): Promise<AnyPrunerDefinition> {
   const file = (isPathLike(spec) ? undefined : findPackageEntry(spec, cwd)) ?? findPath(spec, cwd);
   if (!file) {
     throw new PrunerLoadError(`'${spec}' (plugins)`, `not found as a package (node_modules from ${cwd} upwards) nor as a path (${resolvePath(cwd, spec)})`);
@@ -176,7 +176,7 @@ export async function resolvePruner(method: string, opts: ResolvePrunerOptions =
 
   const plugins = opts.plugins ?? [];
   if (plugins.length > 0) {
-    const loaded = await Promise.all(plugins.map((p) => loadPlugin(p, cwd)));
+    const loaded = await Promise.all(plugins.map((p) => loadPrunerPlugin(p, cwd)));
     const match = loaded.find((def) => def.name === method);
     if (match) return match;
     tried.push(`plugins: ${plugins.map((p, i) => `${p} (name '${loaded[i]!.name}')`).join(', ')}`);
