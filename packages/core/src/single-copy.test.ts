@@ -22,8 +22,8 @@ describe('claimSingleCopy', () => {
     const message = (error as Error).message;
     expect(message).toContain('@gbp/core is loaded twice in one process: first from /app/node_modules/@gbp/core, now from /plugin/node_modules/@gbp/core');
     expect(message).toContain('peerDependency');
-    expect(message).toContain('npm install ../path/to/plugin');
-    expect(message).toContain('npm link @gbp/core');
+    expect(message).toContain('(in the plugin folder: npm install --no-save /app/node_modules/@gbp/core)');
+    expect(message).toContain('npm pack in the plugin folder, then npm install <tarball> in the project');
   });
 
   it('is claimed by this package when core is imported', async () => {

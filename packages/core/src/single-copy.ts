@@ -18,10 +18,10 @@ export class DuplicateCoreError extends Error {
   ) {
     super(
       `@gbp/core is loaded twice in one process: first from ${first}, now from ${second}. ` +
-        'A plugin must use the @gbp/core of the project that runs it: declare @gbp/core as a peerDependency of the plugin, ' +
-        `and do not install a copy inside the plugin folder (remove ${second} if it is the plugin's own node_modules/@gbp/core). ` +
-        'Install the plugin into the project that runs gbp instead (npm install ../path/to/plugin, or a "file:" dependency), ' +
-        'or link that project\'s core into the plugin folder (npm link @gbp/core after npm link in the core package). See PLUGINS.md.',
+        'A plugin must share the @gbp/core of the process that loads it (declare @gbp/core as a peerDependency, never a dependency). ' +
+        `If ${second} is a plugin folder's own node_modules/@gbp/core, replace it with a link to the first ` +
+        `(in the plugin folder: npm install --no-save ${first}), or install the plugin into the project that runs gbp as a tarball ` +
+        '(npm pack in the plugin folder, then npm install <tarball> in the project). See PLUGINS.md.',
     );
     this.name = 'DuplicateCoreError';
   }
