@@ -80,6 +80,11 @@ describe('pruner generator (tree)', () => {
     await prunerGenerator(tree, { name: 'obd', scope: '@acme', directory: 'libs/pruners/obd', description: 'Optimal brain damage, "second order"' });
     const pkg = json(tree, 'libs/pruners/obd/package.json');
     expect(pkg.name).toBe('@acme/gbp-pruner-obd');
+    // A scoped package is named in full by a job (core looks up only gbp-pruner-<name> by the short name).
+    const readme = tree.read('libs/pruners/obd/README.md', 'utf-8')!;
+    expect(readme).toContain("`method: '@acme/gbp-pruner-obd'` resolves to this package");
+    expect(readme).toContain("  method: [magnitude, '@acme/gbp-pruner-obd']");
+    expect(readme).toContain("method: '@acme/gbp-pruner-obd',");
     expect(pkg.description).toBe('Optimal brain damage, "second order"');
     expect(json(tree, 'libs/pruners/obd/tsconfig.build.json').extends).toBe('../../../tsconfig.base.json');
     expect(tree.read('libs/pruners/obd/vitest.config.ts', 'utf-8')).toContain("from '../../../vitest.shared.js'");

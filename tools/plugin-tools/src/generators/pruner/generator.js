@@ -54,6 +54,10 @@ export function normalizeOptions(tree, options) {
     description: options.description ?? `${names(name).className} pruning for gbp`,
     coreRange: `^${core.version ?? '0.1.0'}`,
     offset: offsetFromRoot(directory),
+    // What a job writes: core looks up gbp-pruner-<name> by the short name; a scoped package goes by its full name.
+    method: options.scope ? packageName : name,
+    // The same as a YAML scalar ('@' cannot start a plain one).
+    methodYaml: options.scope ? `'${packageName}'` : name,
   };
 }
 
@@ -80,7 +84,7 @@ export function nextSteps(o) {
   const workspace = /^packages\/[^/]+$/.test(o.directory);
   /** @type {[string, string][]} */
   const steps = [
-    ...(workspace ? [/** @type {[string, string]} */ (['npm install', `links it into node_modules, so jobs resolve method: ${o.name}`])] : []),
+    ...(workspace ? [/** @type {[string, string]} */ (['npm install', `links it into node_modules, so jobs resolve method: ${o.methodYaml}`])] : []),
     [workspace ? `npx nx run ${o.packageName}:build` : `(cd ${o.directory} && npm run build)`, 'compiles it to dist/, which jobs load (again after every change)'],
     [workspace ? `npx nx run ${o.packageName}:test` : `(cd ${o.directory} && npm test)`, 'runs its unit and conformance tests'],
     [workspace ? 'npx gbp plugins' : `npx gbp plugins --plugin ./${o.directory}`, 'lists it with its options'],
