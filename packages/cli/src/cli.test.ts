@@ -102,5 +102,22 @@ describe('gbp commands', () => {
     expect(out).toContain(`\n./missing.mjs (--plugin): not available: pruner module './missing.mjs' (plugins): not found as a package`);
     expect(out.match(/not available/g)).toHaveLength(1);
   });
+
+  it('plugins FILE also lists the plugins of the pipeline file (relative to the file); a file with errors exits 2', async () => {
+    const project = join(dir, 'plugins-file');
+    mkdirSync(join(project, 'pipes'), { recursive: true });
+    writeFileSync(join(project, 'toy.mjs'), `export default { name: 'toy', version: '0.0.3', optionsSchema: { type: 'object' }, create() { return { state: () => null, restore() {} }; } };\n`);
+    writeFileSync(join(project, 'pipes', 'p.yaml'), 'name: p\nplugins: [../toy.mjs]\ndefaults: { task: sst2 }\n');
+    const t = io();
+    t.value.cwd = project;
+    expect(await main(['plugins', 'pipes/p.yaml'], t.value)).toBe(0);
+    expect(t.out()).toContain(`\ntoy  0.0.3  ${join(project, 'toy.mjs')} (plugins of pipes/p.yaml)\n`);
+    writeFileSync(join(project, 'pipes', 'bad.yaml'), 'name: p\nplugins: 3\n');
+    const bad = io();
+    bad.value.cwd = project;
+    expect(await main(['plugins', 'pipes/bad.yaml'], bad.value)).toBe(2);
+    expect(bad.err()).toMatch(/^1 error in pipeline pipes\/bad\.yaml:\n {2}pipes\/bad\.yaml:2:10: plugins: /);
+    expect(bad.out()).toBe('');
+  });
 });
 
