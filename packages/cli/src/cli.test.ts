@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from './cli.js';
@@ -90,4 +90,47 @@ describe('gbp commands', () => {
     expect(await main(['validate', file], quiet.value)).toBe(0);
     expect(quiet.err()).toBe('');
   });
+
+  it('plugins lists built-ins, installed gbp-pruner-* packages and each --plugin, a bad --plugin failing alone', async () => {
+    const project = join(dir, 'plugins-project');
+    const write = (path: string, text: string) => {
+      mkdirSync(dirname(join(project, path)), { recursive: true });
+      writeFileSync(join(project, path), text);
+    };
+    const pruner = (name: string, version: string) =>
+      `export default { name: '${name}', version: '${version}', optionsSchema: { type: 'object', properties: { rate: { type: 'number', default: 0.5 } } }, create() { return { state: () => null, restore() {} }; } };\n`;
+    write('node_modules/gbp-pruner-rand/package.json', JSON.stringify({ name: 'gbp-pruner-rand', type: 'module', exports: './index.js' }));
+    write('node_modules/gbp-pruner-rand/index.js', pruner('rand', '1.2.3'));
+    write('node_modules/@acme/gbp-pruner-obd/package.json', JSON.stringify({ name: '@acme/gbp-pruner-obd', type: 'module', main: 'index.js' }));
+    write('node_modules/@acme/gbp-pruner-obd/index.js', pruner('obd', '0.0.1'));
+    write('local.mjs', pruner('local', '0.0.2'));
+    const t = io();
+    t.value.cwd = project;
+    expect(await main(['plugins', '--plugin', './local.mjs', '--plugin', './missing.mjs'], t.value)).toBe(1);
+    const out = t.out();
+    for (const builtin of ['magnitude', 'movement', 'spt']) expect(out).toMatch(new RegExp(`^${builtin}  0\\.1\\.0  @gbp/pruner-${builtin} \\(built in\\)$`, 'm'));
+    expect(out).toContain(`\nrand  1.2.3  gbp-pruner-rand (installed, ${join(project, 'node_modules', 'gbp-pruner-rand')})\n  rate: number = 0.5\n`);
+    expect(out).toContain(`\n@acme/gbp-pruner-obd  0.0.1  @acme/gbp-pruner-obd (installed, ${join(project, 'node_modules', '@acme', 'gbp-pruner-obd')})\n`);
+    expect(out).toContain('\nlocal  0.0.2  ./local.mjs (--plugin)\n');
+    expect(out).toContain(`\n./missing.mjs (--plugin): not available: pruner module './missing.mjs' (plugins): not found as a package`);
+    expect(out.match(/not available/g)).toHaveLength(1);
+  });
+
+  it('plugins FILE also lists the plugins of the pipeline file (relative to the file); a file with errors exits 2', async () => {
+    const project = join(dir, 'plugins-file');
+    mkdirSync(join(project, 'pipes'), { recursive: true });
+    writeFileSync(join(project, 'toy.mjs'), `export default { name: 'toy', version: '0.0.3', optionsSchema: { type: 'object' }, create() { return { state: () => null, restore() {} }; } };\n`);
+    writeFileSync(join(project, 'pipes', 'p.yaml'), 'name: p\nplugins: [../toy.mjs]\ndefaults: { task: sst2 }\n');
+    const t = io();
+    t.value.cwd = project;
+    expect(await main(['plugins', 'pipes/p.yaml'], t.value)).toBe(0);
+    expect(t.out()).toContain(`\ntoy  0.0.3  ${join(project, 'toy.mjs')} (plugins of pipes/p.yaml)\n`);
+    writeFileSync(join(project, 'pipes', 'bad.yaml'), 'name: p\nplugins: 3\n');
+    const bad = io();
+    bad.value.cwd = project;
+    expect(await main(['plugins', 'pipes/bad.yaml'], bad.value)).toBe(2);
+    expect(bad.err()).toMatch(/^1 error in pipeline pipes\/bad\.yaml:\n {2}pipes\/bad\.yaml:2:10: plugins: /);
+    expect(bad.out()).toBe('');
+  });
 });
+

@@ -16,7 +16,7 @@ Usage:
   gbp validate FILE [options]  check a pipeline and list its jobs
   gbp compare DIR...           rebuild the comparison plot and summary from results
   gbp info [-m SIZE ...]       model sizes: layers, widths, parameter counts
-  gbp plugins                  pruners gbp can resolve, with their options
+  gbp plugins [FILE]           pruners gbp can resolve, with their options
 
 Environment: GBP_EPOCHS (like -e), GBP_DATA_DIR (like --data-dir), GBP_VERBOSE=1.
 Exit codes: 0 success, 1 a job failed, 2 invalid input (nothing ran), 130 stopped.

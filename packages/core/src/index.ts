@@ -1,3 +1,6 @@
+// First: a second copy of core must stop before it loads its own TensorFlow.js.
+import './single-copy.js';
+export { DuplicateCoreError } from './single-copy.js';
 export { tf } from './tf.js';
 export * from './spec.js';
 export * from './events.js';
@@ -8,6 +11,8 @@ export * from './rng.js';
 export * from './hooks/types.js';
 export * from './hooks/define.js';
 export * from './hooks/resolve.js';
+export * from './hooks/plugin-path.js';
+export * from './hooks/installed.js';
 export { PluginError } from './hooks/registry.js';
 export { initBackend, backendInfo, explainBackendError, BackendMemoryError } from './backend/index.js';
 export { MODEL_PRESETS, resolveModelConfig, modelInfo, type ModelConfig, type ModelInfo, type Gate, type GateGradients } from './model/index.js';

@@ -2,9 +2,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import type { Tree } from '@nx/devkit';
+import { logger, type Tree } from '@nx/devkit';
 import { resolvePruner } from '@gbp/core';
 import { checkPrunerConformance } from '@gbp/core/testing';
 import prunerGenerator from '../src/generators/pruner/generator.js';
@@ -24,7 +24,7 @@ describe('pruner generator (tree)', () => {
     const tree = workspace();
     await prunerGenerator(tree, { name: 'taylor-first' });
     const dir = 'packages/gbp-pruner-taylor-first';
-    expect(tree.children(dir).sort()).toEqual(['README.md', 'package.json', 'src', 'tsconfig.build.json', 'tsconfig.json', 'vitest.config.ts']);
+    expect(tree.children(dir).sort()).toEqual(['.gitignore', 'README.md', 'package.json', 'src', 'tsconfig.build.json', 'tsconfig.json', 'vitest.config.ts']);
     expect(tree.children(`${dir}/src`).sort()).toEqual(['conformance.test.ts', 'index.test.ts', 'index.ts']);
     const pkg = json(tree, `${dir}/package.json`);
     expect(pkg).toMatchObject({
@@ -33,8 +33,10 @@ describe('pruner generator (tree)', () => {
       exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } },
       files: ['dist', 'README.md'],
       peerDependencies: { '@gbp/core': '^0.3.1' },
-      scripts: { build: 'tsc -p tsconfig.build.json', test: expect.stringContaining('../../.vitest-reports/gbp-pruner-taylor-first.json') },
+      scripts: { build: 'tsc -p tsconfig.build.json', test: expect.stringMatching(/ --outputFile\.json=\.vitest-report\.json$/) },
     });
+    // The test report stays in the package (where nx and tools/ci-summary.mjs read it), ignored with the build output.
+    expect(tree.read(`${dir}/.gitignore`, 'utf-8')!.split('\n')).toEqual(expect.arrayContaining(['dist/', 'node_modules/', '.vitest-report.json']));
     expect(pkg.keywords).toContain('gbp-pruner');
     expect(pkg.dependencies).toBeUndefined(); // core only as a peer (and a dev dependency)
     expect(json(tree, `${dir}/tsconfig.json`).extends).toBe('../../tsconfig.base.json');
@@ -45,10 +47,32 @@ describe('pruner generator (tree)', () => {
     expect(tree.read(`${dir}/src/conformance.test.ts`, 'utf-8')).toContain("await describePrunerConformance(pruner, { options: { schedule: 'linear' }, expectedSparsity: 'linear' })");
     const readme = tree.read(`${dir}/README.md`, 'utf-8')!;
     expect(readme).toMatch(/^# gbp-pruner-taylor-first/);
+    expect(readme).toContain('[PLUGINS.md](../../PLUGINS.md)');
     // One table row per option of the schema in index.ts.
     const options = [...index.matchAll(/^ {4}(\w+): \{ enum/gm)].map((m) => m[1]);
     expect(options).toEqual(['schedule', 'scope']);
     for (const option of options) expect(readme).toMatch(new RegExp(`^\\| \`${option}\` \\|`, 'm'));
+  });
+
+  it('prints next steps in order: install (a workspace package), build (jobs load dist/), test, and the plugin guide', async () => {
+    const info = vi.spyOn(logger, 'info').mockImplementation(() => undefined);
+    try {
+      (await prunerGenerator(workspace(), { name: 'steps' }))();
+      const lines = info.mock.calls.map((c) => String(c[0])).join('\n').split('\n');
+      const at = (command: string) => lines.findIndex((l) => l.trimStart().startsWith(command));
+      expect(at('npm install')).toBeGreaterThan(0);
+      expect(at('npx nx run gbp-pruner-steps:build')).toBeGreaterThan(at('npm install'));
+      expect(at('npx nx run gbp-pruner-steps:test')).toBeGreaterThan(at('npx nx run gbp-pruner-steps:build'));
+      expect(lines.at(-1)).toContain('PLUGINS.md');
+      info.mockClear();
+      (await prunerGenerator(workspace(), { name: 'outside', directory: 'libs/outside' }))();
+      const outside = info.mock.calls.map((c) => String(c[0])).join('\n');
+      expect(outside).not.toContain('npm install');
+      expect(outside).toContain('(cd libs/outside && npm run build)');
+      expect(outside).toContain('method: ./libs/outside');
+    } finally {
+      info.mockRestore();
+    }
   });
 
   it('takes a scope, a directory and a description; offsets follow the depth', async () => {
@@ -56,6 +80,11 @@ describe('pruner generator (tree)', () => {
     await prunerGenerator(tree, { name: 'obd', scope: '@acme', directory: 'libs/pruners/obd', description: 'Optimal brain damage, "second order"' });
     const pkg = json(tree, 'libs/pruners/obd/package.json');
     expect(pkg.name).toBe('@acme/gbp-pruner-obd');
+    // A scoped package is named in full by a job (core looks up only gbp-pruner-<name> by the short name).
+    const readme = tree.read('libs/pruners/obd/README.md', 'utf-8')!;
+    expect(readme).toContain("`method: '@acme/gbp-pruner-obd'` resolves to this package");
+    expect(readme).toContain("  method: [magnitude, '@acme/gbp-pruner-obd']");
+    expect(readme).toContain("method: '@acme/gbp-pruner-obd',");
     expect(pkg.description).toBe('Optimal brain damage, "second order"');
     expect(json(tree, 'libs/pruners/obd/tsconfig.build.json').extends).toBe('../../../tsconfig.base.json');
     expect(tree.read('libs/pruners/obd/vitest.config.ts', 'utf-8')).toContain("from '../../../vitest.shared.js'");

@@ -1,8 +1,11 @@
 /**
- * A third party's view: @gbp/core and the example plugin gbp-pruner-random are packed with
- * `npm pack`, installed from the tarballs into a temporary project outside the repository (offline,
- * from the npm cache), and a job there runs `method: random`, which core resolves to the installed
- * package by name. Needs both built (nx builds them first: this project's test depends on ^build).
+ * A third party's view: every publishable package is packed by tools/pack-all.mjs (as the plugin
+ * guide tells users to), @gbp/core and the example plugin gbp-pruner-random are installed from those
+ * tarballs into a temporary project outside the repository, and a job there runs `method: random`,
+ * which core resolves to the installed package by name. The install prefers the npm cache and goes
+ * to the registry for what the cache lacks (after a bare `npm ci` the cache has tarballs but not the
+ * registry metadata an install by range needs). Needs the packages built: nx builds them first
+ * (this project's implicit dependencies).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,6 +20,7 @@ const exec = promisify(execFile);
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const core = join(repo, 'packages', 'core');
 const example = join(repo, 'examples', 'gbp-pruner-random');
+const packAll = join(repo, 'tools', 'pack-all.mjs');
 
 function requireBuilt(file: string, project: string): void {
   if (!existsSync(file)) throw new Error(`${file} is missing: build ${project} first (npx nx run ${project}:build; nx does it before this test)`);
@@ -31,22 +35,33 @@ function installedVersion(name: string): string {
 
 /**
  * Pins core's dependencies (and @types/node, which a tfjs dependency asks for as '*') to the
- * versions this repository installed, so an offline install finds every tarball in the npm cache.
+ * versions this repository installed, so the install finds their tarballs in the npm cache.
  */
 function pinnedOverrides(): Record<string, string> {
   const deps = (JSON.parse(readFileSync(join(core, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies;
   return Object.fromEntries([...Object.keys(deps), '@types/node'].map((name) => [name, installedVersion(name)]));
 }
 
-async function pack(dir: string, destination: string): Promise<string> {
-  const { stdout } = await exec('npm', ['pack', '--json', '--pack-destination', destination], { cwd: dir });
-  return (JSON.parse(stdout) as { filename: string }[])[0]!.filename;
+/** Runs tools/pack-all.mjs into `destination`; the tarball file name of each package by name. */
+async function packAllInto(destination: string): Promise<Map<string, string>> {
+  const { stdout } = await exec(process.execPath, [packAll, destination, '--no-build'], { cwd: repo });
+  const lines = [...stdout.matchAll(/^(\S+)@\d\S*  (.+\.tgz)$/gm)];
+  return new Map(lines.map((m) => [m[1]!, m[2]!.split(/[\\/]/).pop()!]));
+}
+
+/** Why `npm install` failed, in a line, from its error output. */
+function installFailure(stderr: string): string {
+  const code = /npm error code (\w+)/.exec(stderr)?.[1];
+  if (code === 'ENOTCACHED') return 'a package is not in the npm cache and npm was told not to ask the registry';
+  if (code && /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT)$/.test(code)) return `the registry is unreachable (${code}) and the npm cache lacks a package`;
+  return code ? `npm error ${code}` : 'see npm output';
 }
 
 /** Runs in the temporary project: only what an installed @gbp/core and plugin offer. */
 const SCRIPT = `
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { latestCheckpoint, readCheckpoint, resolveJobSpec, resolvePruner, runJob } from '@gbp/core';
 import { checkPrunerConformance, writeSyntheticSst2 } from '@gbp/core/testing';
 
@@ -75,6 +90,10 @@ const first = await job('seed7', 7);
 const again = await job('seed7-again', 7);
 const other = await job('seed8', 8);
 const conformance = await checkPrunerConformance(def, { expectedSparsity: 'linear' });
+// A plugin developed in its own folder with its own copy of core: that copy refuses to load.
+const second = join(here, 'plugin-dev', 'node_modules', '@gbp', 'core');
+await cp(join(here, 'node_modules', '@gbp', 'core'), second, { recursive: true });
+const duplicate = await import(pathToFileURL(join(second, 'dist', 'index.js')).href).then(() => null, (e) => ({ name: e.name, message: e.message }));
 await writeFile(join(here, 'result.json'), JSON.stringify({
   resolved: { core: resolvable('@gbp/core'), plugin: resolvable('gbp-pruner-random'), vitest: resolvable('vitest') },
   definition: { name: def.name, version: def.version },
@@ -82,6 +101,7 @@ await writeFile(join(here, 'result.json'), JSON.stringify({
   otherSeedSameMasks: JSON.stringify(first.masks) === JSON.stringify(other.masks),
   masksBinary: first.masks.every((m) => m.every((v) => v === 0 || v === 1)),
   conformance,
+  duplicate, second,
 }));
 `;
 
@@ -94,6 +114,8 @@ interface Result {
   otherSeedSameMasks: boolean;
   masksBinary: boolean;
   conformance: { passed: boolean; results: { name: string; status: string; message: string }[] };
+  duplicate: { name: string; message: string } | null;
+  second: string;
 }
 let result: Result;
 
@@ -102,8 +124,10 @@ beforeAll(async () => {
   requireBuilt(join(core, 'dist', 'testing', 'conformance.js'), '@gbp/core');
   requireBuilt(join(example, 'dist', 'index.js'), 'gbp-pruner-random');
   project = await mkdtemp(join(tmpdir(), 'gbp-third-party-'));
-  const coreTarball = await pack(core, project);
-  const pluginTarball = await pack(example, project);
+  const tarballs = await packAllInto(project);
+  const coreTarball = tarballs.get('@gbp/core');
+  const pluginTarball = tarballs.get('gbp-pruner-random');
+  if (!coreTarball || !pluginTarball) throw new Error(`tools/pack-all.mjs packed ${JSON.stringify([...tarballs])}: expected @gbp/core and gbp-pruner-random`);
   await writeFile(
     join(project, 'package.json'),
     JSON.stringify({
@@ -114,11 +138,13 @@ beforeAll(async () => {
       overrides: pinnedOverrides(),
     }),
   );
+  const install = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'];
   try {
-    await exec('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: project });
+    await exec('npm', install, { cwd: project, maxBuffer: 16 << 20 });
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? '';
-    throw new Error(`npm install --offline of the tarballs failed in ${project}${/ENOTCACHED/.test(stderr) ? ' (a dependency is not in the npm cache: run the repository npm install once with network)' : ''}:\n${stderr}`);
+    const cache = process.env.npm_config_cache ?? 'the default npm cache';
+    throw new Error(`npm ${install.join(' ')} of the packed tarballs failed in ${project} (cache: ${cache}): ${installFailure(stderr)}\n${stderr}`);
   }
   await writeFile(join(project, 'run.mjs'), SCRIPT);
   await exec(process.execPath, ['run.mjs'], { cwd: project, maxBuffer: 16 << 20 });
@@ -159,5 +185,13 @@ describe('a packed third-party pruner next to packed @gbp/core', () => {
   it('passes the conformance kit run from the installed @gbp/core/testing', () => {
     expect(result.conformance.results.filter((r) => r.status !== 'passed')).toEqual([]);
     expect(result.conformance.passed).toBe(true);
+  });
+
+  it('refuses a second copy of @gbp/core (a plugin folder with its own node_modules) with how to link it', () => {
+    expect(result.duplicate?.name).toBe('DuplicateCoreError');
+    expect(result.duplicate?.message).toContain(
+      `@gbp/core is loaded twice in one process: first from ${join(project, 'node_modules', '@gbp', 'core')}, now from ${result.second}`,
+    );
+    expect(result.duplicate?.message).toContain('peerDependency');
   });
 });

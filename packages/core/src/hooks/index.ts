@@ -3,3 +3,4 @@ export * from './registry.js';
 export * from './define.js';
 export * from './resolve.js';
 export * from './plugin-path.js';
+export * from './installed.js';

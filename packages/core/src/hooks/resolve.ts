@@ -67,7 +67,7 @@ export interface ResolvePrunerOptions {
 
 
 /** Directories whose node_modules are searched, nearest first. */
-function searchRoots(cwd: string): string[] {
+export function searchRoots(cwd: string): string[] {
   const roots: string[] = [];
   for (const start of [cwd, dirname(fileURLToPath(import.meta.url))]) {
     for (let dir = start; ; dir = dirname(dir)) {
@@ -146,8 +146,8 @@ async function loadDefinition(file: string, source: string): Promise<AnyPrunerDe
   return candidate;
 }
 
-/** Loads one plugin entry (specifier or path). */
-async function loadPlugin(spec: string, cwd: string): Promise<AnyPrunerDefinition> {
+/** Loads one `plugins` entry (package name or path, relative to cwd) on its own. */
+export async function loadPrunerPlugin(spec: string, cwd: string): Promise<AnyPrunerDefinition> {
   const file = (isPluginPath(spec) ? undefined : findPackageEntry(spec, cwd)) ?? findPath(spec, cwd);
   if (!file) {
     throw new PrunerLoadError(`'${spec}' (plugins)`, `not found as a package (node_modules from ${cwd} upwards) nor as a path (${resolvePath(cwd, spec)})`);
@@ -174,7 +174,7 @@ export async function resolvePruner(method: string, opts: ResolvePrunerOptions =
 
   const plugins = opts.plugins ?? [];
   if (plugins.length > 0) {
-    const loaded = await Promise.all(plugins.map((p) => loadPlugin(p, cwd)));
+    const loaded = await Promise.all(plugins.map((p) => loadPrunerPlugin(p, cwd)));
     const match = loaded.find((def) => def.name === method);
     if (match) return match;
     tried.push(`plugins: ${plugins.map((p, i) => `${p} (name '${loaded[i]!.name}')`).join(', ')}`);

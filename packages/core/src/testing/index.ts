@@ -2,6 +2,8 @@
  * Test helpers for pruner packages ('@gbp/core/testing'): gates over given weights, a
  * PrunerContext around them, and a driver that calls a pruner's hooks in the trainer's order.
  */
+// First, as in the main entry: one copy of core per process.
+import '../single-copy.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -54,6 +54,10 @@ export function normalizeOptions(tree, options) {
     description: options.description ?? `${names(name).className} pruning for gbp`,
     coreRange: `^${core.version ?? '0.1.0'}`,
     offset: offsetFromRoot(directory),
+    // What a job writes: core looks up gbp-pruner-<name> by the short name; a scoped package goes by its full name.
+    method: options.scope ? packageName : name,
+    // The same as a YAML scalar ('@' cannot start a plain one).
+    methodYaml: options.scope ? `'${packageName}'` : name,
   };
 }
 
@@ -66,13 +70,30 @@ export default async function prunerGenerator(tree, options) {
   // __tmpl__ keeps the templates from being seen as sources (tsc, eslint, vitest) in this repo.
   generateFiles(tree, TEMPLATES, o.directory, { ...o, tmpl: '' }, { overwriteStrategy: OverwriteStrategy.ThrowIfExisting });
   return () => {
-    logger.info(
-      [
-        `Created ${o.packageName} in ${o.directory}.`,
-        `  npm install                 links it into node_modules, so jobs resolve method: ${o.name}`,
-        `  npx nx run ${o.packageName}:test   runs its unit and conformance tests`,
-        `  npx nx run ${o.packageName}:build  compiles it to dist/`,
-      ].join('\n'),
-    );
+    logger.info(nextSteps(o).join('\n'));
   };
+}
+
+/**
+ * What to run after generating, in order: jobs load the package's dist/, so it must be built
+ * before `method: <name>` works, and a workspace package is linked by npm install.
+ * @param {ReturnType<typeof normalizeOptions>} o
+ */
+export function nextSteps(o) {
+  // The root package.json's workspaces are packages/* (one level).
+  const workspace = /^packages\/[^/]+$/.test(o.directory);
+  /** @type {[string, string][]} */
+  const steps = [
+    ...(workspace ? [/** @type {[string, string]} */ (['npm install', `links it into node_modules, so jobs resolve method: ${o.methodYaml}`])] : []),
+    [workspace ? `npx nx run ${o.packageName}:build` : `(cd ${o.directory} && npm run build)`, 'compiles it to dist/, which jobs load (again after every change)'],
+    [workspace ? `npx nx run ${o.packageName}:test` : `(cd ${o.directory} && npm test)`, 'runs its unit and conformance tests'],
+    [workspace ? 'npx gbp plugins' : `npx gbp plugins --plugin ./${o.directory}`, 'lists it with its options'],
+  ];
+  const width = Math.max(...steps.map(([command]) => command.length));
+  return [
+    `Created ${o.packageName} in ${o.directory}. Next:`,
+    ...steps.map(([command, why]) => `  ${command.padEnd(width)}  ${why}`),
+    ...(workspace ? [] : [`${o.directory} is outside the workspaces (packages/*): jobs name it by path, method: ./${o.directory}`]),
+    'Plugin guide (gate layout, ctx helpers, which hook to prune in, conformance options): PLUGINS.md at the repository root.',
+  ];
 }
