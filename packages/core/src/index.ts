@@ -9,4 +9,5 @@ export * from './data/index.js';
 export * from './train/index.js';
 export * from './pruning/index.js';
 export * from './results/index.js';
+export * from './fs-atomic.js';
 export * from './job.js';

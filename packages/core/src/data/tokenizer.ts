@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type * as Tokenizers from 'tokenizers';
 import type { TokenizerSpec } from '../spec.js';
-import { writeFileAtomic } from './cache.js';
+import { writeFileAtomic } from '../fs-atomic.js';
 import { DataError } from './errors.js';
 import {
   CONTINUING_PREFIX,
