@@ -28,6 +28,8 @@ export interface PoolOptions {
   abortGraceMs?: number;
   /** Called when a job reaches a final status. */
   onFinished?: (job: PlannedJob, status: JobStatus) => void | Promise<void>;
+  /** Problems that do not change a job's outcome (its job.log cannot be written). */
+  onWarning?: (message: string) => void;
   env?: Record<string, string>;
 }
 
@@ -96,6 +98,12 @@ export async function runPool(jobs: readonly PlannedJob[], store: RunStore, opti
     store.update(job.id, (v) => ({ ...v, status: 'running' }));
     mkdirSync(job.spec.output_dir, { recursive: true });
     const log = createWriteStream(jobLogPath(job), { flags: 'a' });
+    // A full disk must not crash the run through an unhandled stream error; the job goes on.
+    let logFailed = false;
+    log.on('error', (error) => {
+      if (!logFailed) options.onWarning?.(`[${job.id}] cannot write ${jobLogPath(job)}: ${error.message}`);
+      logFailed = true;
+    });
     const gpu = pickGpu(gpuUse);
     const initCheckpoint = job.initFrom
       ? (checkpoints.get(job.initFrom) ?? lastCheckpointOf(jobs.find((j) => j.id === job.initFrom)!.spec.output_dir))
@@ -133,7 +141,7 @@ export async function runPool(jobs: readonly PlannedJob[], store: RunStore, opti
     else outcome = 'failed';
     const exit = `worker exited with ${result.exitCode ?? result.signal}`;
     log.write(`--- ${new Date().toISOString()} ${outcome} (${exit})\n`);
-    await new Promise((resolve) => log.end(resolve));
+    await new Promise((resolve) => (log.destroyed ? resolve(undefined) : log.end(resolve)));
     await finish(job, outcome, (v) =>
       outcome === 'failed' && !v.error ? { ...v, error: { message: `${exit} before reporting a result; see ${jobLogPath(job)}` } } : v,
     );
@@ -153,7 +161,10 @@ export async function runPool(jobs: readonly PlannedJob[], store: RunStore, opti
         continue;
       }
       if (inFlight.size >= options.concurrency || !ready(job)) continue;
-      const started: Promise<void> = startJob(job).finally(() => inFlight.delete(started));
+      // A job that cannot even start (its folder cannot be made) fails alone, with the reason.
+      const started: Promise<void> = startJob(job)
+        .catch((error: unknown) => finish(job, 'failed', (v) => ({ ...v, error: { message: `cannot start: ${error instanceof Error ? error.message : String(error)}` } })))
+        .finally(() => inFlight.delete(started));
       inFlight.add(started);
     }
     if (inFlight.size === 0) break;
