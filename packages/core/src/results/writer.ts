@@ -3,7 +3,7 @@
  * Every file except the event log is rewritten whole through a temporary file and a rename, so a
  * crash leaves the previous complete version; the event log is append-only.
  */
-import { appendFile, mkdir, readdir } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EpochRecord, JobEvent, Metrics, SparsityReport } from '../events.js';
 import { FileWriteError, writeFileAtomic, writeJsonAtomic } from '../fs-atomic.js';
@@ -107,9 +107,14 @@ export class RunWriter {
     // A failed append (disk full) must not stop the later ones: the chain goes on past it.
     this.appendChain = this.appendChain.catch(() => undefined).then(async () => {
       await this.ensureDir();
-      await appendFile(this.files.events, line).catch((error: unknown) => {
+      const size = await stat(this.files.events).then((s) => s.size, () => 0);
+      try {
+        await appendFile(this.files.events, line);
+      } catch (error) {
+        // A part-written line (disk full) is cut off, so the next line does not glue onto it.
+        await truncate(this.files.events, size).catch(() => undefined);
         throw new FileWriteError(this.files.events, error);
-      });
+      }
     });
     return this.appendChain;
   }
