@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -76,5 +76,23 @@ describe('gbp commands', () => {
     const o = io();
     expect(await main(['info', '-m', 'tiny', '--num-layers', '4'], o.value)).toBe(0);
     expect(o.out()).toMatch(/tiny\s+4\s+256/);
+  });
+
+  it('a refused run exits 2 with the reason alone (no stack) and lets go of the signal handlers', async () => {
+    const theirs = join(dir, 'theirs', 'p');
+    mkdirSync(theirs, { recursive: true });
+    writeFileSync(join(theirs, 'notes.txt'), 'mine\n');
+    const t = io();
+    let attached = 0;
+    t.value.onSignals = () => {
+      attached += 1;
+      return () => (attached -= 1);
+    };
+    expect(await main(['run', file, '--output', join(dir, 'theirs')], t.value)).toBe(2);
+    expect(t.err()).toBe(
+      `${theirs} is not empty and is not a gbp output folder (no .gbp-output or plan.json; it holds notes.txt); ` +
+        'choose another --output, or pass --force to write into it (gbp never overwrites files already there)\n',
+    );
+    expect(attached).toBe(0);
   });
 });

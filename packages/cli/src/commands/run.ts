@@ -53,6 +53,7 @@ export async function runCommand(argv: readonly string[], io: CommandIO): Promis
     }
   };
 
+  // A refused run (folder in use, not gbp's) throws before any job: the handlers go either way.
   const outcome = await runPlan(plan, {
     resume: flags.resume === true,
     force: flags.force === true,
@@ -61,8 +62,7 @@ export async function runCommand(argv: readonly string[], io: CommandIO): Promis
     gpus: pipeline.run.gpus,
     onStore: attach,
     note: (message) => (dashboard ? dashboard.note(message) : io.stderr.write(`${message}\n`)),
-  });
-  detachSignals();
+  }).finally(detachSignals);
   if (dashboard) await dashboard.finish(outcome);
   io.stdout.write(`${summaryText(outcome.views)}\n`);
   if (outcome.comparison) io.stdout.write(`comparison: ${outcome.comparison.png}\nsummary: ${outcome.comparison.summary}\n`);
