@@ -1,5 +1,5 @@
 /** Who may write a pipeline output folder: one run at a time, never a user's folder, never over an earlier run. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +72,39 @@ describe('one gbp run per output folder', () => {
     const outcome = await run(plan);
     expect(outcome.views.map((v) => v.status)).toEqual(['done']);
     expect(existsSync(join(plan.output_dir, LOCK_FILE))).toBe(false);
+  });
+});
+
+describe('workers of a killed run', () => {
+  it('are listed in the lock, and a run killed while they write holds the folder until they are gone', async () => {
+    // Each running worker is in the lock file while it runs.
+    const busy = makePlan('listed', ['slow']);
+    let listed: number[] | undefined;
+    await run(busy, {
+      onStore: (store) =>
+        store.subscribe((_views, { message }) => {
+          if (message?.type === 'start') listed = (JSON.parse(readFileSync(join(busy.output_dir, LOCK_FILE), 'utf8')) as { workers: number[] }).workers;
+        }),
+    });
+    expect(listed).toHaveLength(1);
+
+    // A run killed with SIGKILL: its pid is gone, one of its workers still writes.
+    const plan = makePlan('orphaned');
+    mkdirSync(plan.output_dir, { recursive: true });
+    writeFileSync(join(plan.output_dir, OUTPUT_MARKER), '{}\n');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const worker = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)'], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    try {
+      writeFileSync(join(plan.output_dir, LOCK_FILE), JSON.stringify({ pid: dead, host: hostname(), since: '2025-01-01T00:00:00.000Z', command: 'gbp run old.yaml', workers: [worker.pid] }));
+      await expect(run(plan)).rejects.toThrow(
+        `${plan.output_dir} is still written by the workers (pid ${worker.pid}) of gbp run old.yaml (pid ${dead}, which is gone); they write a checkpoint and exit; try again once they have`,
+      );
+    } finally {
+      worker.kill('SIGKILL');
+      await exited;
+    }
+    expect((await run(plan)).views.map((v) => v.status)).toEqual(['done']);
   });
 });
 

@@ -3,7 +3,7 @@
  * it. A lock whose process is dead on this host is stale and taken over. proper-lockfile would not
  * do: it cannot name the holder and judges staleness by mtime, not by the holder's pid.
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { FileWriteError } from '@gbp/core';
@@ -16,10 +16,14 @@ export interface LockHolder {
   host: string;
   since: string;
   command: string;
+  /** Its running workers: a killed run's workers still write until they have checkpointed. */
+  workers?: number[];
 }
 
 export interface OutputLock {
   readonly path: string;
+  /** Records the running workers' pids in the lock file (throws FileWriteError when it cannot). */
+  setWorkers(pids: readonly number[]): void;
   /** Removes the lock file if it is still ours; safe to call more than once. */
   release(): void;
 }
@@ -36,10 +40,17 @@ export function lockOutput(dir: string, command: string): OutputLock {
       // Maybe another gbp run is writing it this very moment: never remove a lock we cannot read.
       throw new RunRefusedError(`${dir} is locked by ${path}, which is not a gbp lock file; remove it if no gbp run is using the folder`);
     }
-    if (!isStale(holder)) {
+    if (isAlive(holder)) {
       throw new RunRefusedError(
         `${dir} is in use by ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${holder.since}); wait for it or stop it` +
           (holder.host === me.host ? '' : `; if that process is gone, remove ${path}`),
+      );
+    }
+    const writers = liveWorkers(holder);
+    if (writers.length > 0) {
+      throw new RunRefusedError(
+        `${dir} is still written by the workers (pid ${writers.join(', ')}) of ${holder.command} (pid ${holder.pid}, which is gone); ` +
+          'they write a checkpoint and exit; try again once they have',
       );
     }
     unlinkSync(path);
@@ -76,9 +87,19 @@ function ownLock(path: string, me: LockHolder): OutputLock {
     const holder = readHolder(path);
     if (typeof holder === 'object' && holder.pid === me.pid) unlinkSync(path);
   };
+  const setWorkers = (pids: readonly number[]) => {
+    const temp = `${path}.${process.pid}.tmp`;
+    try {
+      writeFileSync(temp, `${JSON.stringify({ ...me, workers: [...pids] })}\n`);
+      renameSync(temp, path);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      throw new FileWriteError(path, error);
+    }
+  };
   // process.exit (a second Ctrl-C) skips finally blocks, not 'exit' listeners.
   process.on('exit', release);
-  return { path, release };
+  return { path, setWorkers, release };
 }
 
 function readHolder(path: string): LockHolder | 'gone' | 'unreadable' {
@@ -98,13 +119,17 @@ function readHolder(path: string): LockHolder | 'gone' | 'unreadable' {
   return 'unreadable';
 }
 
-/** Only a holder on this host can be checked; its pid is gone when signal 0 says ESRCH. */
-function isStale(holder: LockHolder): boolean {
-  if (holder.host !== hostname()) return false;
+/** Only a process on this host can be checked: one elsewhere counts as alive. */
+function pidAlive(pid: number, host: string): boolean {
+  if (host !== hostname()) return true;
   try {
-    process.kill(holder.pid, 0);
-    return false;
+    process.kill(pid, 0);
+    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+    // EPERM: alive, someone else's.
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
+
+const isAlive = (holder: LockHolder) => pidAlive(holder.pid, holder.host);
+const liveWorkers = (holder: LockHolder) => (holder.workers ?? []).filter((pid) => pidAlive(pid, holder.host));

@@ -28,6 +28,8 @@ export interface PoolOptions {
   abortGraceMs?: number;
   /** Called when a job reaches a final status. */
   onFinished?: (job: PlannedJob, status: JobStatus) => void | Promise<void>;
+  /** Called with the pids of the running workers whenever one starts or exits. */
+  onWorkers?: (pids: number[]) => void;
   /** Problems that do not change a job's outcome (its job.log cannot be written). */
   onWarning?: (message: string) => void;
   env?: Record<string, string>;
@@ -117,6 +119,8 @@ export async function runPool(jobs: readonly PlannedJob[], store: RunStore, opti
     log.write(`--- ${new Date().toISOString()} start ${job.id}${gpu !== undefined ? ` on GPU ${gpu}` : ''}${spec.resume ? ' (resume)' : ''}\n`);
     const subprocess = spawnWorker(entry, { ...options.env, ...(gpu !== undefined && { CUDA_VISIBLE_DEVICES: String(gpu) }) });
     running.set(job.id, subprocess);
+    const reportWorkers = () => options.onWorkers?.([...running.values()].flatMap((w) => (w.pid === undefined ? [] : [w.pid])));
+    reportWorkers();
     subprocess.stdout?.pipe(log, { end: false });
     subprocess.stderr?.pipe(log, { end: false });
 
@@ -133,6 +137,7 @@ export async function runPool(jobs: readonly PlannedJob[], store: RunStore, opti
     await subprocess.sendMessage({ type: 'run', spec } satisfies ParentMessage).catch(() => undefined);
     const result = await subprocess;
     running.delete(job.id);
+    reportWorkers();
     if (gpu !== undefined) gpuUse.set(gpu, (gpuUse.get(gpu) ?? 1) - 1);
 
     let outcome: JobStatus;

@@ -49,13 +49,13 @@ export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise
   try {
     checkFreshJobFolders(plan, options.resume ?? false);
     await markOutput(plan.output_dir);
-    return await runLocked(plan, options);
+    return await runLocked(plan, options, (pids) => lock.setWorkers(pids));
   } finally {
     lock.release();
   }
 }
 
-async function runLocked(plan: Plan, options: RunPlanOptions): Promise<RunOutcome> {
+async function runLocked(plan: Plan, options: RunPlanOptions, setWorkers: (pids: number[]) => void): Promise<RunOutcome> {
   const previous = options.resume ? readPlanFile(plan.output_dir) : undefined;
   const skip = finishedJobs(previous, plan);
   const planFile: PlanFile = {
@@ -106,6 +106,14 @@ async function runLocked(plan: Plan, options: RunPlanOptions): Promise<RunOutcom
     ...(options.abortGraceMs !== undefined && { abortGraceMs: options.abortGraceMs }),
     onFinished,
     onWarning: note,
+    // In the lock, so a run started after this one is killed waits for its workers to finish writing.
+    onWorkers: (pids) => {
+      try {
+        setWorkers(pids);
+      } catch (error) {
+        note(`${error instanceof Error ? error.message : String(error)}; a run started after this one is killed may not wait for its workers`);
+      }
+    },
   });
   if (planFileError) await savePlanFile();
 
