@@ -95,4 +95,12 @@ describe('gbp commands', () => {
     );
     expect(attached).toBe(0);
   });
+
+  it('an output folder that cannot be made: exit 1, the path and the reason in one line', async () => {
+    const blocker = join(dir, 'a-file');
+    writeFileSync(blocker, 'not a folder\n');
+    const t = io();
+    expect(await main(['run', file, '--output', blocker], t.value)).toBe(1);
+    expect(t.err()).toBe(`gbp: cannot write ${join(blocker, 'p')}: ENOTDIR: not a directory\n`);
+  });
 });

@@ -5,6 +5,7 @@
  * plots and, at the end, the pipeline's comparison.
  */
 import { mkdirSync } from 'node:fs';
+import { FileWriteError } from '@gbp/core';
 import type { Plan, PlannedJob } from '../pipeline/plan.js';
 import { writeJobPlots, writeComparison } from '../plots/results.js';
 import { initialView, type JobStatus, type JobView } from './job-view.js';
@@ -44,7 +45,11 @@ export interface RunOutcome {
 
 export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise<RunOutcome> {
   checkOutputOwner(plan, options.force ?? false);
-  mkdirSync(plan.output_dir, { recursive: true });
+  try {
+    mkdirSync(plan.output_dir, { recursive: true });
+  } catch (error) {
+    throw new FileWriteError(plan.output_dir, error);
+  }
   const lock = lockOutput(plan.output_dir, options.command ?? 'gbp run');
   try {
     checkFreshJobFolders(plan, options.resume ?? false);
