@@ -75,6 +75,24 @@ describe('one gbp run per output folder', () => {
   });
 });
 
+describe('a lock whose pid was reused', () => {
+  it.skipIf(process.platform !== 'linux')('is stale when that pid now belongs to a process started after the lock was taken', async () => {
+    const plan = makePlan('reused');
+    mkdirSync(plan.output_dir, { recursive: true });
+    writeFileSync(join(plan.output_dir, OUTPUT_MARKER), '{}\n');
+    // A live process that started long after the lock's holder took it: not the holder.
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)'], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => other.once('exit', resolve));
+    try {
+      writeFileSync(join(plan.output_dir, LOCK_FILE), JSON.stringify({ pid: other.pid, host: hostname(), since: '2025-01-01T00:00:00.000Z', command: 'gbp run old.yaml' }));
+      expect((await run(plan)).views.map((v) => v.status)).toEqual(['done']);
+    } finally {
+      other.kill('SIGKILL');
+      await exited;
+    }
+  });
+});
+
 describe('workers of a killed run', () => {
   it('are listed in the lock, and a run killed while they write holds the folder until they are gone', async () => {
     // Each running worker is in the lock file while it runs.

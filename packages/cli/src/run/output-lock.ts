@@ -131,5 +131,25 @@ function pidAlive(pid: number, host: string): boolean {
   }
 }
 
-const isAlive = (holder: LockHolder) => pidAlive(holder.pid, holder.host);
+/** Its pid is alive and is still the same process: not one started after the lock was taken. */
+const isAlive = (holder: LockHolder) => pidAlive(holder.pid, holder.host) && !startedAfter(holder.pid, Date.parse(holder.since));
+
+/**
+ * Linux: whether process `pid` started after `time` (ms), i.e. the pid was reused by another
+ * process after the holder died. Elsewhere, or when /proc cannot tell, false (assume the holder).
+ */
+function startedAfter(pid: number, time: number): boolean {
+  if (process.platform !== 'linux' || Number.isNaN(time)) return false;
+  try {
+    // Field 22 of /proc/PID/stat, after the parenthesised command name: start in ticks after boot.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const boot = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    // /proc counts in USER_HZ, 100 on every Linux architecture gbp runs on. A second of slack for rounding.
+    const started = (boot + ticks / 100) * 1000;
+    return Number.isFinite(started) && started > time + 1000;
+  } catch {
+    return false;
+  }
+}
 const liveWorkers = (holder: LockHolder) => (holder.workers ?? []).filter((pid) => pidAlive(pid, holder.host));
