@@ -137,4 +137,15 @@ describe('runPlan with worker processes', () => {
     expect(outcome.views[0]!.error?.message).toMatch(/^cannot start: ENOTDIR: not a directory, mkdir '.*a-file\/results_blocked'$/);
     expect(readPlanFile(plan.output_dir)!.status.blocked!.status).toBe('failed');
   });
+
+  it('reports a job.log it cannot write and runs the job anyway', async () => {
+    const plan = makePlan('nolog', [{ id: 'a', method: 'baseline' }]);
+    // A folder where job.log should go (resume: the job folder already has something in it).
+    mkdirSync(join(plan.output_dir, 'results_a', 'job.log'), { recursive: true });
+    writeFileSync(join(plan.output_dir, OUTPUT_MARKER), '{}\n');
+    const notes: string[] = [];
+    const outcome = await runPlan(plan, { workerEntry: fakeWorker, plots: false, resume: true, note: (m) => notes.push(m) });
+    expect(outcome.views.map((v) => v.status)).toEqual(['done']);
+    expect(notes).toEqual([expect.stringMatching(new RegExp(`^\\[a\\] cannot write ${join(plan.output_dir, 'results_a', 'job.log')}: EISDIR: illegal operation on a directory`))]);
+  });
 });
