@@ -54,6 +54,7 @@ export const RUN_FLAGS = [
   { key: 'backend', names: ['--backend'], kind: 'string', arg: 'NAME', choices: BACKEND_NAMES, help: 'TF.js backend' },
   { key: 'output', names: ['--output'], kind: 'string', arg: 'DIR', help: 'results root (default: the file\'s run.output, else results)' },
   { key: 'resume', names: ['--resume'], kind: 'bool', help: 'skip finished jobs, resume the others from their checkpoints' },
+  { key: 'force', names: ['--force'], kind: 'bool', help: 'write into a non-empty folder gbp did not make (never overwriting what is there)' },
   { key: 'view', names: ['--view'], kind: 'string', arg: 'VIEW', choices: ['progress', 'logs', 'both'], help: 'dashboard view (key v switches)' },
   { key: 'gpus', names: ['--gpus'], kind: 'list', arg: 'ID[,ID]', check: gpuId, help: 'GPU ids; each job gets one (CUDA_VISIBLE_DEVICES)' },
   { key: 'plain', names: ['--plain'], kind: 'bool', help: 'line-per-event output even in a terminal' },

@@ -132,5 +132,31 @@ describe('gbp commands', () => {
     expect(bad.err()).toMatch(/^1 error in pipeline pipes\/bad\.yaml:\n {2}pipes\/bad\.yaml:2:10: plugins: /);
     expect(bad.out()).toBe('');
   });
+
+  it('a refused run exits 2 with the reason alone (no stack) and lets go of the signal handlers', async () => {
+    const theirs = join(dir, 'theirs', 'p');
+    mkdirSync(theirs, { recursive: true });
+    writeFileSync(join(theirs, 'notes.txt'), 'mine\n');
+    const t = io();
+    let attached = 0;
+    t.value.onSignals = () => {
+      attached += 1;
+      return () => (attached -= 1);
+    };
+    expect(await main(['run', file, '--output', join(dir, 'theirs')], t.value)).toBe(2);
+    expect(t.err()).toBe(
+      `${theirs} is not empty and is not a gbp output folder (no .gbp-output or plan.json; it holds notes.txt); ` +
+        'choose another --output, or pass --force to write into it (gbp never overwrites files already there)\n',
+    );
+    expect(attached).toBe(0);
+  });
+
+  it('an output folder that cannot be made: exit 1, the path and the reason in one line', async () => {
+    const blocker = join(dir, 'a-file');
+    writeFileSync(blocker, 'not a folder\n');
+    const t = io();
+    expect(await main(['run', file, '--output', blocker], t.value)).toBe(1);
+    expect(t.err()).toBe(`gbp: cannot write ${join(blocker, 'p')}: ENOTDIR: not a directory\n`);
+  });
 });
 

@@ -7,7 +7,9 @@ import { pluginsCommand } from './commands/plugins.js';
 import { EXIT, runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import { DataCheckError } from './pipeline/data-check.js';
+import { FileWriteError } from '@gbp/core';
 import { PipelineError } from './pipeline/errors.js';
+import { RunRefusedError } from './run/run-refused.js';
 
 export const HELP = `gbp: train and prune gated BERT encoders from YAML pipelines
 
@@ -46,9 +48,14 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
         throw new UsageError(`gbp: unknown command '${command}'; commands: run, validate, compare, info, plugins`);
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof PipelineError || error instanceof DataCheckError) {
+    if (error instanceof UsageError || error instanceof PipelineError || error instanceof DataCheckError || error instanceof RunRefusedError) {
       io.stderr.write(`${error.message}\n`);
       return EXIT.usage;
+    }
+    // A disk full or a folder not writable: the message names the file; a stack adds nothing.
+    if (error instanceof FileWriteError) {
+      io.stderr.write(`gbp: ${error.message}\n`);
+      return EXIT.failed;
     }
     io.stderr.write(`gbp: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return EXIT.failed;

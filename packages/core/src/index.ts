@@ -29,4 +29,5 @@ export {
   type PrunerHelpers,
 } from './pruning/index.js';
 export * from './results/index.js';
+export * from './fs-atomic.js';
 export * from './job.js';

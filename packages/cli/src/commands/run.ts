@@ -53,22 +53,25 @@ export async function runCommand(argv: readonly string[], io: CommandIO): Promis
     }
   };
 
+  // A refused run (folder in use, not gbp's) throws before any job: the handlers go either way.
   const outcome = await runPlan(plan, {
     resume: flags.resume === true,
+    force: flags.force === true,
+    command: `gbp run ${file}`,
     signal: controller.signal,
     gpus: pipeline.run.gpus,
     onStore: attach,
     note: (message) => (dashboard ? dashboard.note(message) : io.stderr.write(`${message}\n`)),
-  });
-  detachSignals();
+  }).finally(detachSignals);
   if (dashboard) await dashboard.finish(outcome);
   io.stdout.write(`${summaryText(outcome.views)}\n`);
   if (outcome.comparison) io.stdout.write(`comparison: ${outcome.comparison.png}\nsummary: ${outcome.comparison.summary}\n`);
+  if (outcome.planFileError) io.stderr.write(`gbp: ${outcome.planFileError}\n`);
   if (outcome.aborted) {
     io.stdout.write(`stopped; continue with: gbp run ${[...argv.filter((a) => a !== '--resume'), '--resume'].join(' ')}\n`);
     return EXIT.aborted;
   }
-  return outcome.failed > 0 ? EXIT.failed : EXIT.ok;
+  return outcome.failed > 0 || outcome.planFileError ? EXIT.failed : EXIT.ok;
 }
 
 export function onePositional(positionals: readonly string[], command: string): string {

@@ -1,7 +1,7 @@
 /** Writes the PNGs of a job and the comparison (PNG + summary.md) of a set of jobs. */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../fs-atomic.js';
+import { writeFileAtomic } from '@gbp/core';
 import { comparisonSpec, lossSparsitySpec, metricSparsitySpec } from './charts.js';
 import { renderPng } from './render.js';
 import { labelJobs, type LabelledJob } from './job-labels.js';
@@ -16,8 +16,8 @@ export async function writeJobPlots(dir: string): Promise<{ accuracy: string; lo
   const suffix = `${job.method}_${job.timestamp}`;
   const accuracy = join(dir, `accuracy_sparsity_${suffix}.png`);
   const loss = join(dir, `loss_sparsity_${suffix}.png`);
-  writeFileAtomic(accuracy, await renderPng(metricSparsitySpec(job)));
-  writeFileAtomic(loss, await renderPng(lossSparsitySpec(job)));
+  await writeFileAtomic(accuracy, await renderPng(metricSparsitySpec(job)));
+  await writeFileAtomic(loss, await renderPng(lossSparsitySpec(job)));
   return { accuracy, loss };
 }
 
@@ -38,8 +38,8 @@ export async function writeComparison(outDir: string, jobDirs: readonly string[]
   const jobs = labelJobs([...new Set(jobDirs)].map(readJobResults));
   const png = join(outDir, COMPARISON_PNG);
   const summary = join(outDir, SUMMARY_MD);
-  writeFileAtomic(png, await renderPng(comparisonSpec(jobs, title)));
-  writeFileAtomic(summary, summaryMarkdown(jobs, title));
+  await writeFileAtomic(png, await renderPng(comparisonSpec(jobs, title)));
+  await writeFileAtomic(summary, summaryMarkdown(jobs, title));
   return { png, summary };
 }
 

@@ -1,8 +1,7 @@
 /** plan.json: the plan of a run plus each job's status, rewritten atomically as jobs finish. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { JobErrorInfo } from '@gbp/core';
-import { writeFileAtomic } from '../fs-atomic.js';
+import { writeFileAtomic, type JobErrorInfo } from '@gbp/core';
 import type { Plan } from '../pipeline/plan.js';
 import type { JobStatus } from './job-view.js';
 
@@ -30,8 +29,8 @@ export function readPlanFile(outputDir: string): PlanFile | undefined {
   }
 }
 
-export function writePlanFile(plan: PlanFile): void {
-  writeFileAtomic(planPath(plan.output_dir), `${JSON.stringify(plan, null, 2)}\n`);
+export async function writePlanFile(plan: PlanFile): Promise<void> {
+  await writeFileAtomic(planPath(plan.output_dir), `${JSON.stringify(plan, null, 2)}\n`);
 }
 
 /** Jobs a previous run of the same plan finished: --resume skips them. */

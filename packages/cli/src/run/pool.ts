@@ -28,6 +28,10 @@ export interface PoolOptions {
   abortGraceMs?: number;
   /** Called when a job reaches a final status. */
   onFinished?: (job: PlannedJob, status: JobStatus) => void | Promise<void>;
+  /** Called with the pids of the running workers whenever one starts or exits. */
+  onWorkers?: (pids: number[]) => void;
+  /** Problems that do not change a job's outcome (its job.log cannot be written). */
+  onWarning?: (message: string) => void;
   env?: Record<string, string>;
 }
 
@@ -96,6 +100,12 @@ export async function runPool(jobs: readonly PlannedJob[], store: RunStore, opti
     store.update(job.id, (v) => ({ ...v, status: 'running' }));
     mkdirSync(job.spec.output_dir, { recursive: true });
     const log = createWriteStream(jobLogPath(job), { flags: 'a' });
+    // A full disk must not crash the run through an unhandled stream error; the job goes on.
+    let logFailed = false;
+    log.on('error', (error) => {
+      if (!logFailed) options.onWarning?.(`[${job.id}] cannot write ${jobLogPath(job)}: ${error.message}`);
+      logFailed = true;
+    });
     const gpu = pickGpu(gpuUse);
     const initCheckpoint = job.initFrom
       ? (checkpoints.get(job.initFrom) ?? lastCheckpointOf(jobs.find((j) => j.id === job.initFrom)!.spec.output_dir))
@@ -109,6 +119,8 @@ export async function runPool(jobs: readonly PlannedJob[], store: RunStore, opti
     log.write(`--- ${new Date().toISOString()} start ${job.id}${gpu !== undefined ? ` on GPU ${gpu}` : ''}${spec.resume ? ' (resume)' : ''}\n`);
     const subprocess = spawnWorker(entry, { ...options.env, ...(gpu !== undefined && { CUDA_VISIBLE_DEVICES: String(gpu) }) });
     running.set(job.id, subprocess);
+    const reportWorkers = () => options.onWorkers?.([...running.values()].flatMap((w) => (w.pid === undefined ? [] : [w.pid])));
+    reportWorkers();
     subprocess.stdout?.pipe(log, { end: false });
     subprocess.stderr?.pipe(log, { end: false });
 
@@ -125,6 +137,7 @@ export async function runPool(jobs: readonly PlannedJob[], store: RunStore, opti
     await subprocess.sendMessage({ type: 'run', spec } satisfies ParentMessage).catch(() => undefined);
     const result = await subprocess;
     running.delete(job.id);
+    reportWorkers();
     if (gpu !== undefined) gpuUse.set(gpu, (gpuUse.get(gpu) ?? 1) - 1);
 
     let outcome: JobStatus;
@@ -133,7 +146,7 @@ export async function runPool(jobs: readonly PlannedJob[], store: RunStore, opti
     else outcome = 'failed';
     const exit = `worker exited with ${result.exitCode ?? result.signal}`;
     log.write(`--- ${new Date().toISOString()} ${outcome} (${exit})\n`);
-    await new Promise((resolve) => log.end(resolve));
+    await new Promise((resolve) => (log.destroyed ? resolve(undefined) : log.end(resolve)));
     await finish(job, outcome, (v) =>
       outcome === 'failed' && !v.error ? { ...v, error: { message: `${exit} before reporting a result; see ${jobLogPath(job)}` } } : v,
     );
@@ -153,7 +166,10 @@ export async function runPool(jobs: readonly PlannedJob[], store: RunStore, opti
         continue;
       }
       if (inFlight.size >= options.concurrency || !ready(job)) continue;
-      const started: Promise<void> = startJob(job).finally(() => inFlight.delete(started));
+      // A job that cannot even start (its folder cannot be made) fails alone, with the reason.
+      const started: Promise<void> = startJob(job)
+        .catch((error: unknown) => finish(job, 'failed', (v) => ({ ...v, error: { message: `cannot start: ${error instanceof Error ? error.message : String(error)}` } })))
+        .finally(() => inFlight.delete(started));
       inFlight.add(started);
     }
     if (inFlight.size === 0) break;

@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveJobSpec } from '@gbp/core';
 import type { Plan, PlannedJob } from '../pipeline/plan.js';
+import { OUTPUT_MARKER } from './output-folder.js';
 import { readPlanFile } from './plan-file.js';
 import { runPlan } from './run-plan.js';
 import type { RunStore } from './store.js';
@@ -121,5 +122,30 @@ describe('runPlan with worker processes', () => {
     expect(log).toContain(`init=${join(plan.output_dir, 'results_dense', 'checkpoints', 'last.json')}`);
     expect(log).toMatch(/CUDA_VISIBLE_DEVICES=[35]/);
     expect(existsSync(join(plan.output_dir, 'plan.json'))).toBe(true);
+  });
+
+  it('fails a job whose folder cannot be made, with the reason, and runs the others', async () => {
+    const plan = makePlan('nofolder', [{ id: 'blocked', method: 'baseline' }, { id: 'fine', method: 'baseline' }]);
+    mkdirSync(plan.output_dir, { recursive: true });
+    // A file where the job's folder should go.
+    const blocked = plan.jobs[0]!;
+    const spec = { ...blocked.spec, output_dir: join(plan.output_dir, 'a-file', 'results_blocked') };
+    writeFileSync(join(plan.output_dir, 'a-file'), '');
+    writeFileSync(join(plan.output_dir, OUTPUT_MARKER), '{}\n');
+    const outcome = await runPlan({ ...plan, jobs: [{ ...blocked, spec }, plan.jobs[1]!] }, { workerEntry: fakeWorker, plots: false });
+    expect(outcome.views.map((v) => v.status)).toEqual(['failed', 'done']);
+    expect(outcome.views[0]!.error?.message).toMatch(/^cannot start: ENOTDIR: not a directory, mkdir '.*a-file\/results_blocked'$/);
+    expect(readPlanFile(plan.output_dir)!.status.blocked!.status).toBe('failed');
+  });
+
+  it('reports a job.log it cannot write and runs the job anyway', async () => {
+    const plan = makePlan('nolog', [{ id: 'a', method: 'baseline' }]);
+    // A folder where job.log should go (resume: the job folder already has something in it).
+    mkdirSync(join(plan.output_dir, 'results_a', 'job.log'), { recursive: true });
+    writeFileSync(join(plan.output_dir, OUTPUT_MARKER), '{}\n');
+    const notes: string[] = [];
+    const outcome = await runPlan(plan, { workerEntry: fakeWorker, plots: false, resume: true, note: (m) => notes.push(m) });
+    expect(outcome.views.map((v) => v.status)).toEqual(['done']);
+    expect(notes).toEqual([expect.stringMatching(new RegExp(`^\\[a\\] cannot write ${join(plan.output_dir, 'results_a', 'job.log')}: EISDIR: illegal operation on a directory`))]);
   });
 });

@@ -1,18 +1,26 @@
 /**
- * Runs a Plan: writes plan.json, runs the jobs through the pool while a reporter watches the
- * store, keeps plan.json's statuses current, draws each finished job's plots and, at the end,
- * the pipeline's comparison.
+ * Runs a Plan: claims the output folder (refusing one that is in use, not gbp's, or, without
+ * --resume, holding an earlier run's job folders), writes plan.json, runs the jobs through the pool
+ * while a reporter watches the store, keeps plan.json's statuses current, draws each finished job's
+ * plots and, at the end, the pipeline's comparison.
  */
 import { mkdirSync } from 'node:fs';
+import { FileWriteError } from '@gbp/core';
 import type { Plan, PlannedJob } from '../pipeline/plan.js';
 import { writeJobPlots, writeComparison } from '../plots/results.js';
 import { initialView, type JobStatus, type JobView } from './job-view.js';
-import { finishedJobs, readPlanFile, writePlanFile, type PlanFile } from './plan-file.js';
+import { checkFreshJobFolders, checkOutputOwner, markOutput } from './output-folder.js';
+import { lockOutput } from './output-lock.js';
+import { finishedJobs, planPath, readPlanFile, writePlanFile, type PlanFile } from './plan-file.js';
 import { jobLogPath, runPool } from './pool.js';
 import { RunStore } from './store.js';
 
 export interface RunPlanOptions {
   resume?: boolean;
+  /** Write into a non-empty folder gbp did not make (still never overwriting what is there). */
+  force?: boolean;
+  /** Who holds the output folder's lock, as other runs are told (default 'gbp run'). */
+  command?: string;
   signal?: AbortSignal;
   workerEntry?: string;
   gpus?: readonly number[];
@@ -31,10 +39,28 @@ export interface RunOutcome {
   readonly failed: number;
   readonly aborted: boolean;
   readonly comparison?: { png: string; summary: string };
+  /** Set when plan.json could not be brought up to date: its statuses are stale. */
+  readonly planFileError?: string;
 }
 
 export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise<RunOutcome> {
-  mkdirSync(plan.output_dir, { recursive: true });
+  checkOutputOwner(plan, options.force ?? false);
+  try {
+    mkdirSync(plan.output_dir, { recursive: true });
+  } catch (error) {
+    throw new FileWriteError(plan.output_dir, error);
+  }
+  const lock = lockOutput(plan.output_dir, options.command ?? 'gbp run');
+  try {
+    checkFreshJobFolders(plan, options.resume ?? false);
+    await markOutput(plan.output_dir);
+    return await runLocked(plan, options, (pids) => lock.setWorkers(pids));
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(plan: Plan, options: RunPlanOptions, setWorkers: (pids: number[]) => void): Promise<RunOutcome> {
   const previous = options.resume ? readPlanFile(plan.output_dir) : undefined;
   const skip = finishedJobs(previous, plan);
   const planFile: PlanFile = {
@@ -42,16 +68,29 @@ export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise
     created: new Date().toISOString(),
     status: Object.fromEntries(plan.jobs.map((j) => [j.id, { status: 'pending' as JobStatus, log: jobLogPath(j) }])),
   };
-  writePlanFile(planFile);
+  // Before any job: a plan.json that cannot be written stops the run here, nothing started.
+  await writePlanFile(planFile);
 
   const store = new RunStore(plan.jobs.map((job) => initialView(job, jobLogPath(job))));
   options.onStore?.(store);
   const note = options.note ?? (() => undefined);
 
+  // Later plan.json updates may fail (disk full): say so, carry on, and try again at the end.
+  let planFileError: string | undefined;
+  const savePlanFile = async () => {
+    try {
+      await writePlanFile(planFile);
+      planFileError = undefined;
+    } catch (error) {
+      planFileError = error instanceof Error ? error.message : String(error);
+      note(`${planFileError}; its statuses are behind until a later write succeeds`);
+    }
+  };
+
   const onFinished = async (job: PlannedJob, status: JobStatus) => {
     const view = store.get(job.id);
     planFile.status[job.id] = { status, log: view.logPath, updated: new Date().toISOString(), ...(view.error && { error: view.error }) };
-    writePlanFile(planFile);
+    await savePlanFile();
     if (status === 'done' && options.plots !== false) {
       try {
         await writeJobPlots(job.spec.output_dir);
@@ -71,7 +110,17 @@ export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise
     ...(options.env && { env: options.env }),
     ...(options.abortGraceMs !== undefined && { abortGraceMs: options.abortGraceMs }),
     onFinished,
+    onWarning: note,
+    // In the lock, so a run started after this one is killed waits for its workers to finish writing.
+    onWorkers: (pids) => {
+      try {
+        setWorkers(pids);
+      } catch (error) {
+        note(`${error instanceof Error ? error.message : String(error)}; a run started after this one is killed may not wait for its workers`);
+      }
+    },
   });
+  if (planFileError) await savePlanFile();
 
   const views = store.snapshot();
   let comparison: RunOutcome['comparison'];
@@ -92,5 +141,6 @@ export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise
     failed: views.filter((v) => v.status === 'failed' || v.status === 'blocked').length,
     aborted: options.signal?.aborted ?? false,
     ...(comparison && { comparison }),
+    ...(planFileError && { planFileError: `${planPath(plan.output_dir)} is out of date: ${planFileError}` }),
   };
 }

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { TaskName } from '../spec.js';
-import { tempPathFor } from './cache.js';
+import { tempPathFor } from '../fs-atomic.js';
 import { DataError, LOCAL_DATA_HINT } from './errors.js';
 import { parquetFileName } from './parquet.js';
 

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import type * as Tokenizers from 'tokenizers';
 import { throwIfAborted, yieldAndCheckAbort } from '../abort.js';
 import type { TokenizerSpec } from '../spec.js';
-import { writeFileAtomic } from './cache.js';
+import { writeFileAtomic } from '../fs-atomic.js';
 import { DataError } from './errors.js';
 import {
   CONTINUING_PREFIX,

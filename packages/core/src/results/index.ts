@@ -1,8 +1,6 @@
 // Public API of the results module: the run directory writer.
 export {
   RunWriter,
-  writeFileAtomic,
-  writeJsonAtomic,
   fileTimestamp,
   existingTimestamp,
   safeName,

@@ -1,9 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunWriter, epochsToCsv, existingTimestamp, fileTimestamp } from './writer.js';
 import type { EpochRecord } from '../events.js';
+import { fillDisk, mountTinyDisk } from '../testing/tiny-disk.js';
 
 const record = (epoch: number, acc: number): EpochRecord => ({
   epoch,
@@ -47,5 +49,25 @@ describe('results writer', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  const disk = mountTinyDisk(256);
+  if (!disk.mounted) console.warn(`full-disk test skipped: ${disk.skip}`);
+  afterAll(() => (disk.mounted ? disk.unmount() : undefined));
+  it.skipIf(!disk.mounted)('on a full disk names the file; event appends go on once there is room again', async () => {
+    if (!disk.mounted) return;
+    const writer = new RunWriter(join(disk.dir, 'job'), 'magnitude', '20250101T000000Z');
+    await writer.appendEvent({ type: 'log', job_id: 'j', level: 'info', message: 'before', time: 1 });
+    const filler = fillDisk(disk.dir);
+    await expect(writer.writeMetadata({ job_id: 'j' } as never)).rejects.toThrow(`cannot write ${writer.files.metadata}: ENOSPC: no space left on device`);
+    await expect(writer.appendEvent({ type: 'log', job_id: 'j', level: 'info', message: 'x'.repeat(8192), time: 2 })).rejects.toThrow(
+      `cannot write ${writer.files.events}: ENOSPC: no space left on device`,
+    );
+    expect((await readdir(writer.dir)).sort()).toEqual(['events.ndjson']);
+    rmSync(filler);
+    await writer.appendEvent({ type: 'log', job_id: 'j', level: 'info', message: 'after', time: 3 });
+    const messages = (await readFile(writer.files.events, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { message: string }).message);
+    // The line that did not fit is gone whole: no torn line for the next one to glue onto.
+    expect(messages).toEqual(['before', 'after']);
   });
 });

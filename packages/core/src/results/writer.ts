@@ -3,20 +3,10 @@
  * Every file except the event log is rewritten whole through a temporary file and a rename, so a
  * crash leaves the previous complete version; the event log is append-only.
  */
-import { appendFile, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EpochRecord, JobEvent, Metrics, SparsityReport } from '../events.js';
-
-/** Writes `content` to `path` atomically (temp file in the same folder, then rename). */
-export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  await writeFile(tmp, content);
-  await rename(tmp, path);
-}
-
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
-}
+import { FileWriteError, writeFileAtomic, writeJsonAtomic } from '../fs-atomic.js';
 
 /** A timestamp usable in file names: 20250131T142501Z. */
 export function fileTimestamp(date = new Date()): string {
@@ -102,16 +92,29 @@ export class RunWriter {
   }
 
   private ensureDir(): Promise<void> {
-    this.ready ??= mkdir(this.dir, { recursive: true }).then(() => undefined);
+    this.ready ??= mkdir(this.dir, { recursive: true }).then(
+      () => undefined,
+      (error: unknown) => {
+        throw new FileWriteError(this.dir, error);
+      },
+    );
     return this.ready;
   }
 
   /** Appends one event line; appends are serialised so lines never interleave. */
   appendEvent(event: JobEvent): Promise<void> {
     const line = `${JSON.stringify(event)}\n`;
-    this.appendChain = this.appendChain.then(async () => {
+    // A failed append (disk full) must not stop the later ones: the chain goes on past it.
+    this.appendChain = this.appendChain.catch(() => undefined).then(async () => {
       await this.ensureDir();
-      await appendFile(this.files.events, line);
+      const size = await stat(this.files.events).then((s) => s.size, () => 0);
+      try {
+        await appendFile(this.files.events, line);
+      } catch (error) {
+        // A part-written line (disk full) is cut off, so the next line does not glue onto it.
+        await truncate(this.files.events, size).catch(() => undefined);
+        throw new FileWriteError(this.files.events, error);
+      }
     });
     return this.appendChain;
   }

@@ -254,3 +254,5 @@ export async function runPrunerJob(opts: Omit<TinyPruningJobOptions, 'outputDir'
 
 // The pruner conformance kit (checks every pruner passes; a vitest wrapper loading vitest lazily).
 export * from './conformance.js';
+
+export { mountTinyDisk, fillDisk, type TinyDisk } from './tiny-disk.js';

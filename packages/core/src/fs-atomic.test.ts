@@ -1,0 +1,47 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fillDisk, mountTinyDisk } from './testing/tiny-disk.js';
+import { FileWriteError, writeFileAtomic } from './fs-atomic.js';
+
+const root = mkdtempSync(join(tmpdir(), 'gbp-atomic-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('writeFileAtomic', () => {
+  it('replaces a file whole and leaves no temporary file', async () => {
+    const path = join(root, 'a', 'file.txt');
+    await writeFileAtomic(path, 'one');
+    await writeFileAtomic(path, 'two');
+    expect(readFileSync(path, 'utf8')).toBe('two');
+    expect(readdirSync(join(root, 'a'))).toEqual(['file.txt']);
+  });
+
+  it('on failure names the file, keeps the old content and removes its temporary file', async () => {
+    // A folder in the way: the temp file is written, the rename fails.
+    const dir = join(root, 'blocked');
+    mkdirSync(join(dir, 'target.json'), { recursive: true });
+    writeFileSync(join(dir, 'target.json', 'inside'), 'keep');
+    const failure = writeFileAtomic(join(dir, 'target.json'), '{}');
+    await expect(failure).rejects.toThrow(FileWriteError);
+    await expect(failure).rejects.toThrow(`cannot write ${join(dir, 'target.json')}: `);
+    expect(readdirSync(dir)).toEqual(['target.json']);
+    expect(readFileSync(join(dir, 'target.json', 'inside'), 'utf8')).toBe('keep');
+  });
+
+  const disk = mountTinyDisk(256);
+  if (!disk.mounted) console.warn(`full-disk test skipped: ${disk.skip}`);
+  afterAll(() => (disk.mounted ? disk.unmount() : undefined));
+  it.skipIf(!disk.mounted)('on a full disk says ENOSPC with the path, keeps the old file, leaves no temp file', async () => {
+    if (!disk.mounted) return;
+    const path = join(disk.dir, 'metadata.json');
+    await writeFileAtomic(path, 'old');
+    const filler = fillDisk(disk.dir);
+    const failure = writeFileAtomic(path, 'x'.repeat(64 * 1024));
+    await expect(failure).rejects.toThrow(`cannot write ${path}: ENOSPC: no space left on device`);
+    await expect(failure).rejects.toMatchObject({ code: 'ENOSPC', path });
+    expect(readdirSync(disk.dir).sort()).toEqual(['filler', 'metadata.json']);
+    expect(readFileSync(path, 'utf8')).toBe('old');
+    rmSync(filler);
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * The one atomic file write of gbp (core's results, caches, and the CLI's plan.json and plots):
+ * a temporary sibling, then a rename, so readers never see half a file and a crash leaves the
+ * previous version. A failure removes the temporary file and names the file meant.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/** A unique sibling of `path` to write first and rename over it. */
+export const tempPathFor = (path: string): string => `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+
+/** A failed write of `path`; `code` is the system's (ENOSPC, EACCES, ...). */
+export class FileWriteError extends Error {
+  readonly code: string | undefined;
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    const error = cause as NodeJS.ErrnoException;
+    // Node's "ENOSPC: no space left on device, write" names a syscall, and for open the temp file.
+    const reason = error.code && error.message.startsWith(`${error.code}:`) ? error.message.split(',')[0]! : error.message;
+    super(`cannot write ${path}: ${reason}`, { cause });
+    this.name = 'FileWriteError';
+    this.code = error.code;
+  }
+}
+
+/** Writes `data` to `path` atomically, creating its folder. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const temp = tempPathFor(path);
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(temp, data);
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw new FileWriteError(path, error);
+  }
+}
+
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
