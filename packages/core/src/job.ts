@@ -16,7 +16,7 @@ import { Trainer } from './train/index.js';
 import { jobEmitter } from './job/emit.js';
 import { openRun, prepareData } from './job/prepare.js';
 import { attachPruner, resolveJobPruner, type AttachedPruner } from './job/pruner.js';
-import { loadWeightsAndMasks, readInitCheckpoint, writeJobCheckpoint } from './job/checkpoint.js';
+import { restoreStart, writeJobCheckpoint } from './job/checkpoint.js';
 import { progressReporter } from './job/progress.js';
 import { JobRecorder } from './job/metadata.js';
 import { classifyFailure } from './job/failure.js';
@@ -70,11 +70,7 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
       hooks,
       sparsity: () => sparsityReport(builtModel.gates).global,
     }));
-    if (spec.init_checkpoint && !resumed) {
-      loadWeightsAndMasks(model, (await readInitCheckpoint(spec.init_checkpoint, (warning) => log('warn', warning))).trainer, spec.init_checkpoint);
-      log('info', `initialised weights and masks from ${spec.init_checkpoint}`);
-    }
-    if (resumed) trainer.restore(resumed.checkpoint.trainer);
+    await restoreStart(spec, { model, trainer, resumed, log });
     const pruner: AttachedPruner | null =
       resolvedPruner && (await attachPruner(resolvedPruner, { spec, gates: model.gates, modelInfo: info, trainer, hooks, resumed: resumed?.checkpoint.pruner, log }));
 

@@ -10,7 +10,9 @@ import type { PrunerState } from '../hooks/types.js';
 import type { GatedBert } from '../model/index.js';
 import type { RngState } from '../rng.js';
 import { tf } from '../tf.js';
-import { CheckpointError, readCheckpoint, readLatestCheckpoint, writeCheckpoint, type LatestCheckpointOptions, type TrainerState } from '../train/index.js';
+import type { JobSpec } from '../spec.js';
+import type { LogLevel } from '../events.js';
+import { CheckpointError, readCheckpoint, readLatestCheckpoint, writeCheckpoint, type LatestCheckpointOptions, type Trainer, type TrainerState } from '../train/index.js';
 
 export interface JobCheckpoint {
   job_id: string;
@@ -99,5 +101,22 @@ export function loadWeightsAndMasks(model: GatedBert, state: TrainerState, path:
     const mask = state.masks[g.name];
     if (mask === undefined) throw new Error(`init_checkpoint ${path}: no mask for gate ${g.name}`);
     g.setMask(mask);
+  }
+}
+
+/**
+ * Where training starts: a resume continues the trainer from its checkpoint (the pruner's part is
+ * restored with the pruner); else an init_checkpoint gives the weights and masks; else fresh.
+ */
+export async function restoreStart(
+  spec: JobSpec,
+  s: { model: GatedBert; trainer: Trainer; resumed: FoundJobCheckpoint | null; log: (level: LogLevel, message: string) => void },
+): Promise<void> {
+  if (s.resumed) {
+    s.trainer.restore(s.resumed.checkpoint.trainer);
+  } else if (spec.init_checkpoint) {
+    const init = await readInitCheckpoint(spec.init_checkpoint, (warning) => s.log('warn', warning));
+    loadWeightsAndMasks(s.model, init.trainer, spec.init_checkpoint);
+    s.log('info', `initialised weights and masks from ${spec.init_checkpoint}`);
   }
 }
