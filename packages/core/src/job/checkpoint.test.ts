@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, truncate } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCheckpoint } from '../train/index.js';
-import { jobCheckpointsDir, latestJobCheckpoint, readInitCheckpoint, readJobCheckpoint, writeJobCheckpoint, type JobCheckpoint } from './checkpoint.js';
+import { jobCheckpointsDir, latestJobCheckpoint, listJobCheckpoints, readInitCheckpoint, readJobCheckpoint, writeJobCheckpoint, type JobCheckpoint } from './checkpoint.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -37,6 +37,18 @@ describe('job checkpoint', () => {
     expect(found!.checkpoint.trainer.weights.w).toEqual(Float32Array.from([12, 1]));
     expect(found!.checkpoint.pruner).toEqual(pruner);
     expect(await readJobCheckpoint(newest)).toEqual(found);
+  });
+
+  it('listJobCheckpoints: the step folders newest first, by name alone (a damaged one is listed; temp folders are not)', async () => {
+    expect(await listJobCheckpoints(join(dir, 'never-ran'))).toEqual([]);
+    const six = await writeJobCheckpoint(dir, 6, checkpointAt(6));
+    const twelve = await writeJobCheckpoint(dir, 12, checkpointAt(12));
+    await truncate(join(twelve, 'tensors.bin'), 3);
+    await mkdir(join(jobCheckpointsDir(dir), '.gbp-tmp-step-000000018-1-abcdef'));
+    expect(await listJobCheckpoints(dir)).toEqual([
+      { path: twelve, step: 12 },
+      { path: six, step: 6 },
+    ]);
   });
 
   it('passes over a damaged newest checkpoint, telling why', async () => {

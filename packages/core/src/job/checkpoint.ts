@@ -12,7 +12,7 @@ import type { RngState } from '../rng.js';
 import { tf } from '../tf.js';
 import type { JobSpec } from '../spec.js';
 import type { LogLevel } from '../events.js';
-import { CheckpointError, readCheckpoint, readLatestCheckpoint, writeCheckpoint, type LatestCheckpointOptions, type Trainer, type TrainerState } from '../train/index.js';
+import { CheckpointError, listCheckpoints, readCheckpoint, readLatestCheckpoint, writeCheckpoint, type LatestCheckpointOptions, type Trainer, type TrainerState } from '../train/index.js';
 
 export interface JobCheckpoint {
   job_id: string;
@@ -76,6 +76,15 @@ async function latestIn(dir: string, warn: CheckpointWarning | undefined): Promi
  */
 export function latestJobCheckpoint(outputDir: string, warn?: CheckpointWarning): Promise<FoundJobCheckpoint | null> {
   return latestIn(jobCheckpointsDir(outputDir), warn);
+}
+
+/**
+ * The job's checkpoint folders, newest first, found by name alone: nothing is read or verified, so
+ * this is cheap for a large model (a caller that wants an intact one uses latestJobCheckpoint).
+ */
+export async function listJobCheckpoints(outputDir: string): Promise<{ path: string; step: number }[]> {
+  const dir = jobCheckpointsDir(outputDir);
+  return (await listCheckpoints(dir)).reverse().map(({ name, step }) => ({ path: join(dir, name), step }));
 }
 
 /** A checkpoint folder itself, a checkpoints folder (its newest intact one), or a job folder (the same). */
