@@ -7,6 +7,7 @@ import { resolveJobSpec, runJob, type PartialJobSpec } from './job.js';
 import type { JobEvent } from './events.js';
 import { tf } from './tf.js';
 import { initBackend } from './backend/index.js';
+import { definePruner } from './hooks/define.js';
 
 let root: string;
 const WORDS = ['good', 'great', 'fine', 'bad', 'awful', 'poor', 'movie', 'film', 'the', 'a', 'plot', 'acting', 'was', 'very', 'not'];
@@ -240,6 +241,26 @@ describe('runJob', () => {
     expect(last).toMatchObject({ type: 'failed', error: { plugin: 'half', hook: 'afterStep', code: 'PLUGIN_ERROR' } });
 
     await expect(runJob(spec('bad-options', { method: prunerFile, method_options: { nope: 1 } }), () => undefined)).rejects.toThrow(/method_options\.nope/);
+  });
+
+  it('runs a pruner definition it is given (options.pruner) without a module, and refuses one of another name before any work', async () => {
+    const half = definePruner({
+      name: 'given-half',
+      optionsSchema: { type: 'object', properties: {}, additionalProperties: false },
+      create: () => ({
+        afterEpoch: (ctx) => ctx.gates.forEach((g) => g.setMask(Float32Array.from({ length: g.size }, (_, i) => i % 2))),
+        state: () => null,
+        restore: () => undefined,
+      }),
+    });
+    const s = spec('given', { method: 'given-half', train: { epochs: 1, batch_size: 16, seed: 9 } as never, pruning: { end_sparsity: 0.5 } as never });
+    const result = await runJob(s, () => undefined, { pruner: half });
+    expect(result.sparsity.global).toBe(0.5);
+    expect(JSON.parse(await readFile(result.files.metadata!, 'utf8'))).toMatchObject({ method: 'given-half', status: 'done' });
+
+    const other = spec('given-other', { method: 'movement' });
+    await expect(runJob(other, () => undefined, { pruner: half })).rejects.toThrow("method: is 'movement', but runJob was given the definition of pruner 'given-half'; set method: given-half");
+    await expect(readdir(other.output_dir)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('trains a regression pair task (stsb): MSE loss, pearson/spearman metrics', async () => {

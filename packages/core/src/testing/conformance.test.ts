@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readdir, rm } from 'node:fs/promises';
 import { tf } from '../tf.js';
 import { Rng } from '../rng.js';
 import { definePruner } from '../hooks/define.js';
@@ -25,10 +26,15 @@ const driven = { 'job-resume': 'driven checks only' };
 
 describe('conformance kit', () => {
   it('passes a conforming pruner on every check, the job included', async () => {
-    const report = await checkPrunerConformance(good, { expectedSparsity: 'linear' });
+    const report = await checkPrunerConformance(good, { expectedSparsity: 'linear', keepOutputs: true });
     expect(report.results.map((r) => [r.name, r.status])).toEqual(CONFORMANCE_CHECKS.map((n) => [n, 'passed']));
     expect(byName(report).schedule!.message).toBe('epoch 1: 0.00% (expected 0.00%), epoch 2: 37.50% (expected 37.50%), epoch 3: 75.00% (expected 75.00%), epoch 4: 75.00% (expected 75.00%)');
-    expect(byName(report)['job-resume']!.message).toMatch(/aborted at step 9 and resumed.*epoch 3: 75\.00% \(expected 75\.00%\)$/);
+    const jobNote = /^aborted at step 9 and resumed.*epoch 3: 75\.00% \(expected 75\.00%\); outputs in (.+)$/.exec(byName(report)['job-resume']!.message);
+    expect(jobNote).not.toBeNull();
+    // runJob is given the definition: the kit writes no module for it to import, only data and the two runs.
+    const outputs = jobNote![1]!;
+    expect((await readdir(outputs)).sort()).toEqual(['cache', 'data', 'interrupted', 'straight']);
+    await rm(outputs, { recursive: true, force: true });
     expect(() => assertConformance(report)).not.toThrow();
   });
 

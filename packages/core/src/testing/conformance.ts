@@ -17,12 +17,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf } from '../tf.js';
 import { Rng } from '../rng.js';
-import { resolveJobSpec, runJob } from '../job.js';
+import { latestJobCheckpoint, resolveJobSpec, runJob } from '../job.js';
 import type { BackendName, JobSpec, PruningSpec } from '../spec.js';
 import type { EpochRecord, JobResult } from '../events.js';
 import { HOOK_NAMES, type PrunerContext, type PrunerInstance } from '../hooks/types.js';
 import type { AnyPrunerDefinition } from '../hooks/resolve.js';
-import { latestCheckpoint, readCheckpoint } from '../train/index.js';
 import { SPARSITY_TOLERANCE, countPruned, targetSparsity, type ScheduleKind } from '../pruning/index.js';
 import { createTestContext, drivePruner, type TestContext, type TestGateSpec } from './index.js';
 
@@ -264,14 +263,17 @@ export async function writeSyntheticSst2(dir: string, opts: { train?: number; va
 
 const JOB = { epochs: 3, batchSize: 16, trainExamples: 96 } as const;
 
-/** The spec of the job check: a one-layer encoder (8,192 gated weights), 6 steps per epoch. */
-export function conformanceJobSpec(opts: { method: string; plugin: string; dataDir: string; outputDir: string; methodOptions?: Record<string, unknown>; pruning?: Partial<PruningSpec>; seed?: number; backend?: BackendName }): JobSpec {
+/**
+ * The spec of the job check: a one-layer encoder (8,192 gated weights), 6 steps per epoch. `plugin`
+ * (a module path) is only needed when runJob is to resolve `method` itself, not given the definition.
+ */
+export function conformanceJobSpec(opts: { method: string; plugin?: string; dataDir: string; outputDir: string; methodOptions?: Record<string, unknown>; pruning?: Partial<PruningSpec>; seed?: number; backend?: BackendName }): JobSpec {
   return resolveJobSpec({
     id: `conformance_${opts.method}`,
     task: 'sst2',
     method: opts.method,
     method_options: opts.methodOptions ?? {},
-    plugins: [opts.plugin],
+    plugins: opts.plugin === undefined ? [] : [opts.plugin],
     model: { size: 'tiny', num_layers: 1, d_model: 32, num_heads: 2, dff: 64, vocab_size: 128, max_len: 16 },
     train: { epochs: JOB.epochs, batch_size: JOB.batchSize, max_train_examples: JOB.trainExamples, learning_rate: 2e-3, seed: opts.seed ?? 7, checkpoint_every_epoch: true },
     pruning: { ...CONFORMANCE_PRUNING, ...opts.pruning },
@@ -279,24 +281,6 @@ export function conformanceJobSpec(opts: { method: string; plugin: string; dataD
     backend: opts.backend ?? 'cpu',
     output_dir: opts.outputDir,
   });
-}
-
-/** Where shim modules find the definition under test: runJob resolves pruners from modules only. */
-const SHIM_SLOT = Symbol.for('@gbp/core/testing:conformance-pruners');
-type ShimRegistry = Map<string, AnyPrunerDefinition>;
-function shimRegistry(): ShimRegistry {
-  const g = globalThis as unknown as Record<symbol, ShimRegistry | undefined>;
-  return (g[SHIM_SLOT] ??= new Map());
-}
-let shimCounter = 0;
-
-/** A module file whose default export is `def` (each call a new file: imports are cached by URL). */
-async function writeShim(dir: string, def: AnyPrunerDefinition): Promise<string> {
-  const key = `${process.pid}-${++shimCounter}`;
-  shimRegistry().set(key, def);
-  const file = join(dir, `pruner-shim-${key}.mjs`);
-  await writeFile(file, `export default globalThis[Symbol.for(${JSON.stringify(SHIM_SLOT.description)})].get(${JSON.stringify(key)});\n`);
-  return file;
 }
 
 /** `def` with afterStep followed by `atStep(step)`: aborts the job at an exact step. */
@@ -320,10 +304,9 @@ function withStepObserver(def: AnyPrunerDefinition, atStep: (step: number) => vo
 }
 
 async function finalMasks(outputDir: string): Promise<Record<string, Float32Array>> {
-  const path = await latestCheckpoint(join(outputDir, 'checkpoints'));
-  if (!path) throw new Error(`no checkpoint in ${outputDir}`);
-  const { state } = await readCheckpoint(path);
-  return (state as { trainer: { masks: Record<string, Float32Array> } }).trainer.masks;
+  const found = await latestJobCheckpoint(outputDir);
+  if (!found) throw new Error(`no checkpoint in ${outputDir}`);
+  return found.checkpoint.trainer.masks;
 }
 
 function compareRecords(straight: readonly EpochRecord[], resumed: readonly EpochRecord[]): string | null {
@@ -348,29 +331,30 @@ async function jobResumeCheck(r: Resolved): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), `gbp-conformance-${r.def.name.replace(/[^\w-]/g, '_')}-`));
   try {
     const dataDir = await writeSyntheticSst2(join(root, 'data'), { seed: r.seed });
-    const spec = async (name: string, def: AnyPrunerDefinition) =>
-      conformanceJobSpec({ method: r.def.name, plugin: await writeShim(root, def), dataDir, outputDir: join(root, name), methodOptions: r.options, pruning: r.pruning, seed: r.seed, backend: r.backend });
+    const spec = (name: string) =>
+      conformanceJobSpec({ method: r.def.name, dataDir, outputDir: join(root, name), methodOptions: r.options, pruning: r.pruning, seed: r.seed, backend: r.backend });
 
-    const straightSpec = await spec('straight', r.def);
-    const straight: JobResult = await runJob(straightSpec, () => undefined);
+    const straightSpec = spec('straight');
+    const straight: JobResult = await runJob(straightSpec, () => undefined, { pruner: r.def });
     const schedule = assertSchedule(r, straight.epochs.map((e) => e.sparsity), JOB.epochs, 'runJob epoch records');
 
     // Abort in the middle of the second epoch (inside the window), from afterStep: an exact step.
     const stepsPerEpoch = Math.ceil(JOB.trainExamples / JOB.batchSize);
     const abortAt = stepsPerEpoch + Math.ceil(stepsPerEpoch / 2);
     const controller = new AbortController();
-    const interruptedSpec = await spec('interrupted', withStepObserver(r.def, (step) => step === abortAt && controller.abort()));
+    const interruptedSpec = spec('interrupted');
+    const observed = withStepObserver(r.def, (step) => step === abortAt && controller.abort());
     let aborted: unknown;
     try {
-      await runJob(interruptedSpec, () => undefined, { signal: controller.signal });
+      await runJob(interruptedSpec, () => undefined, { signal: controller.signal, pruner: observed });
     } catch (error) {
       aborted = error;
     }
     if (!(aborted instanceof Error) || aborted.name !== 'AbortError') {
       throw new Error(`runJob did not abort at step ${abortAt}: ${aborted instanceof Error ? aborted.message : 'it finished'}`);
     }
-    const resumedSpec = { ...(await spec('interrupted', r.def)), resume: true };
-    const resumed = await runJob(resumedSpec, () => undefined);
+    const resumedSpec = { ...interruptedSpec, resume: true };
+    const resumed = await runJob(resumedSpec, () => undefined, { pruner: r.def });
 
     const recordDiff = compareRecords(straight.epochs, resumed.epochs);
     if (recordDiff) throw new Error(recordDiff);

@@ -205,7 +205,8 @@ export async function writeCheckpoint(dir: string, step: number, state: unknown,
   return target;
 }
 
-async function listCheckpoints(dir: string): Promise<{ name: string; step: number }[]> {
+/** The step-* folders under `dir` (none read), oldest first; [] when `dir` does not exist. */
+export async function listCheckpoints(dir: string): Promise<{ name: string; step: number }[]> {
   let names: string[];
   try {
     names = await readdir(dir);

@@ -8,6 +8,7 @@ export {
   readCheckpoint,
   readLatestCheckpoint,
   latestCheckpoint,
+  listCheckpoints,
   CheckpointError,
   type BinaryArray,
   type LatestCheckpointOptions,

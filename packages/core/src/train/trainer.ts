@@ -30,6 +30,17 @@ export interface EvalResult {
   metrics: Metrics;
 }
 
+/**
+ * The job's observers of training (events, results files, checkpoints), kept apart from the pruner
+ * hooks (TrainerHooks, through the HookRegistry) on purpose, though both fire at the same points:
+ * - hooks are the plugin contract: they get a PrunerContext, change masks, fail as PluginError
+ *   naming the pruner, and save their state through PrunerInstance.state() into the job checkpoint
+ *   (so, as with Lightning's callbacks, each pruner owns its checkpoint state);
+ * - callbacks carry what plugins must not see or depend on (loss, lr, tokens, eval progress, the
+ *   request to write a checkpoint) and fail as the job's own errors.
+ * Merging them would put job-only points into the public hook list or misname job failures as a
+ * plugin's. At a shared point the hooks run first, so an event reports the masks they left.
+ */
 export interface TrainerCallbacks {
   onProgress?: (p: { epoch: number; step: number; epochStep: number; loss: number; lr: number; tokens: number }) => void;
   onEval?: (p: { epoch: number; split: string; done: number; total: number }) => void;
