@@ -4,9 +4,10 @@
  * blocked. On abort every running worker is asked to stop (it checkpoints first), then killed
  * after a grace period.
  */
-import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listJobCheckpoints } from '@gbp/core';
 import { execaNode } from 'execa';
 import type { PlannedJob } from '../pipeline/plan.js';
 import { FINISHED, type JobStatus } from './job-view.js';
@@ -41,27 +42,9 @@ export function defaultWorkerEntry(): string {
   return process.env.GBP_WORKER ?? fileURLToPath(new URL('./worker.js', import.meta.url));
 }
 
-/** The path of the last checkpoint a finished job wrote, from its events.ndjson. */
-export function lastCheckpointOf(outputDir: string): string | undefined {
-  const file = join(outputDir, 'events.ndjson');
-  if (!existsSync(file)) return undefined;
-  let path: string | undefined;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.includes('"checkpoint"')) continue;
-    try {
-      const event = JSON.parse(line) as { type?: string; path?: string };
-      if (event.type === 'checkpoint' && event.path) path = event.path;
-    } catch {
-      // A torn last line of an interrupted job; the earlier checkpoints still count.
-    }
-  }
-  return path;
-}
-
 export async function runPool(jobs: readonly PlannedJob[], store: RunStore, options: PoolOptions): Promise<void> {
   const entry = options.workerEntry ?? defaultWorkerEntry();
   const status = new Map<string, JobStatus>(jobs.map((j) => [j.id, 'pending']));
-  const checkpoints = new Map<string, string>();
   const gpuUse = new Map<number, number>((options.gpus ?? []).map((g) => [g, 0]));
   const running = new Map<string, Worker>();
   let aborting = false;
@@ -107,9 +90,9 @@ export async function runPool(jobs: readonly PlannedJob[], store: RunStore, opti
       logFailed = true;
     });
     const gpu = pickGpu(gpuUse);
-    const initCheckpoint = job.initFrom
-      ? (checkpoints.get(job.initFrom) ?? lastCheckpointOf(jobs.find((j) => j.id === job.initFrom)!.spec.output_dir))
-      : undefined;
+    // The source job's folder: core starts from its newest intact checkpoint (passing over a damaged one).
+    const initSource = job.initFrom ? jobs.find((j) => j.id === job.initFrom)!.spec.output_dir : undefined;
+    const initCheckpoint = initSource && (await listJobCheckpoints(initSource)).length > 0 ? initSource : undefined;
     if (job.initFrom && !initCheckpoint) {
       log.end(`no checkpoint found for ${job.initFrom}\n`);
       await finish(job, 'failed', (v) => ({ ...v, error: { message: `job ${job.initFrom} left no checkpoint to start from` } }));
@@ -130,7 +113,6 @@ export async function runPool(jobs: readonly PlannedJob[], store: RunStore, opti
     subprocess.on('message', (raw: unknown) => {
       if (!isWorkerMessage(raw)) return;
       logMessage(log, raw);
-      if (raw.type === 'checkpoint') checkpoints.set(job.id, raw.path);
       if (raw.type === 'done' || raw.type === 'failed' || raw.type === 'aborted') final = raw;
       store.dispatch(job.id, raw);
     });

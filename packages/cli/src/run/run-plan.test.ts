@@ -112,14 +112,14 @@ describe('runPlan with worker processes', () => {
     expect(csv.map((l) => l.split(',')[0])).toEqual(['epoch', '1', '2', '3']);
   });
 
-  it('starts an init_from job from its source job\'s last checkpoint and gives each job a GPU', async () => {
+  it('starts an init_from job from its source job\'s folder (core takes its newest intact checkpoint) and gives each job a GPU', async () => {
     const plan = makePlan('init', [
       { id: 'dense', method: 'baseline' },
       { id: 'pruned', method: 'baseline', needs: ['dense'], initFrom: 'dense' },
     ]);
     await runPlan(plan, { workerEntry: fakeWorker, plots: false, gpus: [3, 5] });
     const log = readFileSync(join(plan.output_dir, 'results_pruned', 'job.log'), 'utf8');
-    expect(log).toContain(`init=${join(plan.output_dir, 'results_dense', 'checkpoints', 'last.json')}`);
+    expect(log).toContain(`init=${join(plan.output_dir, 'results_dense')}\n`);
     expect(log).toMatch(/CUDA_VISIBLE_DEVICES=[35]/);
     expect(existsSync(join(plan.output_dir, 'plan.json'))).toBe(true);
   });
