@@ -3,38 +3,19 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveJobSpec } from '@gbp/core';
-import type { Plan, PlannedJob } from '../pipeline/plan.js';
+import { fakePlan, fakeWorker } from '../../test/fixtures/fake-plan.js';
+import type { Plan } from '../pipeline/plan.js';
 import { OUTPUT_MARKER } from './output-folder.js';
 import { LOCK_FILE } from './output-lock.js';
 import { readPlanFile } from './plan-file.js';
 import { runPlan } from './run-plan.js';
 import { RunRefusedError } from './run-refused.js';
 
-const fakeWorker = fileURLToPath(new URL('../../test/fixtures/fake-worker.mjs', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'gbp-owner-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function makePlan(name: string, methods: string[] = ['baseline']): Plan {
-  const output = join(root, name);
-  return {
-    version: 1,
-    pipeline: name,
-    file: 'test.yaml',
-    output_dir: output,
-    concurrency: 2,
-    reports: [],
-    jobs: methods.map((method): PlannedJob => ({
-      id: method,
-      stage: 'main',
-      axes: {},
-      needs: [],
-      spec: resolveJobSpec({ id: method, method, task: 'sst2', model: { size: 'tiny' }, train: { epochs: 2 }, output_dir: join(output, `results_${method}`) }),
-    })),
-  };
-}
+const makePlan = (name: string, methods: string[] = ['baseline']) => fakePlan(root, name, methods.map((method) => ({ id: method, method })));
 const run = (plan: Plan, extra: Parameters<typeof runPlan>[1] = {}) => runPlan(plan, { workerEntry: fakeWorker, plots: false, ...extra });
 
 describe('one gbp run per output folder', () => {

@@ -1,39 +1,17 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveJobSpec } from '@gbp/core';
-import type { Plan, PlannedJob } from '../pipeline/plan.js';
+import { fakePlan, fakeWorker, type FakeJob } from '../../test/fixtures/fake-plan.js';
 import { OUTPUT_MARKER } from './output-folder.js';
 import { readPlanFile } from './plan-file.js';
 import { runPlan } from './run-plan.js';
 import type { RunStore } from './store.js';
 
-// The fake worker speaks the real IPC protocol; method names pick its behaviour (fail, slow).
-const fakeWorker = fileURLToPath(new URL('../../test/fixtures/fake-worker.mjs', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'gbp-run-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function makePlan(name: string, jobs: { id: string; method: string; needs?: string[]; initFrom?: string; epochs?: number }[], concurrency = 2): Plan {
-  const output = join(root, name);
-  return {
-    version: 1,
-    pipeline: name,
-    file: 'test.yaml',
-    output_dir: output,
-    concurrency,
-    reports: [],
-    jobs: jobs.map((j): PlannedJob => ({
-      id: j.id,
-      stage: 'main',
-      axes: {},
-      needs: j.needs ?? [],
-      ...(j.initFrom && { initFrom: j.initFrom }),
-      spec: resolveJobSpec({ id: j.id, method: j.method, task: 'sst2', model: { size: 'tiny' }, train: { epochs: j.epochs ?? 2 }, output_dir: join(output, `results_${j.id}`) }),
-    })),
-  };
-}
+const makePlan = (name: string, jobs: readonly FakeJob[], concurrency = 2) => fakePlan(root, name, jobs, concurrency);
 
 /** Records the largest number of jobs running at once. */
 const watchConcurrency = (store: RunStore, peak: { value: number }) =>
