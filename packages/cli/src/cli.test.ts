@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -158,5 +158,23 @@ describe('gbp commands', () => {
     expect(await main(['run', file, '--output', blocker], t.value)).toBe(1);
     expect(t.err()).toBe(`gbp: cannot write ${join(blocker, 'p')}: ENOTDIR: not a directory\n`);
   });
-});
 
+  it('compare never overwrites a summary.md it did not write, and marks the folders it writes', async () => {
+    const job = join(dir, 'cmp', 'pipe', 'results_magnitude_sst2');
+    mkdirSync(job, { recursive: true });
+    const rows = [1, 2].map((e) => [e, e * 10, 1e-4, 0.7 / e, 0.8 / e, 0.6 + 0.05 * e, 0.25 * e, 3.5 * e].join(','));
+    writeFileSync(join(job, 'results_magnitude_20250102_030405.csv'), `epoch,step,lr,train_loss,eval_loss,accuracy,sparsity,wall_time_s\n${rows.join('\n')}\n`);
+    const mine = join(dir, 'cmp', 'notes');
+    mkdirSync(mine, { recursive: true });
+    writeFileSync(join(mine, 'summary.md'), 'my notes\n');
+    const t = io();
+    expect(await main(['compare', join(dir, 'cmp', 'pipe'), '-o', mine], t.value)).toBe(2);
+    expect(t.err()).toBe(`gbp compare: ${mine} is not a gbp output folder and already holds ${join(mine, 'summary.md')}; choose another -o, or move them away\n`);
+    expect(readFileSync(join(mine, 'summary.md'), 'utf8')).toBe('my notes\n');
+    const fresh = join(dir, 'cmp', 'fresh');
+    expect(await main(['compare', join(dir, 'cmp', 'pipe'), '-o', fresh], io().value)).toBe(0);
+    // A second compare into the folder gbp wrote may replace its own files.
+    expect(await main(['compare', join(dir, 'cmp', 'pipe'), '-o', fresh], io().value)).toBe(0);
+    expect(readFileSync(join(fresh, 'summary.md'), 'utf8')).toContain('magnitude');
+  });
+});

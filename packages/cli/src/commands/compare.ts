@@ -1,7 +1,10 @@
 /** `gbp compare DIR...`: rebuilds the comparison plot and summary from existing results. */
-import { basename, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { COMPARE_FLAGS, helpText, parseFlags, UsageError } from '../args.js';
-import { findJobDirs, writeComparison } from '../plots/results.js';
+import { COMPARISON_PNG, findJobDirs, SUMMARY_MD, writeComparison } from '../plots/results.js';
+import { isGbpOutput, markOutput } from '../run/output-folder.js';
+import { RunRefusedError } from '../run/run-refused.js';
 import type { CommandIO } from './io.js';
 import { EXIT } from './run.js';
 
@@ -28,7 +31,18 @@ export async function compareCommand(argv: readonly string[], io: CommandIO): Pr
   const single = dirs.length === 1 && jobDirs[0] !== dirs[0];
   const out = flags.output ? resolve(io.cwd, flags.output) : single ? dirs[0]! : resolve(io.cwd, 'comparison');
   const title = flags.title ?? (single ? basename(dirs[0]!) : 'comparison');
+  refuseForeignFiles(out);
+  await markOutput(out);
   const { png, summary } = await writeComparison(out, jobDirs, title);
   io.stdout.write(`${jobDirs.length} jobs compared\ncomparison: ${png}\nsummary: ${summary}\n`);
   return EXIT.ok;
+}
+
+/** A summary.md or plot already in OUT that gbp did not write (no marker) is the user's: never overwrite it. */
+function refuseForeignFiles(out: string): void {
+  if (isGbpOutput(out)) return;
+  const theirs = [SUMMARY_MD, COMPARISON_PNG].map((name) => join(out, name)).filter((path) => existsSync(path));
+  if (theirs.length > 0) {
+    throw new RunRefusedError(`gbp compare: ${out} is not a gbp output folder and already holds ${theirs.join(', ')}; choose another -o, or move them away`);
+  }
 }
