@@ -198,7 +198,8 @@ export function glueDataDir(): string | undefined {
 
 export interface TinyPruningJobOptions {
   method: string;
-  plugin: string;
+  /** The pruner's source file; omit when runJob is given the definition (its `pruner` option). */
+  plugin?: string;
   dataDir: string;
   outputDir: string;
   methodOptions?: Record<string, unknown>;
@@ -217,7 +218,7 @@ export function tinyPruningJobSpec(opts: TinyPruningJobOptions): JobSpec {
     output_dir: opts.outputDir,
     method: opts.method,
     method_options: opts.methodOptions ?? {},
-    plugins: [opts.plugin],
+    plugins: opts.plugin === undefined ? [] : [opts.plugin],
     model: { size: 'tiny', num_layers: 1, d_model: 32, num_heads: 2, dff: 64, vocab_size: 400, max_len: 32 },
     train: { epochs: 3, batch_size: 16, max_train_examples: 96, max_eval_examples: 32, learning_rate: 1e-3, checkpoint_every_epoch: false },
     pruning: { start_sparsity: 0, end_sparsity: 0.8, start_epoch: 1, end_epoch: 2, ...opts.pruning },
