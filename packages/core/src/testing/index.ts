@@ -46,8 +46,14 @@ export function createTestGate(spec: TestGateSpec, rng = new Rng(1)): TestGate {
   const weight = tf.tidy(() => tf.variable(tf.tensor2d(values, [rows, cols]), true));
   const bias = tf.tidy(() => tf.variable(tf.zeros([cols]), true));
   const gate = new GatedDense(spec.name, weight, bias);
-  if (spec.mask) gate.setMask(Float32Array.from(spec.mask));
-  return Object.assign(gate, { dispose: () => tf.dispose([weight, bias, gate.mask]) });
+  const dispose = () => tf.dispose([weight, bias, gate.mask]);
+  try {
+    if (spec.mask) gate.setMask(Float32Array.from(spec.mask));
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+  return Object.assign(gate, { dispose });
 }
 
 export interface TestContextOptions {
@@ -104,19 +110,19 @@ export function createTestContext(options: TestContextOptions): TestContext {
     seed,
     log: (level, message) => void logs.push({ level, message }),
   });
-  // The real context is the prototype (it is frozen): only the test extras are added here.
+  // The real context is the prototype: only the test extras are added here, frozen like it.
   const counter = (key: keyof typeof counters): PropertyDescriptor => ({
     get: () => counters[key],
     set: (value: number) => void (counters[key] = value),
     enumerable: true,
   });
-  return Object.create(real, {
+  return Object.freeze(Object.create(real, {
     step: counter('step'),
     epoch: counter('epoch'),
     logs: { value: logs, enumerable: true },
     masks: { value: () => gates.map((g) => real.helpers.readMask(g)) },
     dispose: { value: () => gates.forEach((g) => g.dispose()) },
-  }) as TestContext;
+  }) as TestContext);
 }
 
 /** Gradients for one step: gate name → dL/d(W⊙M). The driver disposes them after the hook. */
