@@ -1,6 +1,7 @@
 /**
- * Test helpers for pruner packages ('@gbp/core/testing'): gates over given weights, a
- * PrunerContext around them, and a driver that calls a pruner's hooks in the trainer's order.
+ * Test helpers for pruner packages ('@gbp/core/testing'): the model's gates over given weights, the
+ * job's PrunerContext around them, and a driver that calls a pruner's hooks through the trainer's
+ * own hook calls, so a pruner that passes here behaves the same in a job.
  */
 // First, as in the main entry: one copy of core per process.
 import '../single-copy.js';
@@ -15,9 +16,11 @@ import { Rng } from '../rng.js';
 import type { JobEvent, JobResult, LogLevel, Metrics } from '../events.js';
 import { HookRegistry } from '../hooks/registry.js';
 import { validatePrunerOptions, type AnyPrunerDefinition } from '../hooks/resolve.js';
-import type { Gate, GateGradients } from '../model/gate.js';
+import type { Gate } from '../model/gate.js';
+import { GatedDense } from '../model/gated_dense.js';
 import type { PrunerContext, PrunerInstance, PrunerModelInfo, PrunerState } from '../hooks/types.js';
-import { PRUNER_HELPERS as helpers } from '../pruning/helpers.js';
+import { createPrunerContext } from '../train/pruner_context.js';
+import { epochDone, gradientsReady, startEpoch, stepDone } from '../train/hook_order.js';
 
 export interface TestGateSpec {
   name: string;
@@ -33,7 +36,7 @@ export interface TestGate extends Gate {
   dispose(): void;
 }
 
-/** A gate like the trainer's: weight and mask variables, setMask checking shape and 0/1 values. */
+/** The model's own GatedDense over the given weights (zero bias), its mask set through the real setMask. */
 export function createTestGate(spec: TestGateSpec, rng = new Rng(1)): TestGate {
   const [rows, cols] = spec.shape;
   const size = rows * cols;
@@ -41,32 +44,16 @@ export function createTestGate(spec: TestGateSpec, rng = new Rng(1)): TestGate {
   if (values.length !== size) throw new Error(`gate ${spec.name}: ${values.length} values for shape [${rows}, ${cols}]`);
   // tf.variable keeps its initial tensor alive unless created inside tidy (which spares variables).
   const weight = tf.tidy(() => tf.variable(tf.tensor2d(values, [rows, cols]), true));
-  const mask = tf.tidy(() => tf.variable(spec.mask ? tf.tensor2d(Float32Array.from(spec.mask), [rows, cols]) : tf.ones([rows, cols]), false));
-  return {
-    name: spec.name,
-    shape: [rows, cols],
-    size,
-    weight,
-    mask,
-    setMask(next) {
-      const data = next instanceof tf.Tensor ? (next.dataSync() as Float32Array) : next;
-      if (next instanceof tf.Tensor && (next.shape.length !== 2 || next.shape[0] !== rows || next.shape[1] !== cols)) {
-        throw new Error(`gate ${spec.name}: mask of shape [${next.shape.join(', ')}], expected [${rows}, ${cols}]`);
-      }
-      if (data.length !== size) throw new Error(`gate ${spec.name}: mask of ${data.length} values, expected ${size}`);
-      const floats = new Float32Array(size);
-      for (let i = 0; i < size; i++) {
-        const v = data[i]!;
-        if (v !== 0 && v !== 1) throw new Error(`gate ${spec.name}: mask value ${v} at ${i} is not 0 or 1`);
-        floats[i] = v;
-      }
-      tf.tidy(() => mask.assign(tf.tensor2d(floats, [rows, cols])));
-    },
-    dispose() {
-      weight.dispose();
-      mask.dispose();
-    },
-  };
+  const bias = tf.tidy(() => tf.variable(tf.zeros([cols]), true));
+  const gate = new GatedDense(spec.name, weight, bias);
+  const dispose = () => tf.dispose([weight, bias, gate.mask]);
+  try {
+    if (spec.mask) gate.setMask(Float32Array.from(spec.mask));
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+  return Object.assign(gate, { dispose });
 }
 
 export interface TestContextOptions {
@@ -81,6 +68,7 @@ export interface TestContextOptions {
 }
 
 export interface TestContext extends PrunerContext {
+  /** The counters the context reads, moved by drivePruner as the trainer moves its own. */
   step: number;
   epoch: number;
   readonly gates: readonly TestGate[];
@@ -93,25 +81,19 @@ export interface TestContext extends PrunerContext {
 
 export const DEFAULT_TEST_PRUNING: PruningSpec = { start_sparsity: 0, end_sparsity: 0.5, start_epoch: 1, end_epoch: 2 };
 
+/** The job's own PrunerContext (createPrunerContext) over test gates, with writable counters and the logs kept. */
 export function createTestContext(options: TestContextOptions): TestContext {
   const seed = options.seed ?? 42;
   const init = Rng.derive(seed, 'test-weights');
   const gates = options.gates.map((g) => createTestGate(g, init));
   const epochs = options.epochs ?? 3;
   const stepsPerEpoch = options.stepsPerEpoch ?? 10;
-  const name = options.name ?? 'test';
+  const counters = { step: 0, epoch: 0 };
   const logs: { level: LogLevel; message: string }[] = [];
-  const logAt = (level: LogLevel) => (message: string) => void logs.push({ level, message });
-  const ctx: TestContext = {
-    name,
+  const real = createPrunerContext({
+    name: options.name ?? 'test',
     gates,
-    gate(gateName: string) {
-      const gate = gates.find((g) => g.name === gateName);
-      if (!gate) throw new Error(`no gate named ${gateName}; gates: ${gates.map((g) => g.name).join(', ')}`);
-      return gate;
-    },
-    step: 0,
-    epoch: 0,
+    counters,
     epochs,
     stepsPerEpoch,
     totalSteps: epochs * stepsPerEpoch,
@@ -125,15 +107,22 @@ export function createTestContext(options: TestContextOptions): TestContext {
       dff: gates[0]?.shape[1] ?? 1,
       ...options.model,
     },
-    rng: Rng.derive(seed, name),
-    log: { debug: logAt('debug'), info: logAt('info'), warn: logAt('warn'), error: logAt('error') },
-    logs,
-    helpers,
-    tf,
-    masks: () => gates.map((g) => helpers.readMask(g)),
-    dispose: () => gates.forEach((g) => g.dispose()),
-  };
-  return ctx;
+    seed,
+    log: (level, message) => void logs.push({ level, message }),
+  });
+  // The real context is the prototype: only the test extras are added here, frozen like it.
+  const counter = (key: keyof typeof counters): PropertyDescriptor => ({
+    get: () => counters[key],
+    set: (value: number) => void (counters[key] = value),
+    enumerable: true,
+  });
+  return Object.freeze(Object.create(real, {
+    step: counter('step'),
+    epoch: counter('epoch'),
+    logs: { value: logs, enumerable: true },
+    masks: { value: () => gates.map((g) => real.helpers.readMask(g)) },
+    dispose: { value: () => gates.forEach((g) => g.dispose()) },
+  }) as TestContext);
 }
 
 /** Gradients for one step: gate name → dL/d(W⊙M). The driver disposes them after the hook. */
@@ -162,36 +151,42 @@ function zeroGradients(ctx: TestContext): Map<string, tf.Tensor2D> {
 }
 
 /**
- * Validates options, creates the pruner and calls its hooks the way the trainer does: setup; per
- * epoch beforeEpoch; per step afterBackward(grads), afterStep(step); afterEpoch; teardown.
- * Returns the instance (e.g. for state()).
+ * Validates options, creates the pruner and runs the job's sequence through the trainer's own hook
+ * calls (train/hook_order.ts): setup; per epoch beforeEpoch; per step afterBackward(grads),
+ * afterStep(step); afterEpoch; teardown. The counters move as Trainer.restore and Trainer.run move
+ * them. Returns the instance (e.g. for state()).
  */
 export async function drivePruner(def: AnyPrunerDefinition, rawOptions: unknown, ctx: TestContext, drive: DriveOptions = {}): Promise<PrunerInstance> {
   const options = validatePrunerOptions(def, rawOptions);
+  const start = drive.startStep ?? 0;
+  const stop = drive.stopAfterStep ?? ctx.totalSteps;
+  const firstEpoch = Math.floor(start / ctx.stepsPerEpoch) + 1;
+  // As after Trainer.restore: the pruner is created, restored and set up at the resumed position.
+  ctx.step = start;
+  if (start > 0) ctx.epoch = Math.min(firstEpoch, ctx.epochs);
   const instance = await def.create(options, ctx);
   const registry = new HookRegistry();
   registry.register(def.name, ctx, instance);
-  const start = drive.startStep ?? 0;
-  ctx.step = start;
   if (drive.state !== undefined) instance.restore(drive.state);
   await registry.call('setup');
-  const stop = drive.stopAfterStep ?? ctx.totalSteps;
-  for (let epoch = Math.floor(start / ctx.stepsPerEpoch) + 1; epoch <= ctx.epochs; epoch++) {
+  for (let epoch = firstEpoch; epoch <= ctx.epochs; epoch++) {
     ctx.epoch = epoch;
-    if (ctx.step % ctx.stepsPerEpoch === 0) await registry.call('beforeEpoch', epoch);
-    while (ctx.step < epoch * ctx.stepsPerEpoch) {
+    const batchesDone = ctx.step - (epoch - 1) * ctx.stepsPerEpoch;
+    await startEpoch(registry, epoch, batchesDone);
+    for (let batch = batchesDone; batch < ctx.stepsPerEpoch; batch++) {
       if (ctx.step >= stop) return instance;
+      // Always drawn: a source may train the weights as it makes the step's gradients.
       const grads = drive.gradients ? drive.gradients(ctx, ctx.step + 1) : zeroGradients(ctx);
       try {
-        await registry.call('afterBackward', grads as GateGradients);
+        await gradientsReady(registry, () => grads);
       } finally {
         grads.forEach((g) => g.dispose());
       }
       ctx.step++;
-      await registry.call('afterStep', ctx.step);
+      await stepDone(registry, ctx.step);
       drive.onStep?.(ctx, ctx.step, instance);
     }
-    await registry.call('afterEpoch', epoch, drive.metrics?.(epoch) ?? {});
+    await epochDone(registry, epoch, drive.metrics?.(epoch) ?? {});
     drive.onEpoch?.(ctx, epoch, instance);
   }
   if (drive.teardown !== false) await registry.call('teardown');
@@ -209,7 +204,8 @@ export function glueDataDir(): string | undefined {
 
 export interface TinyPruningJobOptions {
   method: string;
-  plugin: string;
+  /** The pruner's source file; omit when runJob is given the definition (its `pruner` option). */
+  plugin?: string;
   dataDir: string;
   outputDir: string;
   methodOptions?: Record<string, unknown>;
@@ -228,7 +224,7 @@ export function tinyPruningJobSpec(opts: TinyPruningJobOptions): JobSpec {
     output_dir: opts.outputDir,
     method: opts.method,
     method_options: opts.methodOptions ?? {},
-    plugins: [opts.plugin],
+    plugins: opts.plugin === undefined ? [] : [opts.plugin],
     model: { size: 'tiny', num_layers: 1, d_model: 32, num_heads: 2, dff: 64, vocab_size: 400, max_len: 32 },
     train: { epochs: 3, batch_size: 16, max_train_examples: 96, max_eval_examples: 32, learning_rate: 1e-3, checkpoint_every_epoch: false },
     pruning: { start_sparsity: 0, end_sparsity: 0.8, start_epoch: 1, end_epoch: 2, ...opts.pruning },

@@ -15,6 +15,7 @@ import { autoMicroBatchSize } from '../model/memory.js';
 import { AdamW, assignFrom } from './adamw.js';
 import { clipByGlobalNorm } from './clip.js';
 import { learningRateAt, makeLrSchedule, type LrSchedule } from './schedule.js';
+import { epochDone, gradientsReady, startEpoch, stepDone } from './hook_order.js';
 
 export { AbortError };
 
@@ -188,13 +189,13 @@ export class Trainer {
   async trainStep(batch: Batch): Promise<number> {
     const grads = this.computeGradients(batch);
     try {
-      if (this.options.hooks.has('afterBackward')) {
+      await gradientsReady(this.options.hooks, () => {
         const byGate = new Map<string, tf.Tensor2D>();
         this.model.specs.forEach((s, i) => {
           if (s.gate !== undefined) byGate.set(s.gate, grads.grads[i] as tf.Tensor2D);
         });
-        await this.options.hooks.call('afterBackward', byGate);
-      }
+        return byGate;
+      });
       this.applyGradients(grads.grads);
     } finally {
       for (const g of grads.grads) g.dispose();
@@ -327,7 +328,7 @@ export class Trainer {
       this.shuffleRng.restore(pos.epochShuffleState);
       const batches = makeBatches(this.options.trainExamples, this.spec.batch_size, { rng: this.shuffleRng, padId: this.options.padId });
       if (batches.length !== this.stepsPerEpoch) throw new Error(`makeBatches gave ${batches.length} batches, expected ${this.stepsPerEpoch}`);
-      if (pos.batchIndex === 0) await hooks.call('beforeEpoch', pos.epoch);
+      await startEpoch(hooks, pos.epoch, pos.batchIndex);
       this.dropoutRng.restore(pos.dropoutState);
       while (pos.batchIndex < batches.length) {
         await yieldToEventLoop();
@@ -341,7 +342,7 @@ export class Trainer {
         pos.epochLossCount += 1;
         pos.epochTokens += batch.tokens;
         pos.dropoutState = this.dropoutRng.state();
-        await hooks.call('afterStep', pos.step);
+        await stepDone(hooks, pos.step);
         callbacks.onProgress?.({ epoch: pos.epoch, step: pos.step, epochStep: pos.batchIndex, loss, lr, tokens: batch.tokens });
       }
       await abortIfAsked();
@@ -362,7 +363,7 @@ export class Trainer {
         sparsity: this.options.sparsity(),
         wall_time_s: elapsed(),
       };
-      await hooks.call('afterEpoch', pos.epoch, record.metrics);
+      await epochDone(hooks, pos.epoch, record.metrics);
       // Masks may have changed in afterEpoch: the record reports the sparsity the next epoch trains at.
       record.sparsity = this.options.sparsity();
       pos.records.push(record);
