@@ -5,6 +5,7 @@ export { tf } from './tf.js';
 export * from './spec.js';
 export * from './events.js';
 export * from './rng.js';
+export { compileSchema, formatAjvErrors, describeValue, dottedPath, mustWording, JOB_SPEC_WORDING, EXPECTED_WORDING, type SchemaIssue, type IssuePath, type Wording } from './validation.js';
 // What plugin authors and the CLI build on; core's machinery (trainer, model math, kernels, the
 // pruning functions) is exported by './internal.ts' ('@gbp/core/internal'), and to plugins through
 // PrunerContext.helpers.

@@ -34,7 +34,7 @@ export async function checkMethodOptions(
   } catch (error) {
     if (!(error instanceof PrunerOptionsError)) throw error;
     const issues = error.issues.map((issue) => {
-      const path = [...optionsPath, ...issue.path.split('.').slice(1)];
+      const path = [...optionsPath, ...issue.option];
       // At the option's key: an unknown option has no value worth pointing at.
       return { ...source.issue(path, `pruner ${error.pruner}: ${issue.message}`, 'key'), path: formatPath(path) };
     });

@@ -105,4 +105,12 @@ describe('validatePrunerOptions', () => {
     expect(message).toContain('method_options.extra: is not a known option');
     expect(() => validatePrunerOptions(def, [1])).toThrow(/method_options: must be an object/);
   });
+  it('says a union of a type and a literal accepts both', () => {
+    const either = definePruner({
+      name: 'either',
+      optionsSchema: Type.Object({ steps: Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('auto')]) }),
+      create: () => ({ state: () => null, restore: () => undefined }),
+    });
+    expect(() => validatePrunerOptions(either, { steps: 'x' })).toThrow('method_options.steps: must be integer, or "auto" (got "x")');
+  });
 });

@@ -17,7 +17,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { compileSchema, dottedPath, formatAjvErrors, mustWording, type IssuePath } from '../validation.js';
 import { isPluginPath } from './plugin-path.js';
 import type { PrunerDefinition } from './types.js';
 
@@ -201,62 +202,15 @@ export class PrunerOptionsError extends Error {
   readonly code = 'PRUNER_OPTIONS_INVALID';
   constructor(
     readonly pruner: string,
-    readonly issues: readonly { path: string; message: string }[],
+    /** `path` as printed (method_options.<field>); `option` the same inside the options, as keys. */
+    readonly issues: readonly { path: string; option: IssuePath; message: string }[],
   ) {
     super(`invalid options for pruner ${pruner}:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`);
     this.name = 'PrunerOptionsError';
   }
 }
 
-const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: false, coerceTypes: false, verbose: true });
-const compiled = new WeakMap<object, ValidateFunction>();
-
-function describeIssue(error: ErrorObject): { path: string; message: string } {
-  const base = error.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const params = error.params as Record<string, unknown>;
-  let message = error.message ?? 'is invalid';
-  if (error.keyword === 'additionalProperties') {
-    base.push(String(params.additionalProperty));
-    message = 'is not a known option';
-  } else if (error.keyword === 'enum') {
-    message = `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-  } else if (error.keyword === 'const') {
-    message = `must be ${JSON.stringify(params.allowedValue)}`;
-  } else if (error.keyword === 'required') {
-    base.push(String(params.missingProperty));
-    message = 'is required';
-  }
-  const path = ['method_options', ...base].join('.');
-  const got = error.keyword === 'required' || error.keyword === 'additionalProperties' ? '' : ` (got ${JSON.stringify(error.data)})`;
-  return { path, message: `${message}${got}` };
-}
-
-/**
- * One issue per field. Under allErrors a union of literals reports one `const` error per branch
- * plus an `anyOf`: those become "must be one of ...".
- */
-function summarise(errors: readonly ErrorObject[]): { path: string; message: string }[] {
-  const byPath = new Map<string, ErrorObject[]>();
-  for (const e of errors) byPath.set(e.instancePath, [...(byPath.get(e.instancePath) ?? []), e]);
-  const issues: { path: string; message: string }[] = [];
-  for (const group of byPath.values()) {
-    const consts = group.filter((e) => e.keyword === 'const').map((e) => (e.params as { allowedValue: unknown }).allowedValue);
-    const anyOf = group.find((e) => e.keyword === 'anyOf');
-    if (anyOf && consts.length > 0) {
-      const { path } = describeIssue(anyOf);
-      issues.push({ path, message: `must be one of ${consts.map((v) => JSON.stringify(v)).join(', ')} (got ${JSON.stringify(anyOf.data)})` });
-      continue;
-    }
-    // additionalProperties and required name a different field per error: keep them all.
-    const seen = new Set<string>();
-    for (const issue of group.filter((e) => e.keyword !== 'anyOf' || group.length === 1).map(describeIssue)) {
-      if (seen.has(issue.path)) continue;
-      issues.push(issue);
-      seen.add(issue.path);
-    }
-  }
-  return issues;
-}
+const OPTIONS_WORDING = mustWording({ noun: 'option', got: true });
 
 /**
  * Validates `options` against the pruner's JSON Schema, returning a copy with the schema's
@@ -265,19 +219,19 @@ function summarise(errors: readonly ErrorObject[]): { path: string; message: str
  */
 export function validatePrunerOptions(def: AnyPrunerDefinition, options: unknown): Record<string, unknown> {
   const schema = def.optionsSchema as object;
-  let validate = compiled.get(schema);
-  if (!validate) {
-    try {
-      validate = ajv.compile(schema);
-    } catch (error) {
-      throw new Error(`pruner ${def.name}: its optionsSchema is not a valid JSON Schema: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    compiled.set(schema, validate);
+  let validate: ValidateFunction;
+  try {
+    validate = compileSchema(schema);
+  } catch (error) {
+    throw new Error(`pruner ${def.name}: its optionsSchema is not a valid JSON Schema: ${error instanceof Error ? error.message : String(error)}`);
   }
   const value = options === undefined || options === null ? {} : structuredClone(options);
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new PrunerOptionsError(def.name, [{ path: 'method_options', message: `must be an object (got ${JSON.stringify(options)})` }]);
+    throw new PrunerOptionsError(def.name, [{ path: 'method_options', option: [], message: `must be an object (got ${JSON.stringify(options)})` }]);
   }
-  if (!validate(value)) throw new PrunerOptionsError(def.name, summarise(validate.errors ?? []));
+  if (!validate(value)) {
+    const issues = formatAjvErrors(validate.errors ?? [], OPTIONS_WORDING);
+    throw new PrunerOptionsError(def.name, issues.map((i) => ({ path: dottedPath(['method_options', ...i.path]), option: i.path, message: i.message })));
+  }
   return value as Record<string, unknown>;
 }
