@@ -12,6 +12,7 @@ export { compileSchema, formatAjvErrors, describeValue, dottedPath, mustWording,
 export * from './hooks/types.js';
 export * from './hooks/define.js';
 export * from './hooks/resolve.js';
+export { locateModule, searchRoots } from './hooks/loader.js';
 export * from './hooks/plugin-path.js';
 export * from './hooks/installed.js';
 export { PluginError } from './hooks/registry.js';

@@ -9,22 +9,19 @@
  *   4. a package: @scope/gbp-pruner-Y given as is, gbp-pruner-Y as is, else gbp-pruner-X;
  *   5. a path (see isPluginPath), relative to cwd; the CLI passes absolute paths, made so at
  *      plan time relative to the pipeline file, so a worker's cwd never matters.
- * Packages are looked up in node_modules folders from cwd upwards (the user's project), then from
- * this file's location upwards (packages installed beside gbp). Node's own resolver cannot take a
- * parent for ESM-only packages in Node 20 without a flag, so the small lookup below reads the
- * package.json `exports`/`main` itself.
+ * Steps 3-4 are for names, step 5 for paths: isPluginPath decides, never both. A job spec whose
+ * plan already resolved its method carries the module in `method_module`, which is then
+ * imported as is (resolveJobPruner).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve as resolvePath } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ValidateFunction } from 'ajv';
+import type { JobSpec } from '../spec.js';
 import { compileSchema, dottedPath, formatAjvErrors, mustWording, type IssuePath } from '../validation.js';
+import { loadDefinition, locateModule, moduleUrl, packageSearchDescription, PATH_FORMS, PrunerLoadError, type AnyPrunerDefinition } from './loader.js';
 import { isPluginPath } from './plugin-path.js';
-import type { PrunerDefinition } from './types.js';
+import { resolve as resolvePath } from 'node:path';
 
-// Options are only known to the plugin: callers validate them with validatePrunerOptions.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyPrunerDefinition = PrunerDefinition<any>;
+// Where they were defined before the loader had its own module; importers of resolve.js keep them.
+export { PrunerLoadError, type AnyPrunerDefinition } from './loader.js';
 
 export const BUILTIN_PRUNERS: Readonly<Record<string, string>> = Object.freeze({
   magnitude: '@gbp/pruner-magnitude',
@@ -47,113 +44,39 @@ export class PrunerResolutionError extends Error {
   }
 }
 
-export class PrunerLoadError extends Error {
-  readonly code = 'PRUNER_LOAD_FAILED';
-  constructor(
-    readonly source: string,
-    message: string,
-    override readonly cause?: unknown,
-  ) {
-    super(`pruner module ${source}: ${message}`);
-    this.name = 'PrunerLoadError';
-  }
-}
-
 export interface ResolvePrunerOptions {
   /** Extra module specifiers or paths (spec.plugins) whose default exports can be named by name. */
   plugins?: readonly string[];
   /** Where paths are relative to and where node_modules lookup starts (default process.cwd()). */
   cwd?: string;
+  /** The module (file or file: URL) already found for this method: imported as is, nothing searched. */
+  module?: string;
 }
 
-
-/** Directories whose node_modules are searched, nearest first. */
-export function searchRoots(cwd: string): string[] {
-  const roots: string[] = [];
-  for (const start of [cwd, dirname(fileURLToPath(import.meta.url))]) {
-    for (let dir = start; ; dir = dirname(dir)) {
-      if (!roots.includes(dir)) roots.push(dir);
-      if (dirname(dir) === dir) break;
-    }
-  }
-  return roots;
+/** A pruner and the module file it came from (what a job spec's method_module records). */
+export interface ResolvedPruner {
+  definition: AnyPrunerDefinition;
+  /** file: URL of the module whose default export is `definition`. */
+  module: string;
 }
 
-/** The entry file of an installed package's main export, or undefined when not installed. */
-function findPackageEntry(name: string, cwd: string): string | undefined {
-  for (const root of searchRoots(cwd)) {
-    const pkgDir = join(root, 'node_modules', name);
-    const pkgJson = join(pkgDir, 'package.json');
-    if (!existsSync(pkgJson)) continue;
-    const pkg = JSON.parse(readFileSync(pkgJson, 'utf8')) as { exports?: unknown; main?: string; module?: string };
-    const entry = exportEntry(pkg.exports) ?? pkg.module ?? pkg.main ?? 'index.js';
-    return resolvePath(pkgDir, entry);
-  }
-  return undefined;
+async function loadFound(file: string, source: string): Promise<ResolvedPruner> {
+  return { definition: await loadDefinition(file, source), module: moduleUrl(file) };
 }
 
-/** The "." export for an ESM importer: exports string, or its import/node/default condition. */
-function exportEntry(exports: unknown): string | undefined {
-  if (typeof exports === 'string') return exports;
-  if (!exports || typeof exports !== 'object') return undefined;
-  const map = exports as Record<string, unknown>;
-  const dot = '.' in map ? map['.'] : Object.keys(map).some((k) => k.startsWith('.')) ? undefined : map;
-  if (typeof dot === 'string') return dot;
-  if (!dot || typeof dot !== 'object') return undefined;
-  for (const condition of ['import', 'node', 'default']) {
-    const target = exportEntry((dot as Record<string, unknown>)[condition]);
-    if (target) return target;
+async function loadPlugin(spec: string, cwd: string): Promise<ResolvedPruner> {
+  const source = `'${spec}' (plugins)`;
+  const file = locateModule(spec, cwd);
+  if (!file) {
+    const where = isPluginPath(spec) ? `as a path (${resolvePath(cwd, spec)} ${PATH_FORMS})` : `as a package (${packageSearchDescription(cwd)})`;
+    throw new PrunerLoadError(source, `not found ${where}`);
   }
-  return undefined;
-}
-
-function findPath(path: string, cwd: string): string | undefined {
-  const full = resolvePath(cwd, path);
-  for (const candidate of [full, `${full}.js`, `${full}.mjs`, join(full, 'index.js')]) {
-    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
-  }
-  // A folder with a package.json (a local package).
-  if (existsSync(join(full, 'package.json'))) {
-    const pkg = JSON.parse(readFileSync(join(full, 'package.json'), 'utf8')) as { exports?: unknown; main?: string };
-    const entry = resolvePath(full, exportEntry(pkg.exports) ?? pkg.main ?? 'index.js');
-    if (existsSync(entry)) return entry;
-  }
-  return undefined;
-}
-
-function looksLikePruner(value: unknown): value is PrunerDefinition<unknown> {
-  if (!value || typeof value !== 'object') return false;
-  const v = value as Record<string, unknown>;
-  return typeof v.name === 'string' && v.name.length > 0 && typeof v.create === 'function' && !!v.optionsSchema && typeof v.optionsSchema === 'object';
-}
-
-/** Imports `file` and returns its default export, checked to be a PrunerDefinition. */
-async function loadDefinition(file: string, source: string): Promise<AnyPrunerDefinition> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new PrunerLoadError(source, `failed to import ${file}: ${error instanceof Error ? error.message : String(error)}`, error);
-  }
-  // A CommonJS module compiled from ESM nests its default export once more.
-  let candidate = mod.default;
-  if (!looksLikePruner(candidate) && candidate && typeof candidate === 'object' && 'default' in candidate) {
-    candidate = (candidate as Record<string, unknown>).default;
-  }
-  if (!looksLikePruner(candidate)) {
-    const what = mod.default === undefined ? `it has no default export (exports: ${Object.keys(mod).join(', ') || 'none'})` : 'its default export is not a pruner definition';
-    throw new PrunerLoadError(source, `${what}; expected \`export default definePruner({ name, optionsSchema, create })\` (file ${file})`);
-  }
-  return candidate;
+  return loadFound(file, source);
 }
 
 /** Loads one `plugins` entry (package name or path, relative to cwd) on its own. */
 export async function loadPrunerPlugin(spec: string, cwd: string): Promise<AnyPrunerDefinition> {
-  const file = (isPluginPath(spec) ? undefined : findPackageEntry(spec, cwd)) ?? findPath(spec, cwd);
-  if (!file) {
-    throw new PrunerLoadError(`'${spec}' (plugins)`, `not found as a package (node_modules from ${cwd} upwards) nor as a path (${resolvePath(cwd, spec)})`);
-  }
-  return loadDefinition(file, `'${spec}' (plugins)`);
+  return (await loadPlugin(spec, cwd)).definition;
 }
 
 /** Package names to try for a method, in order. */
@@ -165,34 +88,49 @@ function packageCandidates(method: string): string[] {
 }
 
 /**
- * The pruner for `method`, or null for 'baseline'. Throws PrunerResolutionError listing every
- * place tried when nothing matches, and PrunerLoadError when a module is found but is not a pruner.
+ * The pruner for `method` and its module, or null for 'baseline'. Throws PrunerResolutionError
+ * listing every place tried when nothing matches, and PrunerLoadError when a module is found but
+ * is not a pruner.
  */
-export async function resolvePruner(method: string, opts: ResolvePrunerOptions = {}): Promise<AnyPrunerDefinition | null> {
+export async function findPruner(method: string, opts: ResolvePrunerOptions = {}): Promise<ResolvedPruner | null> {
   if (method === 'baseline') return null;
+  if (opts.module !== undefined) return loadFound(opts.module, `${opts.module} (method_module of '${method}')`);
   const cwd = opts.cwd ?? process.cwd();
   const tried: string[] = [];
 
   const plugins = opts.plugins ?? [];
   if (plugins.length > 0) {
-    const loaded = await Promise.all(plugins.map((p) => loadPrunerPlugin(p, cwd)));
-    const match = loaded.find((def) => def.name === method);
+    const loaded = await Promise.all(plugins.map((p) => loadPlugin(p, cwd)));
+    const match = loaded.find((p) => p.definition.name === method);
     if (match) return match;
-    tried.push(`plugins: ${plugins.map((p, i) => `${p} (name '${loaded[i]!.name}')`).join(', ')}`);
+    tried.push(`plugins: ${plugins.map((p, i) => `${p} (name '${loaded[i]!.definition.name}')`).join(', ')}`);
   }
 
-  if (!isPluginPath(method)) {
+  if (isPluginPath(method)) {
+    const file = locateModule(method, cwd);
+    if (file) return loadFound(file, `path ${file}`);
+    tried.push(`path ${resolvePath(cwd, method)} ${PATH_FORMS}`);
+  } else {
     for (const name of packageCandidates(method)) {
-      const entry = findPackageEntry(name, cwd);
-      if (entry) return loadDefinition(entry, `package ${name}`);
-      tried.push(`package ${name} (node_modules from ${cwd} upwards, and beside @gbp/core)`);
+      const entry = locateModule(name, cwd);
+      if (entry) return loadFound(entry, `package ${name}`);
+      tried.push(`package ${name} (${packageSearchDescription(cwd)})`);
     }
   }
-
-  const file = findPath(method, cwd);
-  if (file) return loadDefinition(file, `path ${file}`);
-  tried.push(`path ${resolvePath(cwd, method)} (also with .js, .mjs, /index.js)`);
   throw new PrunerResolutionError(method, tried);
+}
+
+/** The pruner for `method`, or null for 'baseline' (see findPruner). */
+export async function resolvePruner(method: string, opts: ResolvePrunerOptions = {}): Promise<AnyPrunerDefinition | null> {
+  return (await findPruner(method, opts))?.definition ?? null;
+}
+
+/**
+ * A job's pruner: its method_module when the plan recorded one (so a worker imports exactly the
+ * module planning found, whatever its cwd), else resolved from method and plugins.
+ */
+export async function resolveJobPruner(spec: Pick<JobSpec, 'method' | 'plugins' | 'method_module'>, cwd?: string): Promise<AnyPrunerDefinition | null> {
+  return resolvePruner(spec.method, { plugins: spec.plugins, module: spec.method_module, cwd });
 }
 
 // ---------------------------------------------------------------------------------------------
