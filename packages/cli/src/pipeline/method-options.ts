@@ -3,7 +3,7 @@
  * for a file that failed earlier checks, so its option errors come in the same report.
  */
 import { dirname, resolve as resolvePath } from 'node:path';
-import { absolutePluginEntry, PrunerOptionsError, resolvePruner, validatePrunerOptions } from '@gbp/core';
+import { absolutePluginEntry, findPruner, PrunerOptionsError, validatePrunerOptions } from '@gbp/core';
 import { formatPath, type FieldPath, type PipelineIssue } from './errors.js';
 import { mergeDeep, type MethodOptions } from './resolve.js';
 import type { YamlSource } from './source.js';
@@ -11,6 +11,8 @@ import type { YamlSource } from './source.js';
 export interface MethodOptionsCheck {
   /** The options with the pruner's defaults applied, or undefined when they are invalid. */
   readonly options?: Record<string, unknown>;
+  /** The pruner's module (file: URL), for the job spec's method_module; undefined for baseline. */
+  readonly module?: string;
   readonly issues: PipelineIssue[];
 }
 
@@ -25,12 +27,12 @@ export async function checkMethodOptions(
   source: YamlSource,
   resolveOptions: { plugins: readonly string[]; cwd: string },
 ): Promise<MethodOptionsCheck> {
-  const def = await resolvePruner(method, { plugins: [...resolveOptions.plugins], cwd: resolveOptions.cwd });
-  if (def === null) {
+  const found = await findPruner(method, { plugins: [...resolveOptions.plugins], cwd: resolveOptions.cwd });
+  if (found === null) {
     return Object.keys(options).length > 0 ? { issues: [source.issue(optionsPath, 'baseline takes no options')] } : { options: {}, issues: [] };
   }
   try {
-    return { options: validatePrunerOptions(def, options), issues: [] };
+    return { options: validatePrunerOptions(found.definition, options), module: found.module, issues: [] };
   } catch (error) {
     if (!(error instanceof PrunerOptionsError)) throw error;
     const issues = error.issues.map((issue) => {
