@@ -68,7 +68,7 @@ async function loadPlugin(spec: string, cwd: string): Promise<ResolvedPruner> {
   const source = `'${spec}' (plugins)`;
   const file = locateModule(spec, cwd);
   if (!file) {
-    const where = isPluginPath(spec) ? `as a path (${resolvePath(cwd, spec)} ${PATH_FORMS})` : `as a package (${packageSearchDescription(cwd)})`;
+    const where = isPluginPath(spec) ? `as a path: ${resolvePath(cwd, spec)} ${PATH_FORMS}` : `as a package (${packageSearchDescription(cwd)})`;
     throw new PrunerLoadError(source, `not found ${where}`);
   }
   return loadFound(file, source);
