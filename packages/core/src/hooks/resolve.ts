@@ -13,12 +13,12 @@
  * plan already resolved its method carries the module in `method_module`, which is then
  * imported as is (resolveJobPruner).
  */
+import { resolve as resolvePath } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import type { JobSpec } from '../spec.js';
 import { compileSchema, dottedPath, formatAjvErrors, mustWording, type IssuePath } from '../validation.js';
 import { loadDefinition, locateModule, moduleUrl, packageSearchDescription, PATH_FORMS, PrunerLoadError, type AnyPrunerDefinition } from './loader.js';
 import { isPluginPath } from './plugin-path.js';
-import { resolve as resolvePath } from 'node:path';
 
 // Where they were defined before the loader had its own module; importers of resolve.js keep them.
 export { PrunerLoadError, type AnyPrunerDefinition } from './loader.js';
