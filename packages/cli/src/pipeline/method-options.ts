@@ -3,7 +3,7 @@
  * for a file that failed earlier checks, so its option errors come in the same report.
  */
 import { dirname, resolve as resolvePath } from 'node:path';
-import { absolutePluginEntry, findPruner, PrunerOptionsError, validatePrunerOptions, type ResolvedPruner } from '@gbp/core';
+import { absolutePluginEntry, findPruner, PrunerOptionsError, validatePrunerOptions, type FoundPruner } from '@gbp/core';
 import { formatPath, type FieldPath, type PipelineIssue } from './errors.js';
 import { mergeDeep, type MethodOptions } from './resolve.js';
 import type { YamlSource } from './source.js';
@@ -17,11 +17,11 @@ export interface MethodOptionsCheck {
 }
 
 /** A method's pruner and module (null for baseline); see prunerFinder. */
-export type PrunerFinder = (method: string) => Promise<ResolvedPruner | null>;
+export type PrunerFinder = (method: string) => Promise<FoundPruner | null>;
 
 /** Finds each method's pruner once (with `plugins`, relative to `cwd`), however often it is asked. */
 export function prunerFinder(plugins: readonly string[], cwd: string): PrunerFinder {
-  const found = new Map<string, Promise<ResolvedPruner | null>>();
+  const found = new Map<string, Promise<FoundPruner | null>>();
   return (method) => {
     let pruner = found.get(method);
     if (!pruner) found.set(method, (pruner = findPruner(method, { plugins, cwd })));

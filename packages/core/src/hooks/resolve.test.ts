@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { Type } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePruner } from './define.js';
-import { findPruner, PrunerLoadError, PrunerOptionsError, PrunerResolutionError, resolveJobPruner, resolvePruner, validatePrunerOptions } from './resolve.js';
+import { findPruner, PrunerLoadError, PrunerOptionsError, PrunerResolutionError, resolvePruner, validatePrunerOptions } from './resolve.js';
 
 let root = '';
 const pruner = (name: string) => `export default { name: ${JSON.stringify(name)}, optionsSchema: { type: 'object' }, create() { return { state: () => null, restore() {} }; } };\n`;
@@ -80,11 +80,11 @@ describe('resolvePruner', () => {
     expect(foo?.module).toBe(pathToFileURL(join(root, 'node_modules/gbp-pruner-foo/index.mjs')).href);
     const custom = await findPruner('custom', { cwd: cwd(), plugins: ['./plugins/p.mjs'] });
     expect(custom?.module).toBe(pathToFileURL(join(cwd(), 'plugins/p.mjs')).href);
-    // The recorded module wins over what method would find from here ('foo' -> gbp-pruner-foo).
-    const spec = { method: 'foo', plugins: ['gbp-pruner-foo'], method_module: custom!.module };
-    expect((await resolveJobPruner(spec, cwd()))?.name).toBe('custom');
-    expect(await resolveJobPruner({ method: 'baseline', plugins: [] })).toBeNull();
-    await expect(resolveJobPruner({ ...spec, method_module: pathToFileURL(join(cwd(), 'gone.mjs')).href })).rejects.toThrow(
+    // A job spec's method_module wins over what method would find from here ('foo' -> gbp-pruner-foo).
+    const job = { method: 'foo', plugins: ['gbp-pruner-foo'], module: custom!.module, cwd: cwd() };
+    expect((await resolvePruner(job.method, job))?.name).toBe('custom');
+    expect(await resolvePruner('baseline', job)).toBeNull();
+    await expect(resolvePruner('foo', { ...job, module: pathToFileURL(join(cwd(), 'gone.mjs')).href })).rejects.toThrow(
       /pruner module .*gone\.mjs \(method_module of 'foo'\): failed to import/,
     );
   });

@@ -10,12 +10,11 @@
  *   5. a path (see isPluginPath), relative to cwd; the CLI passes absolute paths, made so at
  *      plan time relative to the pipeline file, so a worker's cwd never matters.
  * Steps 3-4 are for names, step 5 for paths: isPluginPath decides, never both. A job spec whose
- * plan already resolved its method carries the module in `method_module`, which is then
- * imported as is (resolveJobPruner).
+ * plan already resolved its method carries the module in `method_module`: pass it as `module`
+ * and it is imported as is.
  */
 import { resolve as resolvePath } from 'node:path';
 import type { ValidateFunction } from 'ajv';
-import type { JobSpec } from '../spec.js';
 import { compileSchema, dottedPath, formatAjvErrors, mustWording, type IssuePath } from '../validation.js';
 import { loadDefinition, locateModule, moduleUrl, packageSearchDescription, PATH_FORMS, PrunerLoadError, type AnyPrunerDefinition } from './loader.js';
 import { isPluginPath } from './plugin-path.js';
@@ -54,17 +53,17 @@ export interface ResolvePrunerOptions {
 }
 
 /** A pruner and the module file it came from (what a job spec's method_module records). */
-export interface ResolvedPruner {
+export interface FoundPruner {
   definition: AnyPrunerDefinition;
   /** file: URL of the module whose default export is `definition`. */
   module: string;
 }
 
-async function loadFound(file: string, source: string): Promise<ResolvedPruner> {
+async function loadFound(file: string, source: string): Promise<FoundPruner> {
   return { definition: await loadDefinition(file, source), module: moduleUrl(file) };
 }
 
-async function loadPlugin(spec: string, cwd: string): Promise<ResolvedPruner> {
+async function loadPlugin(spec: string, cwd: string): Promise<FoundPruner> {
   const source = `'${spec}' (plugins)`;
   const file = locateModule(spec, cwd);
   if (!file) {
@@ -92,7 +91,7 @@ function packageCandidates(method: string): string[] {
  * listing every place tried when nothing matches, and PrunerLoadError when a module is found but
  * is not a pruner.
  */
-export async function findPruner(method: string, opts: ResolvePrunerOptions = {}): Promise<ResolvedPruner | null> {
+export async function findPruner(method: string, opts: ResolvePrunerOptions = {}): Promise<FoundPruner | null> {
   if (method === 'baseline') return null;
   if (opts.module !== undefined) return loadFound(opts.module, `${opts.module} (method_module of '${method}')`);
   const cwd = opts.cwd ?? process.cwd();
@@ -123,14 +122,6 @@ export async function findPruner(method: string, opts: ResolvePrunerOptions = {}
 /** The pruner for `method`, or null for 'baseline' (see findPruner). */
 export async function resolvePruner(method: string, opts: ResolvePrunerOptions = {}): Promise<AnyPrunerDefinition | null> {
   return (await findPruner(method, opts))?.definition ?? null;
-}
-
-/**
- * A job's pruner: its method_module when the plan recorded one (so a worker imports exactly the
- * module planning found, whatever its cwd), else resolved from method and plugins.
- */
-export async function resolveJobPruner(spec: Pick<JobSpec, 'method' | 'plugins' | 'method_module'>, cwd?: string): Promise<AnyPrunerDefinition | null> {
-  return resolvePruner(spec.method, { plugins: spec.plugins, module: spec.method_module, cwd });
 }
 
 // ---------------------------------------------------------------------------------------------
