@@ -112,7 +112,10 @@ describe('gbp commands', () => {
     expect(out).toContain(`\nrand  1.2.3  gbp-pruner-rand (installed, ${join(project, 'node_modules', 'gbp-pruner-rand')})\n  rate: number = 0.5\n`);
     expect(out).toContain(`\n@acme/gbp-pruner-obd  0.0.1  @acme/gbp-pruner-obd (installed, ${join(project, 'node_modules', '@acme', 'gbp-pruner-obd')})\n`);
     expect(out).toContain('\nlocal  0.0.2  ./local.mjs (--plugin)\n');
-    expect(out).toContain(`\n./missing.mjs (--plugin): not available: pruner module './missing.mjs' (plugins): not found as a package`);
+    // A path is only looked for as a file: the message says where.
+    expect(out).toContain(
+      `\n./missing.mjs (--plugin): not available: pruner module './missing.mjs' (plugins): not found as a path: ${join(project, 'missing.mjs')} (also with .js, .mjs, /index.js)`,
+    );
     expect(out.match(/not available/g)).toHaveLength(1);
   });
 

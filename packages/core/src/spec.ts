@@ -111,6 +111,14 @@ export const JobSpecSchema = Type.Object(
     method: Type.String({ minLength: 1, default: 'baseline', description: 'baseline, a built-in pruner, a gbp-pruner-* package or a path.' }),
     method_options: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: "Options for the pruner, validated by the pruner's own schema." }),
     plugins: Type.Array(Type.String(), { default: [], description: 'Extra pruner modules to make resolvable by name.' }),
+    method_module: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "file: URL of the module that default-exports this job's pruner, found when the job was planned; when set it is imported as is, " +
+          'instead of resolving method (which stays the name results are labelled by) and plugins again.',
+      }),
+    ),
     task: TaskName,
     model: ModelSpecSchema,
     train: TrainSpecSchema,

@@ -46,9 +46,5 @@ export class PipelineError extends Error {
   }
 }
 
-/** Short JSON of a value for messages ("got ..."). */
-export function describeValue(value: unknown): string {
-  const text = JSON.stringify(value);
-  if (text === undefined) return String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
+/** A value quoted in a message (core's, so file and job messages quote alike). */
+export { describeValue } from '@gbp/core';

@@ -2,9 +2,8 @@
  * Stage 1 of the config flow: a pipeline file on disk -> a schema-valid, internally consistent
  * `PipelineFile`, or a PipelineError listing every problem with file:line:column.
  */
-import type { ValidateFunction } from 'ajv';
 import { PipelineError, type PipelineIssue } from './errors.js';
-import { createAjv, schemaIssues } from './ajv-issues.js';
+import { schemaIssues } from './ajv-issues.js';
 import { PipelineFileSchema, type PipelineFile } from './schema.js';
 import { readYamlSource, type YamlSource } from './source.js';
 
@@ -12,8 +11,6 @@ export interface LoadedPipeline {
   readonly source: YamlSource;
   readonly file: PipelineFile;
 }
-
-let validatePipeline: ValidateFunction | undefined;
 
 /** Reads, parses and validates a pipeline file. Throws PipelineError with all issues. */
 export function loadPipeline(file: string, text?: string): LoadedPipeline {
@@ -29,8 +26,7 @@ export function loadPipeline(file: string, text?: string): LoadedPipeline {
 export function checkPipeline(file: string, text?: string): { source: YamlSource; issues: readonly PipelineIssue[] } {
   const source = readYamlSource(file, text);
   if (source.syntaxIssues.length > 0) return { source, issues: source.syntaxIssues };
-  validatePipeline ??= createAjv().compile(PipelineFileSchema);
-  const issues = schemaIssues(validatePipeline, source.data, source);
+  const issues = schemaIssues(PipelineFileSchema, source.data, source);
   return { source, issues: issues.length > 0 ? issues : stageIssues(source.data as PipelineFile, source) };
 }
 

@@ -3,7 +3,7 @@
  * for a file that failed earlier checks, so its option errors come in the same report.
  */
 import { dirname, resolve as resolvePath } from 'node:path';
-import { absolutePluginEntry, PrunerOptionsError, resolvePruner, validatePrunerOptions } from '@gbp/core';
+import { absolutePluginEntry, findPruner, PrunerOptionsError, validatePrunerOptions, type FoundPruner } from '@gbp/core';
 import { formatPath, type FieldPath, type PipelineIssue } from './errors.js';
 import { mergeDeep, type MethodOptions } from './resolve.js';
 import type { YamlSource } from './source.js';
@@ -11,30 +11,45 @@ import type { YamlSource } from './source.js';
 export interface MethodOptionsCheck {
   /** The options with the pruner's defaults applied, or undefined when they are invalid. */
   readonly options?: Record<string, unknown>;
+  /** The pruner's module (file: URL), for the job spec's method_module; undefined for baseline. */
+  readonly module?: string;
   readonly issues: PipelineIssue[];
 }
 
+/** A method's pruner and module (null for baseline); see prunerFinder. */
+export type PrunerFinder = (method: string) => Promise<FoundPruner | null>;
+
+/** Finds each method's pruner once (with `plugins`, relative to `cwd`), however often it is asked. */
+export function prunerFinder(plugins: readonly string[], cwd: string): PrunerFinder {
+  const found = new Map<string, Promise<FoundPruner | null>>();
+  return (method) => {
+    let pruner = found.get(method);
+    if (!pruner) found.set(method, (pruner = findPruner(method, { plugins, cwd })));
+    return pruner;
+  };
+}
+
 /**
- * Resolves `method` and validates `options` at `optionsPath`. Option problems become issues;
- * errors resolving the method (or a broken plugin schema) are thrown for the caller to place.
+ * Finds `method`'s pruner and validates `options` at `optionsPath`. Option problems become
+ * issues; errors resolving the method (or a broken plugin schema) are thrown for the caller to place.
  */
 export async function checkMethodOptions(
   method: string,
   options: Readonly<Record<string, unknown>>,
   optionsPath: FieldPath,
   source: YamlSource,
-  resolveOptions: { plugins: readonly string[]; cwd: string },
+  find: PrunerFinder,
 ): Promise<MethodOptionsCheck> {
-  const def = await resolvePruner(method, { plugins: [...resolveOptions.plugins], cwd: resolveOptions.cwd });
-  if (def === null) {
+  const found = await find(method);
+  if (found === null) {
     return Object.keys(options).length > 0 ? { issues: [source.issue(optionsPath, 'baseline takes no options')] } : { options: {}, issues: [] };
   }
   try {
-    return { options: validatePrunerOptions(def, options), issues: [] };
+    return { options: validatePrunerOptions(found.definition, options), module: found.module, issues: [] };
   } catch (error) {
     if (!(error instanceof PrunerOptionsError)) throw error;
     const issues = error.issues.map((issue) => {
-      const path = [...optionsPath, ...issue.path.split('.').slice(1)];
+      const path = [...optionsPath, ...issue.option];
       // At the option's key: an unknown option has no value worth pointing at.
       return { ...source.issue(path, `pruner ${error.pruner}: ${issue.message}`, 'key'), path: formatPath(path) };
     });
@@ -82,6 +97,7 @@ export async function methodSectionIssues(
   const dir = dirname(resolvePath(cwd, source.file));
   const plugins = Array.isArray(data.plugins) ? (data.plugins as string[]).map((p) => absolutePluginEntry(p, dir)) : [];
   const used = usedMethods(data, overrides.flagMethods ?? []);
+  const find = prunerFinder(plugins, dir);
   const sections: [FieldPath, unknown][] = [
     [['methods'], data.methods],
     ...(isPlain(data.stages) ? Object.entries(data.stages).map(([name, stage]): [FieldPath, unknown] => [['stages', name, 'methods'], isPlain(stage) ? stage.methods : undefined]) : []),
@@ -94,7 +110,7 @@ export async function methodSectionIssues(
       if (!used.has(method) || !isPlain(options) || failed.some((i) => within(i.path, formatPath(entryPath)))) continue;
       try {
         const merged = mergeDeep(options, overrides.methods?.[absolutePluginEntry(method, dir)]);
-        issues.push(...(await checkMethodOptions(method, merged, entryPath, source, { plugins, cwd: dir })).issues);
+        issues.push(...(await checkMethodOptions(method, merged, entryPath, source, find)).issues);
       } catch {
         // Unresolvable method or broken plugin: planning reports it, located where the method is named.
       }

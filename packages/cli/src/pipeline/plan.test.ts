@@ -1,4 +1,4 @@
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { PipelineError } from './errors.js';
 import { loadPipeline } from './load.js';
@@ -45,6 +45,15 @@ describe('planPipeline', () => {
     expect(toy.spec.plugins).toEqual([`${fixtures}toy-pruner.mjs`]);
     expect(p.jobs.find((j) => j.id === 'baseline_sst2_seed1')!.spec.method_options).toEqual({});
     expect(p.concurrency).toBe(1);
+  });
+
+  it('records in each job spec the module its pruner came from, for the worker to import as is', async () => {
+    const p = await plan(`${base}matrix:\n  method: [baseline, toy, magnitude]\n`);
+    const spec = (id: string) => p.jobs.find((j) => j.id === id)!.spec;
+    expect(spec('toy_sst2').method_module).toBe(pathToFileURL(`${fixtures}toy-pruner.mjs`).href);
+    expect(spec('toy_sst2').method).toBe('toy');
+    expect(spec('magnitude_sst2').method_module).toMatch(/^file:\/\/.*\/pruner-magnitude\/dist\/index\.js$/);
+    expect(spec('baseline_sst2')).not.toHaveProperty('method_module');
   });
 
   it('names a job method_task when nothing else varies', async () => {

@@ -6,7 +6,7 @@
 import { basename, extname, join } from 'node:path';
 import { isPluginPath, PrunerLoadError, resolveJobSpec, type JobSpec } from '@gbp/core';
 import { PipelineError, describeValue, type FieldPath, type PipelineIssue } from './errors.js';
-import { checkMethodOptions } from './method-options.js';
+import { checkMethodOptions, prunerFinder, type MethodOptionsCheck } from './method-options.js';
 import { axisField, mergeDeep, type ResolvedPipeline, type ResolvedStage } from './resolve.js';
 
 export interface PlannedJob {
@@ -192,22 +192,24 @@ function linkInitCheckpoints(
   });
 }
 
-/** Resolves every method once per stage and validates its options with the pruner's schema (defaults applied). */
+/**
+ * Resolves every method once, validates its options per stage with the pruner's schema (defaults
+ * applied) and records the pruner's module in each job spec (method_module).
+ */
 async function validateMethods(pipeline: ResolvedPipeline, jobs: PlannedJob[]): Promise<PipelineIssue[]> {
   const issues: PipelineIssue[] = [];
-  const checked = new Map<string, Record<string, unknown> | undefined>();
+  const checked = new Map<string, Pick<MethodOptionsCheck, 'options' | 'module'> | undefined>();
+  // Options are checked per stage (each stage has its own), the method found once.
+  const find = prunerFinder(pipeline.plugins, pipeline.dir);
   for (const [i, job] of jobs.entries()) {
     const stage = pipeline.stages.find((s) => s.name === job.stage)!;
     const key = `${job.stage}\u0000${job.spec.method}`;
     if (!checked.has(key)) {
       checked.set(key, undefined);
       try {
-        const check = await checkMethodOptions(job.spec.method, job.spec.method_options, stage.paths.methods(job.spec.method), pipeline.source, {
-          plugins: pipeline.plugins,
-          cwd: pipeline.dir,
-        });
+        const check = await checkMethodOptions(job.spec.method, job.spec.method_options, stage.paths.methods(job.spec.method), pipeline.source, find);
         issues.push(...check.issues);
-        checked.set(key, check.options);
+        checked.set(key, check.options ? check : undefined);
       } catch (error) {
         // A plugins entry that fails to load is its own error, once, wherever methods are named.
         const plugin = error instanceof PrunerLoadError ? pipeline.plugins.findIndex((p) => error.source === `'${p}' (plugins)`) : -1;
@@ -221,8 +223,9 @@ async function validateMethods(pipeline: ResolvedPipeline, jobs: PlannedJob[]): 
         issues.push(pipeline.source.issue(where, error instanceof Error ? error.message : String(error)));
       }
     }
-    const options = checked.get(key);
-    if (options) jobs[i] = { ...job, spec: { ...job.spec, method_options: options } };
+    const check = checked.get(key);
+    // The module found here is the one the worker imports, whatever its cwd.
+    if (check?.options) jobs[i] = { ...job, spec: { ...job.spec, method_options: check.options, ...(check.module ? { method_module: check.module } : {}) } };
   }
   return issues;
 }

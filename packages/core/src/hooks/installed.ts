@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { searchRoots } from './resolve.js';
+import { searchRoots } from './loader.js';
 
 export interface InstalledPruner {
   /** The npm package name, e.g. gbp-pruner-random or @acme/gbp-pruner-obd. */

@@ -1,10 +1,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Type } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePruner } from './define.js';
-import { PrunerLoadError, PrunerOptionsError, PrunerResolutionError, resolvePruner, validatePrunerOptions } from './resolve.js';
+import { findPruner, PrunerLoadError, PrunerOptionsError, PrunerResolutionError, resolvePruner, validatePrunerOptions } from './resolve.js';
 
 let root = '';
 const pruner = (name: string) => `export default { name: ${JSON.stringify(name)}, optionsSchema: { type: 'object' }, create() { return { state: () => null, restore() {} }; } };\n`;
@@ -62,7 +63,30 @@ describe('resolvePruner', () => {
     expect(message).toContain("cannot resolve pruner 'nope'");
     expect(message).toContain("./plugins/p.mjs (name 'custom')");
     expect(message).toContain('package gbp-pruner-nope');
-    expect(message).toContain(`path ${join(cwd(), 'nope')}`);
+    // 'nope' is a name (isPluginPath): it is not also looked for as a file.
+    expect(message).not.toContain(`path ${join(cwd(), 'nope')}`);
+    const missing = await resolvePruner('./nope', { cwd: cwd() }).catch((e: unknown) => e);
+    expect((missing as Error).message).toContain(`path ${join(cwd(), 'nope')} (also with .js, .mjs, /index.js)`);
+    expect((missing as Error).message).not.toContain('  - package ');
+  });
+  it('looks a name up only as a package, even where cwd holds a file of that name', async () => {
+    await expect(resolvePruner('my-pruner', { cwd: cwd() })).rejects.toThrow(/cannot resolve pruner 'my-pruner'.*\n  - package gbp-pruner-my-pruner/);
+    await expect(resolvePruner('x', { cwd: cwd(), plugins: ['my-pruner'] })).rejects.toThrow(
+      `pruner module 'my-pruner' (plugins): not found as a package (node_modules from ${cwd()} upwards, and beside @gbp/core)`,
+    );
+  });
+  it('gives the module each pruner came from, and imports a given module as is', async () => {
+    const foo = await findPruner('foo', { cwd: cwd() });
+    expect(foo?.module).toBe(pathToFileURL(join(root, 'node_modules/gbp-pruner-foo/index.mjs')).href);
+    const custom = await findPruner('custom', { cwd: cwd(), plugins: ['./plugins/p.mjs'] });
+    expect(custom?.module).toBe(pathToFileURL(join(cwd(), 'plugins/p.mjs')).href);
+    // A job spec's method_module wins over what method would find from here ('foo' -> gbp-pruner-foo).
+    const job = { method: 'foo', plugins: ['gbp-pruner-foo'], module: custom!.module, cwd: cwd() };
+    expect((await resolvePruner(job.method, job))?.name).toBe('custom');
+    expect(await resolvePruner('baseline', job)).toBeNull();
+    await expect(resolvePruner('foo', { ...job, module: pathToFileURL(join(cwd(), 'gone.mjs')).href })).rejects.toThrow(
+      /pruner module .*gone\.mjs \(method_module of 'foo'\): failed to import/,
+    );
   });
   it('says when a module is found but is not a pruner', async () => {
     await expect(resolvePruner('./not-a-pruner.mjs', { cwd: cwd() })).rejects.toThrow(/has no default export \(exports: name\).*definePruner/);
@@ -104,5 +128,13 @@ describe('validatePrunerOptions', () => {
     expect(message).toContain('method_options.schedule: must be one of "linear", "cubic" (got "exp")');
     expect(message).toContain('method_options.extra: is not a known option');
     expect(() => validatePrunerOptions(def, [1])).toThrow(/method_options: must be an object/);
+  });
+  it('says a union of a type and a literal accepts both', () => {
+    const either = definePruner({
+      name: 'either',
+      optionsSchema: Type.Object({ steps: Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('auto')]) }),
+      create: () => ({ state: () => null, restore: () => undefined }),
+    });
+    expect(() => validatePrunerOptions(either, { steps: 'x' })).toThrow('method_options.steps: must be integer, or "auto" (got "x")');
   });
 });

@@ -9,21 +9,18 @@
  *   4. a package: @scope/gbp-pruner-Y given as is, gbp-pruner-Y as is, else gbp-pruner-X;
  *   5. a path (see isPluginPath), relative to cwd; the CLI passes absolute paths, made so at
  *      plan time relative to the pipeline file, so a worker's cwd never matters.
- * Packages are looked up in node_modules folders from cwd upwards (the user's project), then from
- * this file's location upwards (packages installed beside gbp). Node's own resolver cannot take a
- * parent for ESM-only packages in Node 20 without a flag, so the small lookup below reads the
- * package.json `exports`/`main` itself.
+ * Steps 3-4 are for names, step 5 for paths: isPluginPath decides, never both. A job spec whose
+ * plan already resolved its method carries the module in `method_module`: pass it as `module`
+ * and it is imported as is.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve as resolvePath } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { resolve as resolvePath } from 'node:path';
+import type { ValidateFunction } from 'ajv';
+import { compileSchema, dottedPath, formatAjvErrors, mustWording, type IssuePath } from '../validation.js';
+import { loadDefinition, locateModule, moduleUrl, packageSearchDescription, PATH_FORMS, PrunerLoadError, type AnyPrunerDefinition } from './loader.js';
 import { isPluginPath } from './plugin-path.js';
-import type { PrunerDefinition } from './types.js';
 
-// Options are only known to the plugin: callers validate them with validatePrunerOptions.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyPrunerDefinition = PrunerDefinition<any>;
+// Where they were defined before the loader had its own module; importers of resolve.js keep them.
+export { PrunerLoadError, type AnyPrunerDefinition } from './loader.js';
 
 export const BUILTIN_PRUNERS: Readonly<Record<string, string>> = Object.freeze({
   magnitude: '@gbp/pruner-magnitude',
@@ -46,113 +43,39 @@ export class PrunerResolutionError extends Error {
   }
 }
 
-export class PrunerLoadError extends Error {
-  readonly code = 'PRUNER_LOAD_FAILED';
-  constructor(
-    readonly source: string,
-    message: string,
-    override readonly cause?: unknown,
-  ) {
-    super(`pruner module ${source}: ${message}`);
-    this.name = 'PrunerLoadError';
-  }
-}
-
 export interface ResolvePrunerOptions {
   /** Extra module specifiers or paths (spec.plugins) whose default exports can be named by name. */
   plugins?: readonly string[];
   /** Where paths are relative to and where node_modules lookup starts (default process.cwd()). */
   cwd?: string;
+  /** The module (file or file: URL) already found for this method: imported as is, nothing searched. */
+  module?: string;
 }
 
-
-/** Directories whose node_modules are searched, nearest first. */
-export function searchRoots(cwd: string): string[] {
-  const roots: string[] = [];
-  for (const start of [cwd, dirname(fileURLToPath(import.meta.url))]) {
-    for (let dir = start; ; dir = dirname(dir)) {
-      if (!roots.includes(dir)) roots.push(dir);
-      if (dirname(dir) === dir) break;
-    }
-  }
-  return roots;
+/** A pruner and the module file it came from (what a job spec's method_module records). */
+export interface FoundPruner {
+  definition: AnyPrunerDefinition;
+  /** file: URL of the module whose default export is `definition`. */
+  module: string;
 }
 
-/** The entry file of an installed package's main export, or undefined when not installed. */
-function findPackageEntry(name: string, cwd: string): string | undefined {
-  for (const root of searchRoots(cwd)) {
-    const pkgDir = join(root, 'node_modules', name);
-    const pkgJson = join(pkgDir, 'package.json');
-    if (!existsSync(pkgJson)) continue;
-    const pkg = JSON.parse(readFileSync(pkgJson, 'utf8')) as { exports?: unknown; main?: string; module?: string };
-    const entry = exportEntry(pkg.exports) ?? pkg.module ?? pkg.main ?? 'index.js';
-    return resolvePath(pkgDir, entry);
-  }
-  return undefined;
+async function loadFound(file: string, source: string): Promise<FoundPruner> {
+  return { definition: await loadDefinition(file, source), module: moduleUrl(file) };
 }
 
-/** The "." export for an ESM importer: exports string, or its import/node/default condition. */
-function exportEntry(exports: unknown): string | undefined {
-  if (typeof exports === 'string') return exports;
-  if (!exports || typeof exports !== 'object') return undefined;
-  const map = exports as Record<string, unknown>;
-  const dot = '.' in map ? map['.'] : Object.keys(map).some((k) => k.startsWith('.')) ? undefined : map;
-  if (typeof dot === 'string') return dot;
-  if (!dot || typeof dot !== 'object') return undefined;
-  for (const condition of ['import', 'node', 'default']) {
-    const target = exportEntry((dot as Record<string, unknown>)[condition]);
-    if (target) return target;
+async function loadPlugin(spec: string, cwd: string): Promise<FoundPruner> {
+  const source = `'${spec}' (plugins)`;
+  const file = locateModule(spec, cwd);
+  if (!file) {
+    const where = isPluginPath(spec) ? `as a path: ${resolvePath(cwd, spec)} ${PATH_FORMS}` : `as a package (${packageSearchDescription(cwd)})`;
+    throw new PrunerLoadError(source, `not found ${where}`);
   }
-  return undefined;
-}
-
-function findPath(path: string, cwd: string): string | undefined {
-  const full = resolvePath(cwd, path);
-  for (const candidate of [full, `${full}.js`, `${full}.mjs`, join(full, 'index.js')]) {
-    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
-  }
-  // A folder with a package.json (a local package).
-  if (existsSync(join(full, 'package.json'))) {
-    const pkg = JSON.parse(readFileSync(join(full, 'package.json'), 'utf8')) as { exports?: unknown; main?: string };
-    const entry = resolvePath(full, exportEntry(pkg.exports) ?? pkg.main ?? 'index.js');
-    if (existsSync(entry)) return entry;
-  }
-  return undefined;
-}
-
-function looksLikePruner(value: unknown): value is PrunerDefinition<unknown> {
-  if (!value || typeof value !== 'object') return false;
-  const v = value as Record<string, unknown>;
-  return typeof v.name === 'string' && v.name.length > 0 && typeof v.create === 'function' && !!v.optionsSchema && typeof v.optionsSchema === 'object';
-}
-
-/** Imports `file` and returns its default export, checked to be a PrunerDefinition. */
-async function loadDefinition(file: string, source: string): Promise<AnyPrunerDefinition> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new PrunerLoadError(source, `failed to import ${file}: ${error instanceof Error ? error.message : String(error)}`, error);
-  }
-  // A CommonJS module compiled from ESM nests its default export once more.
-  let candidate = mod.default;
-  if (!looksLikePruner(candidate) && candidate && typeof candidate === 'object' && 'default' in candidate) {
-    candidate = (candidate as Record<string, unknown>).default;
-  }
-  if (!looksLikePruner(candidate)) {
-    const what = mod.default === undefined ? `it has no default export (exports: ${Object.keys(mod).join(', ') || 'none'})` : 'its default export is not a pruner definition';
-    throw new PrunerLoadError(source, `${what}; expected \`export default definePruner({ name, optionsSchema, create })\` (file ${file})`);
-  }
-  return candidate;
+  return loadFound(file, source);
 }
 
 /** Loads one `plugins` entry (package name or path, relative to cwd) on its own. */
 export async function loadPrunerPlugin(spec: string, cwd: string): Promise<AnyPrunerDefinition> {
-  const file = (isPluginPath(spec) ? undefined : findPackageEntry(spec, cwd)) ?? findPath(spec, cwd);
-  if (!file) {
-    throw new PrunerLoadError(`'${spec}' (plugins)`, `not found as a package (node_modules from ${cwd} upwards) nor as a path (${resolvePath(cwd, spec)})`);
-  }
-  return loadDefinition(file, `'${spec}' (plugins)`);
+  return (await loadPlugin(spec, cwd)).definition;
 }
 
 /** Package names to try for a method, in order. */
@@ -164,34 +87,41 @@ function packageCandidates(method: string): string[] {
 }
 
 /**
- * The pruner for `method`, or null for 'baseline'. Throws PrunerResolutionError listing every
- * place tried when nothing matches, and PrunerLoadError when a module is found but is not a pruner.
+ * The pruner for `method` and its module, or null for 'baseline'. Throws PrunerResolutionError
+ * listing every place tried when nothing matches, and PrunerLoadError when a module is found but
+ * is not a pruner.
  */
-export async function resolvePruner(method: string, opts: ResolvePrunerOptions = {}): Promise<AnyPrunerDefinition | null> {
+export async function findPruner(method: string, opts: ResolvePrunerOptions = {}): Promise<FoundPruner | null> {
   if (method === 'baseline') return null;
+  if (opts.module !== undefined) return loadFound(opts.module, `${opts.module} (method_module of '${method}')`);
   const cwd = opts.cwd ?? process.cwd();
   const tried: string[] = [];
 
   const plugins = opts.plugins ?? [];
   if (plugins.length > 0) {
-    const loaded = await Promise.all(plugins.map((p) => loadPrunerPlugin(p, cwd)));
-    const match = loaded.find((def) => def.name === method);
+    const loaded = await Promise.all(plugins.map((p) => loadPlugin(p, cwd)));
+    const match = loaded.find((p) => p.definition.name === method);
     if (match) return match;
-    tried.push(`plugins: ${plugins.map((p, i) => `${p} (name '${loaded[i]!.name}')`).join(', ')}`);
+    tried.push(`plugins: ${plugins.map((p, i) => `${p} (name '${loaded[i]!.definition.name}')`).join(', ')}`);
   }
 
-  if (!isPluginPath(method)) {
+  if (isPluginPath(method)) {
+    const file = locateModule(method, cwd);
+    if (file) return loadFound(file, `path ${file}`);
+    tried.push(`path ${resolvePath(cwd, method)} ${PATH_FORMS}`);
+  } else {
     for (const name of packageCandidates(method)) {
-      const entry = findPackageEntry(name, cwd);
-      if (entry) return loadDefinition(entry, `package ${name}`);
-      tried.push(`package ${name} (node_modules from ${cwd} upwards, and beside @gbp/core)`);
+      const entry = locateModule(name, cwd);
+      if (entry) return loadFound(entry, `package ${name}`);
+      tried.push(`package ${name} (${packageSearchDescription(cwd)})`);
     }
   }
-
-  const file = findPath(method, cwd);
-  if (file) return loadDefinition(file, `path ${file}`);
-  tried.push(`path ${resolvePath(cwd, method)} (also with .js, .mjs, /index.js)`);
   throw new PrunerResolutionError(method, tried);
+}
+
+/** The pruner for `method`, or null for 'baseline' (see findPruner). */
+export async function resolvePruner(method: string, opts: ResolvePrunerOptions = {}): Promise<AnyPrunerDefinition | null> {
+  return (await findPruner(method, opts))?.definition ?? null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -201,62 +131,15 @@ export class PrunerOptionsError extends Error {
   readonly code = 'PRUNER_OPTIONS_INVALID';
   constructor(
     readonly pruner: string,
-    readonly issues: readonly { path: string; message: string }[],
+    /** `path` as printed (method_options.<field>); `option` the same inside the options, as keys. */
+    readonly issues: readonly { path: string; option: IssuePath; message: string }[],
   ) {
     super(`invalid options for pruner ${pruner}:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`);
     this.name = 'PrunerOptionsError';
   }
 }
 
-const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: false, coerceTypes: false, verbose: true });
-const compiled = new WeakMap<object, ValidateFunction>();
-
-function describeIssue(error: ErrorObject): { path: string; message: string } {
-  const base = error.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const params = error.params as Record<string, unknown>;
-  let message = error.message ?? 'is invalid';
-  if (error.keyword === 'additionalProperties') {
-    base.push(String(params.additionalProperty));
-    message = 'is not a known option';
-  } else if (error.keyword === 'enum') {
-    message = `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-  } else if (error.keyword === 'const') {
-    message = `must be ${JSON.stringify(params.allowedValue)}`;
-  } else if (error.keyword === 'required') {
-    base.push(String(params.missingProperty));
-    message = 'is required';
-  }
-  const path = ['method_options', ...base].join('.');
-  const got = error.keyword === 'required' || error.keyword === 'additionalProperties' ? '' : ` (got ${JSON.stringify(error.data)})`;
-  return { path, message: `${message}${got}` };
-}
-
-/**
- * One issue per field. Under allErrors a union of literals reports one `const` error per branch
- * plus an `anyOf`: those become "must be one of ...".
- */
-function summarise(errors: readonly ErrorObject[]): { path: string; message: string }[] {
-  const byPath = new Map<string, ErrorObject[]>();
-  for (const e of errors) byPath.set(e.instancePath, [...(byPath.get(e.instancePath) ?? []), e]);
-  const issues: { path: string; message: string }[] = [];
-  for (const group of byPath.values()) {
-    const consts = group.filter((e) => e.keyword === 'const').map((e) => (e.params as { allowedValue: unknown }).allowedValue);
-    const anyOf = group.find((e) => e.keyword === 'anyOf');
-    if (anyOf && consts.length > 0) {
-      const { path } = describeIssue(anyOf);
-      issues.push({ path, message: `must be one of ${consts.map((v) => JSON.stringify(v)).join(', ')} (got ${JSON.stringify(anyOf.data)})` });
-      continue;
-    }
-    // additionalProperties and required name a different field per error: keep them all.
-    const seen = new Set<string>();
-    for (const issue of group.filter((e) => e.keyword !== 'anyOf' || group.length === 1).map(describeIssue)) {
-      if (seen.has(issue.path)) continue;
-      issues.push(issue);
-      seen.add(issue.path);
-    }
-  }
-  return issues;
-}
+const OPTIONS_WORDING = mustWording({ noun: 'option', got: true });
 
 /**
  * Validates `options` against the pruner's JSON Schema, returning a copy with the schema's
@@ -265,19 +148,19 @@ function summarise(errors: readonly ErrorObject[]): { path: string; message: str
  */
 export function validatePrunerOptions(def: AnyPrunerDefinition, options: unknown): Record<string, unknown> {
   const schema = def.optionsSchema as object;
-  let validate = compiled.get(schema);
-  if (!validate) {
-    try {
-      validate = ajv.compile(schema);
-    } catch (error) {
-      throw new Error(`pruner ${def.name}: its optionsSchema is not a valid JSON Schema: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    compiled.set(schema, validate);
+  let validate: ValidateFunction;
+  try {
+    validate = compileSchema(schema);
+  } catch (error) {
+    throw new Error(`pruner ${def.name}: its optionsSchema is not a valid JSON Schema: ${error instanceof Error ? error.message : String(error)}`);
   }
   const value = options === undefined || options === null ? {} : structuredClone(options);
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new PrunerOptionsError(def.name, [{ path: 'method_options', message: `must be an object (got ${JSON.stringify(options)})` }]);
+    throw new PrunerOptionsError(def.name, [{ path: 'method_options', option: [], message: `must be an object (got ${JSON.stringify(options)})` }]);
   }
-  if (!validate(value)) throw new PrunerOptionsError(def.name, summarise(validate.errors ?? []));
+  if (!validate(value)) {
+    const issues = formatAjvErrors(validate.errors ?? [], OPTIONS_WORDING);
+    throw new PrunerOptionsError(def.name, issues.map((i) => ({ path: dottedPath(['method_options', ...i.path]), option: i.path, message: i.message })));
+  }
   return value as Record<string, unknown>;
 }
