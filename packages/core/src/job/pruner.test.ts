@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { definePruner } from '../hooks/define.js';
 import { resolveJobSpec } from './spec.js';
@@ -26,5 +30,18 @@ describe('resolveJobPruner', () => {
 
   it('resolves spec.method when no definition is given (baseline: no pruner)', async () => {
     expect(await resolveJobPruner({ ...spec('baseline'), plugins: [] })).toBeNull();
+  });
+
+  it('imports the module the plan recorded (method_module) rather than searching for the name from its own cwd', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gbp-method-module-'));
+    try {
+      const file = join(dir, 'toy-recorded.mjs');
+      writeFileSync(file, `export default { name: 'toy-recorded', optionsSchema: { type: 'object' }, create: () => ({ state: () => null, restore() {} }) };\n`);
+      const recorded = { ...spec('toy-recorded'), plugins: [], method_module: pathToFileURL(file).href };
+      const found = await resolveJobPruner(recorded);
+      expect(found?.definition.name).toBe('toy-recorded');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

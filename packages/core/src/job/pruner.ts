@@ -27,7 +27,7 @@ export async function resolveJobPruner(spec: JobSpec, given?: AnyPrunerDefinitio
   if (given !== undefined && given.name !== spec.method) {
     throw new JobSpecError([`method: is '${spec.method}', but runJob was given the definition of pruner '${given.name}'; set method: ${given.name}`]);
   }
-  const definition = given ?? (await resolvePruner(spec.method, { plugins: spec.plugins }));
+  const definition = given ?? (await resolvePruner(spec.method, { plugins: spec.plugins, ...(spec.method_module && { module: spec.method_module }) }));
   return definition && { definition, options: validatePrunerOptions(definition, spec.method_options) };
 }
 

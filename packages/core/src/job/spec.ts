@@ -1,7 +1,7 @@
 /** A job's spec from a partial one: the schema's defaults applied, every bad field named. */
-import { Ajv, type ErrorObject } from 'ajv';
 import { JobSpecSchema, type JobSpec } from '../spec.js';
 import { resolveModelConfig } from '../model/index.js';
+import { compileSchema, dottedPath, formatAjvErrors, JOB_SPEC_WORDING } from '../validation.js';
 
 export type DeepPartial<T> = T extends readonly (infer U)[]
   ? readonly U[] | U[]
@@ -14,8 +14,7 @@ export type PartialJobSpec = DeepPartial<JobSpec> & Pick<JobSpec, 'task' | 'outp
 /** Model size when a partial spec names none: the design's reference model. */
 export const DEFAULT_MODEL_SIZE = 'base';
 
-const specAjv = new Ajv({ useDefaults: true, allErrors: true, strict: false });
-const validateSpec = specAjv.compile(JobSpecSchema);
+const validateSpec = compileSchema(JobSpecSchema);
 
 export class JobSpecError extends Error {
   readonly code = 'JOB_SPEC_INVALID';
@@ -23,27 +22,6 @@ export class JobSpecError extends Error {
     super(`invalid job spec:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
     this.name = 'JobSpecError';
   }
-}
-
-function describeSpecErrors(errors: readonly ErrorObject[]): string[] {
-  const byPath = new Map<string, ErrorObject[]>();
-  for (const e of errors) byPath.set(e.instancePath, [...(byPath.get(e.instancePath) ?? []), e]);
-  const issues: string[] = [];
-  for (const [path, group] of byPath) {
-    const field = path.split('/').slice(1).join('.') || '(root)';
-    const consts = group.filter((e) => e.keyword === 'const').map((e) => JSON.stringify((e.params as { allowedValue: unknown }).allowedValue));
-    if (consts.length > 0) {
-      issues.push(`${field}: must be one of ${consts.join(', ')}`);
-      continue;
-    }
-    for (const e of group) {
-      const params = e.params as Record<string, unknown>;
-      if (e.keyword === 'additionalProperties') issues.push(`${field === '(root)' ? '' : `${field}.`}${String(params.additionalProperty)}: is not a known field`);
-      else if (e.keyword === 'required') issues.push(`${field === '(root)' ? '' : `${field}.`}${String(params.missingProperty)}: is required`);
-      else issues.push(`${field}: ${e.message ?? 'is invalid'}`);
-    }
-  }
-  return issues;
 }
 
 /** Applies the schema's defaults to a partial spec and validates it (error lists every field). */
@@ -60,7 +38,7 @@ export function resolveJobSpec(partial: PartialJobSpec): JobSpec {
     tokenizer: objectOr(p.tokenizer),
     backend: p.backend ?? 'auto',
   };
-  if (!validateSpec(spec)) throw new JobSpecError(describeSpecErrors(validateSpec.errors ?? []));
+  if (!validateSpec(spec)) throw new JobSpecError(formatAjvErrors(validateSpec.errors ?? [], JOB_SPEC_WORDING).map((i) => `${dottedPath(i.path)}: ${i.message}`));
   const resolved = spec as JobSpec;
   const { d_model, num_heads } = resolveModelConfig(resolved.model);
   if (d_model % num_heads !== 0) throw new JobSpecError([`model.d_model (${d_model}) must be divisible by model.num_heads (${num_heads})`]);
