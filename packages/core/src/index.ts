@@ -5,14 +5,13 @@ export { tf } from './tf.js';
 export * from './spec.js';
 export * from './events.js';
 export * from './rng.js';
-export { compileSchema, formatAjvErrors, describeValue, dottedPath, mustWording, JOB_SPEC_WORDING, EXPECTED_WORDING, type SchemaIssue, type IssuePath, type Wording } from './validation.js';
+export { compileSchema, formatAjvErrors, describeValue, EXPECTED_WORDING, type SchemaIssue, type IssuePath, type Wording } from './validation.js';
 // What plugin authors and the CLI build on; core's machinery (trainer, model math, kernels, the
 // pruning functions) is exported by './internal.ts' ('@gbp/core/internal'), and to plugins through
 // PrunerContext.helpers.
 export * from './hooks/types.js';
 export * from './hooks/define.js';
 export * from './hooks/resolve.js';
-export { locateModule, searchRoots } from './hooks/loader.js';
 export * from './hooks/plugin-path.js';
 export * from './hooks/installed.js';
 export { PluginError } from './hooks/registry.js';
@@ -31,5 +30,5 @@ export {
   type PrunerHelpers,
 } from './pruning/index.js';
 export * from './results/index.js';
-export * from './fs-atomic.js';
+export { writeFileAtomic, writeJsonAtomic, FileWriteError } from './fs-atomic.js';
 export * from './job.js';

@@ -10,3 +10,7 @@ export * from './model/index.js';
 export * from './train/index.js';
 export * from './pruning/index.js';
 export * from './hooks/registry.js';
+export { dottedPath, mustWording, JOB_SPEC_WORDING } from './validation.js';
+export { locateModule, searchRoots } from './hooks/loader.js';
+export { tempPathFor } from './fs-atomic.js';
+export { jobCheckpointsDir } from './job/checkpoint.js';

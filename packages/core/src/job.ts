@@ -22,7 +22,7 @@ import { JobRecorder } from './job/metadata.js';
 import { classifyFailure } from './job/failure.js';
 
 export { resolveJobSpec, JobSpecError, DEFAULT_MODEL_SIZE, type DeepPartial, type PartialJobSpec } from './job/spec.js';
-export { latestJobCheckpoint, listJobCheckpoints, readJobCheckpoint, jobCheckpointsDir, type JobCheckpoint, type FoundJobCheckpoint, type CheckpointWarning } from './job/checkpoint.js';
+export { latestJobCheckpoint, listJobCheckpoints, readJobCheckpoint, type JobCheckpoint, type FoundJobCheckpoint, type CheckpointWarning } from './job/checkpoint.js';
 
 export interface RunJobOptions {
   signal?: AbortSignal;
