@@ -51,6 +51,7 @@ const MEASURED_EVALS: readonly [ModelSize, T: number, batch: number, heapBytes: 
   ['small', 128, 8, 931_659_776],
   ['small', 128, 32, 2_199_388_160],
   ['base', 128, 2, 2_706_309_120],
+  ['base', 64, 19, 3_980_591_104], // the batch autoEvalBatchSize gives base at 64 tokens
 ];
 
 /** A trainer over one example of `length` tokens. */
