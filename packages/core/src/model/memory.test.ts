@@ -4,11 +4,13 @@ import { initBackend } from '../backend/index.js';
 import { BackendMemoryError } from '../backend/errors.js';
 import { HookRegistry } from '../hooks/registry.js';
 import { Trainer } from '../train/trainer.js';
+import { makeBatches, type EncodedExample } from '../data/index.js';
 import { GatedBert } from './encoder.js';
 import {
   autoEvalBatchSize,
   autoMicroBatchSize,
   evalBatchBytes,
+  FRAGMENTATION_RESERVE,
   trainingMemory,
   trainingStepBytes,
   TrainingMemoryError,
@@ -54,14 +56,19 @@ const MEASURED_EVALS: readonly [ModelSize, T: number, batch: number, heapBytes: 
   ['base', 64, 19, 3_980_591_104], // the batch autoEvalBatchSize gives base at 64 tokens
 ];
 
-/** A trainer over one example of `length` tokens. */
-function makeTrainer(model: GatedBert, length: number): Trainer {
+function examplesOf(length: number, count: number): EncodedExample[] {
   const ids = Int32Array.from({ length }, (_, t) => 5 + (t % 50));
+  return Array.from({ length: count }, (_, i) => ({ ids, typeIds: new Int32Array(length), label: i % 2 }));
+}
+
+/** A trainer over `examples` (default 1) examples of `length` tokens. */
+function makeTrainer(model: GatedBert, length: number, options: { batch_size?: number; micro_batch_size?: number; examples?: number } = {}): Trainer {
+  const { examples = 1, ...train } = options;
   return new Trainer({
     model,
-    train: { epochs: 1, batch_size: 4, learning_rate: 1e-3, weight_decay: 0.01, warmup_ratio: 0, max_grad_norm: 1, seed: 1, checkpoint_every_epoch: false },
+    train: { epochs: 1, batch_size: 4, learning_rate: 1e-3, weight_decay: 0.01, warmup_ratio: 0, max_grad_norm: 1, seed: 1, checkpoint_every_epoch: false, ...train },
     numLabels: model.config.num_labels,
-    trainExamples: [{ ids, typeIds: new Int32Array(length), label: 1 }],
+    trainExamples: examplesOf(length, examples),
     evalSets: [],
     padId: 0,
     computeMetrics: () => ({}),
@@ -112,12 +119,38 @@ describe('training memory estimate (wasm heap)', () => {
     }
   });
 
+  it('accumulates micro-batch gradients one at a time, so the sums reuse the addends\' space (never a third copy of the gradients)', async () => {
+    const config = resolveModelConfig({ size: 'tiny', num_layers: 4, d_model: 64, num_heads: 4, dff: 256, vocab_size: 100, max_len: 8 });
+    const model = new GatedBert(config, { seed: 1 });
+    const trainer = makeTrainer(model, 4, { batch_size: 3, micro_batch_size: 1, examples: 3 });
+    try {
+      const batch = makeBatches(examplesOf(4, 3), 3, { padId: 0 })[0]!;
+      const profile = await tf.profile(() => {
+        tf.dispose(trainer.computeGradients(batch).grads);
+        return [];
+      });
+      // The step's last kernels are the additions of the third micro-batch's gradients to the sums.
+      const adds = profile.kernels.slice(-model.specs.length);
+      expect(adds.every((k) => k.name === 'Add')).toBe(true);
+      const before = adds[0]!.totalBytesSnapshot - adds[0]!.bytesAdded;
+      const growth = Math.max(...adds.map((k) => k.totalBytesSnapshot)) - before;
+      const largest = Math.max(...model.specs.map((s) => 4 * s.shape.reduce((a, b) => a * b, 1)));
+      // Three copies at once (sums, addends and new sums) would grow by all the gradients: 50x this.
+      expect(growth).toBeLessThanOrEqual(largest);
+    } finally {
+      trainer.optimizer.dispose();
+      model.dispose();
+    }
+  });
+
   it('gives base at 128 tokens, batch 96 (pipelines/sweep.yaml) a micro-batch whose step fits the 4 GB heap', () => {
     const base = resolveModelConfig({ size: 'base' });
     const micro = autoMicroBatchSize(base, 128, 96);
     // Measured: one example at a time with accumulation peaks at 3.85 GB; two need more than the heap.
     expect(micro).toBe(1);
     expect(trainingStepBytes(trainingMemory(base, 128), micro, 96)).toBeLessThanOrEqual(WASM_HEAP_BYTES);
+    // SST-2's longest batches (66 tokens): two examples at a time crept from 3.93 to 4.21 GB in 4 steps.
+    expect(autoMicroBatchSize(base, 66, 96)).toBe(1);
   });
 
   it('picks the largest power of two whose step fits, or the whole batch', () => {
@@ -127,10 +160,13 @@ describe('training memory estimate (wasm heap)', () => {
         const memory = trainingMemory(config, T);
         const micro = autoMicroBatchSize(config, T, batch);
         const label = `${size} T ${T} batch ${batch}: ${micro}`;
-        expect(trainingStepBytes(memory, micro, batch), label).toBeLessThanOrEqual(WASM_HEAP_BYTES);
+        // Above one example, a micro-batch leaves FRAGMENTATION_RESERVE of the heap free.
+        const limit = (m: number) => WASM_HEAP_BYTES * (m > 1 ? 1 - FRAGMENTATION_RESERVE : 1);
+        expect(trainingStepBytes(memory, micro, batch), label).toBeLessThanOrEqual(limit(micro));
         if (micro === batch) continue;
         expect(Math.log2(micro) % 1, label).toBe(0);
-        expect(trainingStepBytes(memory, Math.min(2 * micro, batch), batch), label).toBeGreaterThan(WASM_HEAP_BYTES);
+        const next = Math.min(2 * micro, batch);
+        expect(trainingStepBytes(memory, next, batch), label).toBeGreaterThan(limit(next));
       }
     }
     const small = resolveModelConfig({ size: 'small' });

@@ -213,9 +213,14 @@ export class Trainer {
       if (accumulated === null) {
         accumulated = grads;
       } else {
-        const previous: tf.Tensor[] = accumulated;
-        accumulated = previous.map((g, i) => tf.add(g, grads[i]!));
-        for (const g of [...previous, ...grads]) g.dispose();
+        // One gradient at a time, freeing both addends at once: the sum reuses their space instead of
+        // holding three copies of every gradient and fragmenting the wasm heap.
+        accumulated = accumulated.map((g, i) => {
+          const sum = tf.add(g, grads[i]!);
+          g.dispose();
+          grads[i]!.dispose();
+          return sum;
+        });
       }
     }
     return { loss: lossTotal, grads: accumulated! };
