@@ -5,6 +5,7 @@
  * high-water mark (tfjs-backend-wasm 4.22 with heap growth made exact, one process per
  * measurement; tiny, small and base, vocab 2000 and 30522, T 64 and 128, micro-batch 1-8, with and
  * without accumulation): the estimate is 4-21% above every measurement, base at 128 tokens 9%.
+ * Those are single steps on a fresh heap; later steps fragment it (see FRAGMENTATION_RESERVE).
  */
 import { BackendMemoryError } from '../backend/errors.js';
 import { parameterSpecs, type ModelConfig } from './config.js';
