@@ -16,10 +16,11 @@ export const WASM_HEAP_BYTES = 4 * 1024 ** 3 - 64 * 1024;
 const FLOAT_BYTES = 4;
 
 /**
- * Part of the heap a micro-batch of more than one example must leave free. Freed tensors leave holes
- * that later, larger ones do not fit, so the heap creeps up over steps: base on SST-2 (T 45-66,
- * micro-batch 2, 12 per step) peaked at 3.93, 4.11 and 4.21 GB over its first 4 steps. One example
- * at a time, the last resort, may use the whole heap.
+ * Part of the heap the estimate must leave free. Freed tensors leave holes that later, larger ones
+ * (embedding-sized: gradient, clipped copy, AdamW outputs) do not fit, so the heap creeps up over
+ * steps: base at T 45-66, micro-batch 2 of 24, peaked at 3.93, 4.11, 4.21 GB in steps 1-4; base at
+ * T 128, one example at a time of 8, at 4.04, 4.04, 4.14, 4.14, 4.23 GB in steps 1-5 (the estimate of
+ * a single step: 4.20 GB).
  */
 export const FRAGMENTATION_RESERVE = 0.1;
 
@@ -95,7 +96,7 @@ const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GB`;
 
 /**
  * The largest power-of-two micro-batch (at most `batchSize`) whose estimated step fits `heapBytes`
- * (less FRAGMENTATION_RESERVE above one example).
+ * less FRAGMENTATION_RESERVE.
  * Throws a TrainingMemoryError naming the model, the estimate and what to change when even one
  * example at a time does not fit.
  */
@@ -106,7 +107,7 @@ export function autoMicroBatchSize(
   heapBytes = WASM_HEAP_BYTES,
 ): number {
   const memory = trainingMemory(config, seqLen);
-  const fits = (micro: number) => trainingStepBytes(memory, micro, batchSize) <= heapBytes * (micro > 1 ? 1 - FRAGMENTATION_RESERVE : 1);
+  const fits = (micro: number) => trainingStepBytes(memory, micro, batchSize) <= heapBytes * (1 - FRAGMENTATION_RESERVE);
   if (fits(batchSize)) return batchSize;
   if (!fits(1)) throw tooBig(config, seqLen, batchSize, memory, heapBytes);
   let micro = 1;
@@ -114,10 +115,10 @@ export function autoMicroBatchSize(
   return micro;
 }
 
-/** The largest evaluation batch (at most `batchSize`, at least 1) whose estimated forward pass fits `heapBytes`. */
+/** The largest evaluation batch (at most `batchSize`, at least 1) whose estimated forward pass fits `heapBytes` less FRAGMENTATION_RESERVE. */
 export function autoEvalBatchSize(config: ModelConfig, seqLen: number, batchSize: number, heapBytes = WASM_HEAP_BYTES): number {
   const memory = trainingMemory(config, seqLen);
-  const room = heapBytes - evalBatchBytes(memory, 0);
+  const room = heapBytes * (1 - FRAGMENTATION_RESERVE) - evalBatchBytes(memory, 0);
   return Math.max(1, Math.min(batchSize, Math.floor(room / memory.evalBytesPerExample)));
 }
 
@@ -128,7 +129,8 @@ function tooBig(config: ModelConfig, seqLen: number, batchSize: number, memory: 
     `model ${config.size} (${params}M parameters, ${config.num_layers} layers, d_model ${config.d_model}) cannot train at ${seqLen} tokens on the wasm backend: ` +
       `even one example per micro-batch needs an estimated ${gb(total)} (weights, masks and AdamW moments ${gb(memory.residentBytes)}, ` +
       `gradients and W⊙M copies ${gb(memory.stepBytes + (batchSize > 1 ? memory.accumulatorBytes : 0))}, activations ${gb(memory.bytesPerExample)}) ` +
-      `of the ${gb(heapBytes)} wasm heap. ${memory.residentBytes + memory.stepBytes > heapBytes ? 'The model alone does not fit: choose a smaller model.size' : 'Lower model.max_len or choose a smaller model.size'}, or use a native backend ` +
+      `of the ${gb(heapBytes * (1 - FRAGMENTATION_RESERVE))} usable (the ${gb(heapBytes)} wasm heap less ${FRAGMENTATION_RESERVE * 100}% that fragmentation takes over steps). ` +
+      `${memory.residentBytes + memory.stepBytes > heapBytes * (1 - FRAGMENTATION_RESERVE) ? 'The model alone does not fit: choose a smaller model.size' : 'Lower model.max_len or choose a smaller model.size'}, or use a native backend ` +
       `(run.backend: tensorflow or cuda, after npm install @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu).`,
   );
 }
