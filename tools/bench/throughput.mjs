@@ -11,8 +11,8 @@
  *   (npm run bench:throughput -- --json)
  *
  * Micro-batch: --micro, else the trainer's default: on wasm autoMicroBatchSize (the whole batch, or
- * the largest power of two, whose estimated step (weights, moments, gradients, activations) fits the
- * 4 GB heap: tiny 32 at T=64 and 128; small 32 at T=64, 8 at T=128), elsewhere the whole batch; the table shows which was used. Gradients are accumulated over the micro-batches of each 32-example step.
+ * the largest power of two, whose estimated step (weights, moments, gradients, activations) fits 90%
+ * of the 4 GB heap: tiny 32 at T=64 and 128; small 16 at T=64, 8 at T=128), elsewhere the whole batch; the table shows which was used. Gradients are accumulated over the micro-batches of each 32-example step.
  *
  * Training: the real optimizer step runJob uses (Trainer.trainStep: micro-batched forward/backward
  * w.r.t. W⊙M, gradient accumulation, dW = dEff⊙M, global-norm clipping, AdamW with masked update,
