@@ -10,9 +10,9 @@
  *        [--infer-batch 8] [--infer-seq 128] [--profile] [--json]
  *   (npm run bench:throughput -- --json)
  *
- * Micro-batch: --micro, else the trainer's default: on wasm autoMicroBatchSize (the largest power of
- * two whose activations fit 2 GB of the 4 GB heap: tiny 32 at T=64 and 128; small 16 at T=64, 8 at
- * T=128), elsewhere the whole batch; the table shows which was used. Gradients are accumulated over the micro-batches of each 32-example step.
+ * Micro-batch: --micro, else the trainer's default: on wasm autoMicroBatchSize (the whole batch, or
+ * the largest power of two, whose estimated step (weights, moments, gradients, activations) fits 90%
+ * of the 4 GB heap: tiny 32 at T=64 and 128; small 16 at T=64, 8 at T=128), elsewhere the whole batch; the table shows which was used. Gradients are accumulated over the micro-batches of each 32-example step.
  *
  * Training: the real optimizer step runJob uses (Trainer.trainStep: micro-batched forward/backward
  * w.r.t. W⊙M, gradient accumulation, dW = dEff⊙M, global-norm clipping, AdamW with masked update,

@@ -51,7 +51,7 @@ export const TrainSpecSchema = Type.Object(
     micro_batch_size: Type.Optional(
       PositiveInt('Examples per forward/backward pass; gradients are accumulated up to batch_size. Default: batch_size, or less where memory requires.'),
     ),
-    eval_batch_size: Type.Optional(PositiveInt('Examples per evaluation pass (default: batch_size).')),
+    eval_batch_size: Type.Optional(PositiveInt('Examples per evaluation pass. Default: batch_size, or less where memory requires.')),
     learning_rate: Type.Number({ exclusiveMinimum: 0, default: 5e-4, description: 'Peak learning rate of AdamW.' }),
     weight_decay: Type.Number({ minimum: 0, default: 0.01, description: 'Decoupled weight decay (not applied to biases, LayerNorm).' }),
     warmup_ratio: Fraction('Fraction of all steps spent warming up linearly from 0.', { default: 0.1 }),

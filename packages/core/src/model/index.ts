@@ -13,4 +13,4 @@ export {
 export type { Gate, GateGradients } from './gate.js';
 export { GatedDense } from './gated_dense.js';
 export { GatedBert, forward, lossSum, lossAndGradients, gelu, type ModelInput, type ParamLookup, type ForwardOptions, type InitMode } from './encoder.js';
-export { activationBytesPerToken, autoMicroBatchSize, DEFAULT_ACTIVATION_BUDGET_BYTES } from './memory.js';
+export { autoEvalBatchSize, autoMicroBatchSize, evalBatchBytes, trainingMemory, trainingStepBytes, TrainingMemoryError, WASM_HEAP_BYTES, type TrainingMemory } from './memory.js';

@@ -11,7 +11,7 @@ import type { EpochRecord, Metrics } from '../events.js';
 import type { TrainSpec } from '../spec.js';
 import { makeBatches, type Batch, type EncodedExample } from '../data/index.js';
 import { lossAndGradients, lossSum, type GatedBert } from '../model/encoder.js';
-import { autoMicroBatchSize } from '../model/memory.js';
+import { autoEvalBatchSize, autoMicroBatchSize } from '../model/memory.js';
 import { AdamW, assignFrom } from './adamw.js';
 import { clipByGlobalNorm } from './clip.js';
 import { learningRateAt, makeLrSchedule, type LrSchedule } from './schedule.js';
@@ -157,6 +157,8 @@ export class Trainer {
       }),
       { weightDecay: this.spec.weight_decay },
     );
+    // On wasm, refuse before the first step a model that cannot train even one example at a time.
+    if (tf.getBackend() === 'wasm') autoMicroBatchSize(this.model.config, longestSequence(options.trainExamples), this.spec.batch_size);
     this.shuffleRng = Rng.derive(this.spec.seed, 'shuffle');
     this.dropoutRng = Rng.derive(this.spec.seed, 'dropout');
     this.position = {
@@ -223,9 +225,14 @@ export class Trainer {
       if (accumulated === null) {
         accumulated = grads;
       } else {
-        const previous: tf.Tensor[] = accumulated;
-        accumulated = previous.map((g, i) => tf.add(g, grads[i]!));
-        for (const g of [...previous, ...grads]) g.dispose();
+        // One gradient at a time, freeing both addends at once: the sum reuses their space instead of
+        // holding three copies of every gradient and fragmenting the wasm heap.
+        accumulated = accumulated.map((g, i) => {
+          const sum = tf.add(g, grads[i]!);
+          g.dispose();
+          grads[i]!.dispose();
+          return sum;
+        });
       }
     }
     return { loss: lossTotal, grads: accumulated! };
@@ -237,6 +244,12 @@ export class Trainer {
    */
   private defaultMicroBatch(batch: Batch): number {
     return tf.getBackend() === 'wasm' ? autoMicroBatchSize(this.model.config, batch.seqLen, batch.batchSize) : batch.batchSize;
+  }
+
+  /** train.batch_size, except on wasm, where the forward pass of a batch (all of it kept until the batch is done) must fit the heap. */
+  private defaultEvalBatch(examples: readonly EncodedExample[]): number {
+    const batchSize = this.spec.batch_size;
+    return tf.getBackend() === 'wasm' ? autoEvalBatchSize(this.model.config, longestSequence(examples), batchSize) : batchSize;
   }
 
   /** dW = dEff ⊙ M for gates, then clipping and the AdamW update at the scheduled rate. */
@@ -264,7 +277,7 @@ export class Trainer {
 
   /** Mean loss and metrics on one evaluation set; null when `signal` aborts it midway. */
   async evaluate(set: EvalSet, epoch: number, signal?: AbortSignal): Promise<EvalResult | null> {
-    const batchSize = this.spec.eval_batch_size ?? this.spec.batch_size;
+    const batchSize = this.spec.eval_batch_size ?? this.defaultEvalBatch(set.examples);
     const batches = makeBatches(set.examples, batchSize, { padId: this.options.padId });
     const numLabels = this.model.config.num_labels;
     const predictions = new Float32Array(set.examples.length);
@@ -406,6 +419,12 @@ export class Trainer {
  * otherwise synchronous work chained by microtasks, which never give the event loop a turn.
  */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function longestSequence(examples: readonly EncodedExample[]): number {
+  let longest = 1;
+  for (const e of examples) longest = Math.max(longest, e.ids.length);
+  return longest;
+}
 
 function requireMask(masks: Record<string, Float32Array>, name: string): Float32Array {
   const mask = masks[name];
