@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fakePlan, fakeWorker } from '../../test/fixtures/fake-plan.js';
 import type { Plan } from '../pipeline/plan.js';
-import { OUTPUT_MARKER } from './output-folder.js';
+import { OUTPUT_MARKER, PREVIOUS_DIR } from './output-folder.js';
 import { LOCK_FILE } from './output-lock.js';
 import { readPlanFile } from './plan-file.js';
 import { runPlan } from './run-plan.js';
@@ -137,20 +137,32 @@ describe('folders gbp did not make', () => {
 });
 
 describe('a fresh run into an earlier run', () => {
-  it('is refused (pointing at --resume) and the earlier run\'s files stay as they were', async () => {
+  it('moves the earlier run to previous/<time>/ untouched, says where, and runs afresh', async () => {
     const plan = makePlan('again', ['baseline', 'magnitude']);
     await run(plan);
     const jobDir = join(plan.output_dir, 'results_baseline');
-    const before = Object.fromEntries(readdirSync(jobDir).map((f) => [f, readFileSync(join(jobDir, f, ...(f === 'checkpoints' ? ['last.json'] : [])), 'utf8')]));
+    const read = (dir: string) => Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f, ...(f === 'checkpoints' ? ['last.json'] : [])), 'utf8')]));
+    const before = read(jobDir);
     const planBefore = readFileSync(join(plan.output_dir, 'plan.json'), 'utf8');
-    await expect(run(plan)).rejects.toThrow(
-      `2 job folders of an earlier run: ${jobDir}, ${join(plan.output_dir, 'results_magnitude')}; ` +
-        'continue that run with --resume, or choose another --output, or move those folders away; nothing was run',
-    );
-    const after = Object.fromEntries(readdirSync(jobDir).map((f) => [f, readFileSync(join(jobDir, f, ...(f === 'checkpoints' ? ['last.json'] : [])), 'utf8')]));
-    expect(after).toEqual(before);
-    expect(readFileSync(join(plan.output_dir, 'plan.json'), 'utf8')).toBe(planBefore);
-    // --resume is the way on: both jobs are finished and skipped.
+    const notes: string[] = [];
+    const second = await run(plan, { note: (m) => notes.push(m) });
+    expect(second.views.map((v) => v.status)).toEqual(['done', 'done']);
+    const previous = readdirSync(join(plan.output_dir, PREVIOUS_DIR));
+    expect(previous).toHaveLength(1);
+    const moved = join(plan.output_dir, PREVIOUS_DIR, previous[0]!);
+    expect(notes).toContain(`moved the earlier run (2 job folders, plan.json) to ${moved}; gbp run --resume continues a run instead`);
+    expect(readdirSync(moved).sort()).toEqual(['plan.json', 'results_baseline', 'results_magnitude']);
+    expect(read(join(moved, 'results_baseline'))).toEqual(before);
+    expect(readFileSync(join(moved, 'plan.json'), 'utf8')).toBe(planBefore);
+    // The new run's job folder holds only the new run: one epoch row per epoch, not two runs' rows.
+    const csv = readdirSync(jobDir).filter((f) => f.endsWith('.csv'));
+    expect(csv).toHaveLength(1);
+    expect(readFileSync(join(jobDir, csv[0]!), 'utf8').trim().split('\n')).toHaveLength(3);
+    // A third run gets its own previous folder; --resume moves nothing and skips the finished jobs.
+    await run(plan, { note: () => undefined });
+    expect(readdirSync(join(plan.output_dir, PREVIOUS_DIR))).toHaveLength(2);
     expect((await run(plan, { resume: true })).views.map((v) => v.status)).toEqual(['skipped', 'skipped']);
+    expect(readdirSync(join(plan.output_dir, PREVIOUS_DIR))).toHaveLength(2);
   });
 });
+

@@ -2,10 +2,11 @@
  * Which folders `gbp run` may write into. A pipeline output folder is gbp's when it holds the
  * marker file (or plan.json, from runs before the marker); a non-empty folder without either is
  * the user's and is refused unless --force, and even then nothing already there is overwritten.
- * A fresh run (no --resume) never writes into a job folder that holds an earlier run's files.
+ * A fresh run (no --resume) never writes into a job folder that holds an earlier run's files: it
+ * moves that run aside to previous/<time>/ first.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '@gbp/core';
 import type { Plan } from '../pipeline/plan.js';
 import { COMPARISON_PNG, SUMMARY_MD } from '../plots/results.js';
@@ -48,15 +49,26 @@ export function checkOutputOwner(plan: Plan, force: boolean): void {
   }
 }
 
-/** A fresh run refuses job folders holding an earlier run: mixing would corrupt both. */
-export function checkFreshJobFolders(plan: Plan, resume: boolean): void {
-  if (resume) return;
-  const used = plan.jobs.map((j) => j.spec.output_dir).filter((dir) => entries(dir).length > 0);
-  if (used.length === 0) return;
-  throw new RunRefusedError(
-    `${used.length === 1 ? 'job folder' : `${used.length} job folders`} of an earlier run: ${used.join(', ')}; ` +
-      'continue that run with --resume, or choose another --output, or move those folders away; nothing was run',
-  );
+/** Where a fresh run moves an earlier run's files: `<output>/previous/<time>` (not `results_*`, so compare skips it). */
+export const PREVIOUS_DIR = 'previous';
+
+/**
+ * A fresh run never mixes with an earlier run's job folders (checkpoints, CSVs, metadata): it
+ * moves them, with the earlier plan.json, summary and comparison, to `previous/<time>/` and returns
+ * that folder, or undefined when there was nothing to move. Nothing is deleted. --resume keeps them.
+ */
+export function moveEarlierRun(plan: Plan, resume: boolean, now = new Date()): { dir: string; moved: string[] } | undefined {
+  if (resume) return undefined;
+  const jobs = plan.jobs.map((j) => j.spec.output_dir).filter((dir) => entries(dir).length > 0);
+  if (jobs.length === 0) return undefined;
+  const runFiles = pathsGbpWrites(plan).filter((path) => existsSync(path) && !plan.jobs.some((j) => j.spec.output_dir === path));
+  const stamp = now.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  let dir = join(plan.output_dir, PREVIOUS_DIR, stamp);
+  for (let n = 2; existsSync(dir); n++) dir = join(plan.output_dir, PREVIOUS_DIR, `${stamp}-${n}`);
+  mkdirSync(dir, { recursive: true });
+  const moved = [...jobs, ...runFiles];
+  for (const path of moved) renameSync(path, join(dir, basename(path)));
+  return { dir, moved };
 }
 
 /** Marks the folder as gbp's, so later runs recognise it. */

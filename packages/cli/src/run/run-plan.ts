@@ -1,15 +1,16 @@
 /**
- * Runs a Plan: claims the output folder (refusing one that is in use, not gbp's, or, without
- * --resume, holding an earlier run's job folders), writes plan.json, runs the jobs through the pool
+ * Runs a Plan: claims the output folder (refusing one that is in use or not gbp's; without
+ * --resume, moving an earlier run's job folders to previous/<time>/), writes plan.json, runs the jobs through the pool
  * while a reporter watches the store, keeps plan.json's statuses current, draws each finished job's
  * plots and, at the end, the pipeline's comparison.
  */
 import { mkdirSync } from 'node:fs';
+import { basename } from 'node:path';
 import { FileWriteError } from '@gbp/core';
 import type { Plan, PlannedJob } from '../pipeline/plan.js';
 import { writeJobPlots, writeComparison } from '../plots/results.js';
 import { initialView, type JobStatus, type JobView } from './job-view.js';
-import { checkFreshJobFolders, checkOutputOwner, markOutput } from './output-folder.js';
+import { checkOutputOwner, markOutput, moveEarlierRun } from './output-folder.js';
 import { lockOutput } from './output-lock.js';
 import { finishedJobs, planPath, readPlanFile, writePlanFile, type PlanFile } from './plan-file.js';
 import { jobLogPath, runPool } from './pool.js';
@@ -52,7 +53,14 @@ export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise
   }
   const lock = lockOutput(plan.output_dir, options.command ?? 'gbp run');
   try {
-    checkFreshJobFolders(plan, options.resume ?? false);
+    const earlier = moveEarlierRun(plan, options.resume ?? false);
+    if (earlier) {
+      const isJob = (path: string) => plan.jobs.some((j) => j.spec.output_dir === path);
+      const jobs = earlier.moved.filter(isJob).length;
+      const files = earlier.moved.filter((path) => !isJob(path)).map((path) => basename(path));
+      const what = `${jobs} job folder${jobs === 1 ? '' : 's'}${files.length > 0 ? `, ${files.join(', ')}` : ''}`;
+      options.note?.(`moved the earlier run (${what}) to ${earlier.dir}; gbp run --resume continues a run instead`);
+    }
     await markOutput(plan.output_dir);
     return await runLocked(plan, options, (pids) => lock.setWorkers(pids));
   } finally {
