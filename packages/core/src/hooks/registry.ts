@@ -2,7 +2,7 @@
  * A small typed hook registry in the manner of unjs/hookable, plus the plugin attribution it
  * lacks: every call is wrapped so a failure names the plugin and the hook.
  */
-import type { HookArgs, HookName, PrunerContext, TrainerHooks } from './types.js';
+import { HOOK_NAMES, type HookArgs, type HookName, type PrunerContext, type TrainerHooks } from './types.js';
 
 export class PluginError extends Error {
   readonly code = 'PLUGIN_ERROR';
@@ -30,6 +30,10 @@ export class HookRegistry {
 
   /** Registers a plugin's hooks with the context they receive; returns its unregister function. */
   register(plugin: string, ctx: PrunerContext, hooks: Partial<TrainerHooks>): () => void {
+    const misspelled = misspelledHook(hooks);
+    if (misspelled) {
+      throw new PluginError(plugin, 'create', new Error(`returned a function '${misspelled.key}', which is no hook and would never be called; did you mean '${misspelled.hook}'? Hooks: ${HOOK_NAMES.join(', ')}`));
+    }
     const registration = { plugin, ctx, hooks };
     this.registrations.push(registration);
     return () => {
@@ -62,4 +66,29 @@ export class HookRegistry {
       }
     }
   }
+}
+
+/**
+ * A function key one or two edits from a hook name (`afterSteps`, `beforeepoch`) is a typo that
+ * TypeScript lets through (the instance type is `T | Promise<T>`) and that would silently never run.
+ * Other extra keys (helpers, fields) are the plugin's own business.
+ */
+function misspelledHook(instance: object): { key: string; hook: HookName } | undefined {
+  const known = new Set<string>([...HOOK_NAMES, 'state', 'restore']);
+  for (const key of Object.keys(instance)) {
+    if (known.has(key) || typeof (instance as Record<string, unknown>)[key] !== 'function') continue;
+    const hook = HOOK_NAMES.find((name) => editDistance(key.toLowerCase(), name.toLowerCase()) <= 2);
+    if (hook) return { key, hook };
+  }
+  return undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length]!;
 }
