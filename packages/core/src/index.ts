@@ -31,4 +31,5 @@ export {
 } from './pruning/index.js';
 export * from './results/index.js';
 export { writeFileAtomic, writeJsonAtomic, FileWriteError } from './fs-atomic.js';
+export { processExists } from './process-alive.js';
 export * from './job.js';

@@ -6,7 +6,7 @@
 import { closeSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { FileWriteError } from '@gbp/core';
+import { FileWriteError, processExists } from '@gbp/core';
 import { RunRefusedError } from './run-refused.js';
 
 export const LOCK_FILE = '.gbp-run.lock';
@@ -121,14 +121,7 @@ function readHolder(path: string): LockHolder | 'gone' | 'unreadable' {
 
 /** Only a process on this host can be checked: one elsewhere counts as alive. */
 function pidAlive(pid: number, host: string): boolean {
-  if (host !== hostname()) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, someone else's.
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
+  return host !== hostname() || processExists(pid);
 }
 
 /** Its pid is alive and is still the same process: not one started after the lock was taken. */

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { processExists } from '../process-alive.js';
 
 export type BinaryArray = Float32Array | Int32Array | Uint8Array;
 const DTYPES = { float32: Float32Array, int32: Int32Array, uint8: Uint8Array } as const;
@@ -218,15 +219,6 @@ export async function listCheckpoints(dir: string): Promise<{ name: string; step
     .filter((e) => e.match !== null)
     .map((e) => ({ name: e.name, step: Number(e.match![1]) }))
     .sort((a, b) => a.step - b.step);
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function pruneCheckpoints(dir: string, keep: number): Promise<void> {
