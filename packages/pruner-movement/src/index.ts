@@ -8,7 +8,8 @@
  * so weights moving away from zero gain score and weights moving towards zero lose it. Every
  * `frequency_steps` steps inside the pruning window, and at every epoch end of the window, masks
  * are recomputed: hard keeps the top (1 − s_t) of the scores (s_t from a linear or cubic
- * schedule); soft keeps the weights whose score is ≥ threshold.
+ * schedule); soft keeps the weights whose score is ≥ threshold. At the job's block or structured
+ * granularity, core's helpers mask whole groups (a group scores the mean of its weights).
  */
 import { definePruner, tf, type GateGradients, type PrunerContext, type PrunerState } from '@gbp/core';
 
@@ -71,7 +72,8 @@ export function createMovementPruner(options: MovementOptions, ctx: PrunerContex
       });
       lastTarget = target;
     } else {
-      masks = scoreArrays.map((s, g) => Uint8Array.from(s, (v, i) => (v >= options.threshold && previous?.[g]?.[i] !== 0 ? 1 : 0)));
+      // At block or structured granularity a whole group is kept when its mean score reaches the threshold.
+      masks = helpers.thresholdMasks(scoreArrays, options.threshold, { previousMasks: previous, names: ctx.gates.map((g) => g.name) });
     }
     helpers.applyMasks(ctx.gates, masks);
   };
