@@ -37,8 +37,9 @@ describe('topKMasks at block granularity', () => {
   });
 
   it('scores a group by the mean, not the sum, so a small edge tile with high scores is kept', () => {
-    // 2x3 with 2x2 blocks: tile 0 = 4 weights of score 1 (sum 4), tile 1 = 2 weights of score 1.5 (sum 3).
-    const [mask] = topKMasks([f32([1, 1, 1.5, 1, 1, 1.5])], 0.6, { granularity: { kind: 'block', block: [2, 2] }, shapes: [[2, 3]] });
+    // 2x3 with 2x2 blocks: tile 0 = [0.5, 1.5, 1, 1] (mean 1, sum 4), tile 1 = [1.2, 1.2] (mean 1.2, sum 2.4).
+    // Target 4: by mean tile 0 goes; by sum tile 1 would; single weights would take 0.5, 1, 1, 1.2.
+    const [mask] = topKMasks([f32([0.5, 1.5, 1.2, 1, 1, 1.2])], 0.6, { granularity: { kind: 'block', block: [2, 2] }, shapes: [[2, 3]] });
     expect(Array.from(mask!)).toEqual([0, 0, 1, 0, 0, 1]);
   });
 
@@ -58,14 +59,16 @@ describe('topKMasks at block granularity', () => {
   });
 
   it('per_gate ranks each gate on its own', () => {
-    const scores = [f32([1, 1, 2, 2]), f32([8, 8, 9, 9])];
+    // Row tiles: gate 0 means 2.5 and 2, gate 1 means 8 and 9.
+    const scores = [f32([1, 4, 2, 2]), f32([8, 8, 9, 9])];
     const options = { granularity: { kind: 'block', block: [1, 2] } as Granularity, shapes: [[2, 2], [2, 2]] as [number, number][] };
     expect(topKMasks(scores, 0.5, options).map((m) => Array.from(m))).toEqual([[0, 0, 0, 0], [1, 1, 1, 1]]);
-    expect(topKMasks(scores, 0.5, { ...options, scope: 'per_gate' }).map((m) => Array.from(m))).toEqual([[0, 0, 1, 1], [0, 0, 1, 1]]);
+    expect(topKMasks(scores, 0.5, { ...options, scope: 'per_gate' }).map((m) => Array.from(m))).toEqual([[1, 1, 0, 0], [0, 0, 1, 1]]);
   });
 
   it('breaks ties by the lowest index', () => {
-    const [mask] = topKMasks([f32([3, 3, 3, 3, 3, 3])], 0.5, { granularity: { kind: 'block', block: [1, 3] }, shapes: [[2, 3]] });
+    // Both row tiles have mean 3; the first goes, although the second holds the lowest weight.
+    const [mask] = topKMasks([f32([3, 3, 3, 1, 5, 3])], 0.5, { granularity: { kind: 'block', block: [1, 3] }, shapes: [[2, 3]] });
     expect(Array.from(mask!)).toEqual([0, 0, 0, 1, 1, 1]);
   });
 });
@@ -76,10 +79,13 @@ describe('topKMasks at structured granularity', () => {
   const shapes = layout.map((l) => l.shape);
 
   it('masks whole heads (q/k/v columns + attention-output rows) and neurons (intermediate column + output row)', () => {
-    // Head 1 of layer 0 scores 0 everywhere it lives, everything else 1: pruning 32 of 2·(4·16+2·12) = 176 removes exactly it.
+    // Head 1 of layer 0 scores 0 where it lives but one weight of 2 (mean 1/16), everything else 1 but one
+    // weight of -5 in neuron 0 (mean 0.25): pruning 32 of 2·(4·16+2·12) = 176 removes exactly head 1.
     const scores = layout.map(({ shape }) => new Float32Array(shape[0] * shape[1]).fill(1));
     for (let g = 0; g < 3; g++) for (let r = 0; r < 4; r++) scores[g]!.fill(0, r * 4 + 2, r * 4 + 4); // q, k, v columns 2..3
     scores[3]!.fill(0, 8, 16); // attention output rows 2..3
+    scores[0]![2] = 2;
+    scores[5]![1] = -5; // output row 0: neuron 0
     const masks = topKMasks(scores, 32 / 176, { granularity: STRUCTURED, names, shapes });
     expect(zeros(masks)).toBe(32);
     expect(Array.from(masks[0]!)).toEqual([1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0]);
@@ -114,6 +120,9 @@ describe('topKMasks at structured granularity', () => {
     const flipped = scores.map((s) => s.map((v) => 1 - v)); // the old choice now scores highest
     const second = topKMasks(flipped, 0.5, { granularity: STRUCTURED, names, shapes, previousMasks: partly });
     second.forEach((m, g) => m.forEach((v, i) => partly[g]![i] === 0 && expect(v).toBe(0)));
+    // Whole units, but for the partly masked neuron when it was not taken.
+    const broken = partlyMaskedGroups(second.map((mask, g) => ({ ...layout[g]!, mask })), STRUCTURED);
+    expect(broken.every((b) => b.startsWith('neuron 0 of layer 0:'))).toBe(true);
     expect(zeros(second)).toBeLessThanOrEqual(88);
     // Already past the target: nothing more is pruned, nothing revived.
     const again = topKMasks(scores, 0.1, { granularity: STRUCTURED, names, shapes, previousMasks: first });
