@@ -65,7 +65,7 @@ describe('runJob at structured granularity', () => {
     expect(result.sparsity.global).toBeGreaterThan(0.5 - 64 / 16384 - 1e-9); // neurons fill to within one neuron
 
     // The sparsity file and the metadata carry the same per-layer counts.
-    expect(JSON.parse(await readFile(result.files.sparsity, 'utf8')).layers).toEqual(expected);
-    expect(JSON.parse(await readFile(result.files.metadata, 'utf8')).layers).toEqual(expected);
+    expect(JSON.parse(await readFile(result.files.sparsity!, 'utf8')).layers).toEqual(expected);
+    expect(JSON.parse(await readFile(result.files.metadata!, 'utf8')).layers).toEqual(expected);
   }, 120_000);
 });
