@@ -31,7 +31,7 @@ export const optionsSchema = {
   type: 'object',
   properties: {
     schedule: { enum: ['linear', 'cubic'], default: 'linear', description: 'Sparsity schedule of hard mode over the pruning window.' },
-    scope: { enum: ['global', 'per_layer'], default: 'per_layer', description: 'Top-k over all gates, or per gate (the paper: per matrix).' },
+    scope: { enum: ['global', 'per_layer'], default: 'per_layer', description: 'Top-k over all gates, or per gate (the paper: per matrix; per layer at structured granularity).' },
     frequency_steps: { type: 'integer', minimum: 1, description: 'Optimizer steps between mask updates. Default: min(400, ceil(steps per epoch / 4)).' },
     mode: { enum: ['hard', 'soft'], default: 'hard', description: 'hard: top-k on the schedule; soft: scores thresholded, L1 on scores.' },
     threshold: { type: 'number', default: 0, description: 'soft: keep weights whose score is at least this.' },
