@@ -13,7 +13,7 @@ export interface RandomOptions {
 export const optionsSchema = {
   type: 'object',
   properties: {
-    scope: { enum: ['global', 'per_layer'], default: 'global', description: 'Draw over all gates, or prune every gate to the target.' },
+    scope: { enum: ['global', 'per_layer'], default: 'global', description: 'Draw over all gates, or prune every gate to the target (every layer at structured granularity).' },
   },
   additionalProperties: false,
 } as const;

@@ -46,6 +46,7 @@ describe('run flags', () => {
     expect(usage('-f', '1.2')).toBe("gbp run: -f/--end-sparsity must be a number in [0, 1], got '1.2'");
     expect(usage('-t', 'sst2,imdb')).toBe("gbp run: -t/--task: unknown value 'imdb'; expected one of sst2, mnli, qnli, rte, wnli, mrpc, cola, stsb");
     expect(usage('-m', 'huge')).toMatch(/-m\/--model-size: unknown value 'huge'; expected one of tiny, small, base, large/);
+    expect(usage('-g', 'head')).toBe("gbp run: -g/--granularity: unknown value 'head'; expected one of weight, block, structured");
     expect(usage('-ss', '10,120')).toBe("gbp run: -ss/--sparsity-steps: '120' is not a percentage in [0, 100]");
     expect(usage('--view', 'grid')).toBe("gbp run: --view must be one of progress, logs, both, got 'grid'");
     expect(usage('--epochs')).toBe('gbp run: -e/--epochs needs a value (N)');
@@ -86,6 +87,12 @@ describe('run flags', () => {
     expect(overridesFromFlags(parse('-e', '5').flags, { GBP_EPOCHS: '2' }).set?.train?.epochs).toBe(5);
     expect(overridesFromFlags(parse().flags, { GBP_EPOCHS: '2' }).set?.train?.epochs).toBe(2);
     expect(overridesFromFlags(parse('--data-dir', 'a').flags, { GBP_DATA_DIR: 'b' }).dataDir).toBe('a');
+  });
+
+  it('-g/--granularity sets the pruning.granularity axis, one job per value', () => {
+    const { flags } = parse('p.yaml', '-g', 'weight,block', '--granularity', 'structured');
+    expect(flags.granularity).toEqual(['weight', 'block', 'structured']);
+    expect(overridesFromFlags(flags, {}).axes).toEqual({ 'pruning.granularity': ['weight', 'block', 'structured'] });
   });
 
   it('lists every flag in the help', () => {

@@ -5,7 +5,7 @@
  * short flags (-ps, -pe, -ss, -se, -ml) that both treat as single-letter short options; a table
  * of ~25 entries keeps those flags exact and puts each flag's validation next to its help.
  */
-import { BACKEND_NAMES, MODEL_SIZES, TASK_NAMES } from '@gbp/core';
+import { BACKEND_NAMES, GRANULARITIES, MODEL_SIZES, TASK_NAMES } from '@gbp/core';
 
 export class UsageError extends Error {
   readonly exitCode = 2;
@@ -44,6 +44,7 @@ export const RUN_FLAGS = [
   { key: 'endSparsity', names: ['-f', '--end-sparsity'], kind: 'fraction', arg: 'S', help: 'final sparsity, in [0, 1]' },
   { key: 'pruningStart', names: ['-ps', '--pruning-start'], kind: 'int', arg: 'EPOCH', help: 'first pruning epoch (1-based)' },
   { key: 'pruningEnd', names: ['-pe', '--pruning-end'], kind: 'int', arg: 'EPOCH', help: 'last pruning epoch' },
+  { key: 'granularity', names: ['-g', '--granularity'], kind: 'list', arg: 'G[,G]', choices: GRANULARITIES, repeat: true, help: 'what pruning removes: weight, block (pruning.block) or structured (heads, neurons); one job each' },
   { key: 'sparsitySteps', names: ['-ss', '--sparsity-steps'], kind: 'list', arg: 'P[,P]', check: percent, help: 'percentages for the steps schedule' },
   { key: 'sptExplore', names: ['-se', '--spt-explore'], kind: 'string', arg: 'MODE', choices: ['per-layer', 'global', 'true', 'false'], help: 'spt exploration per layer (per-layer|true) or over all gates (global|false)' },
   { key: 'task', names: ['-t', '--task'], kind: 'list', arg: 'TASK[,TASK]', choices: TASK_NAMES, repeat: true, help: 'GLUE task(s)' },

@@ -28,6 +28,16 @@ describe('gbp commands', () => {
     expect(t.out()).toMatch(/baseline_rte_seed1\s+main\s+baseline\s+rte\s+tiny\s+7\s+-\s+results\/p\/results_baseline_rte_seed1/);
   });
 
+  it('gbp run -h lists -g/--granularity; -g plans one job per granularity, each with its own id', async () => {
+    const h = io();
+    expect(await main(['run', '-h'], h.value)).toBe(0);
+    expect(h.out()).toMatch(/-g, --granularity G\[,G\]\s+what pruning removes: weight, block \(pruning.block\) or structured/);
+    const t = io();
+    expect(await main(['validate', file, '-p', 'magnitude', '-g', 'weight,structured'], t.value)).toBe(0);
+    expect(t.out()).toContain('4 jobs');
+    for (const id of ['magnitude_sst2_seed1_weight', 'magnitude_sst2_seed1_structured', 'magnitude_sst2_seed2_structured']) expect(t.out()).toContain(id);
+  });
+
   it('exits 2 with every located error of an invalid file, and for usage errors', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'name: p\ndefaults: { task: sst9, train: { epochs: -1 } }\n');

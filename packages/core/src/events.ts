@@ -20,6 +20,17 @@ export interface SparsityReport {
   global: number;
   /** Per gate: name → { size, pruned, sparsity }. */
   gates: Record<string, { size: number; pruned: number; sparsity: number }>;
+  /** Per encoder layer: attention heads and FFN neurons, and how many are kept (model/structure.ts). */
+  layers?: LayerUnitsReport[];
+}
+
+/** Heads and FFN neurons of one encoder layer; a unit is removed when its output-side rows are all masked. */
+export interface LayerUnitsReport {
+  layer: number;
+  heads: number;
+  heads_kept: number;
+  neurons: number;
+  neurons_kept: number;
 }
 
 export interface EpochRecord {

@@ -27,6 +27,10 @@ export {
   type PruningWindow,
   type TopKOptions,
   type TopKScope,
+  type ThresholdOptions,
+  type Granularity,
+  type GateLayout,
+  type SparsityReportOptions,
   type PrunerHelpers,
 } from './pruning/index.js';
 export * from './results/index.js';

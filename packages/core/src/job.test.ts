@@ -63,6 +63,22 @@ describe('resolveJobSpec', () => {
     expect(message).toContain('model.size: must be one of "tiny", "small", "base", "large"');
     expect(() => resolveJobSpec({ task: 'sst2', output_dir: '/x', model: { size: 'tiny', d_model: 30, num_heads: 4 } })).toThrow(/divisible/);
   });
+  it('defaults pruning.granularity to weight and pruning.block to [32, 32]; refuses other values, naming the field', () => {
+    expect(resolveJobSpec({ task: 'rte', output_dir: '/x' }).pruning).toMatchObject({ granularity: 'weight', block: [32, 32] });
+    expect(resolveJobSpec({ task: 'rte', output_dir: '/x', pruning: { granularity: 'block', block: [8, 4] } }).pruning).toMatchObject({ granularity: 'block', block: [8, 4] });
+    const messageOf = (pruning: unknown) => {
+      try {
+        resolveJobSpec({ task: 'sst2', output_dir: '/x', pruning } as never);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    };
+    expect(messageOf({ granularity: 'heads' })).toContain('pruning.granularity: must be one of "weight", "block", "structured"');
+    expect(messageOf({ block: [0, 32] })).toContain('pruning.block.0: must be >= 1');
+    expect(messageOf({ block: [32, 2.5] })).toContain('pruning.block.1: must be integer');
+    expect(messageOf({ block: [32] })).toContain('pruning.block: must NOT have fewer than 2 items');
+  });
 });
 
 describe('runJob', () => {

@@ -11,7 +11,7 @@ import type { AnyPrunerDefinition } from './hooks/resolve.js';
 import { initBackend } from './backend/index.js';
 import { getTask, computeMetrics } from './data/index.js';
 import { GatedBert, modelInfo, resolveModelConfig } from './model/index.js';
-import { sparsityReport, assertSparsityTarget } from './pruning/index.js';
+import { sparsityReport, assertSparsityTarget, granularityOf, sparsityTolerance } from './pruning/index.js';
 import { Trainer } from './train/index.js';
 import { jobEmitter } from './job/emit.js';
 import { openRun, prepareData } from './job/prepare.js';
@@ -59,6 +59,8 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     const data = await prepareData(spec, task, config, log, signal);
 
     const builtModel = (model = new GatedBert(config, { seed: spec.train.seed }));
+    // Heads and neurons kept per layer go into every sparsity report (head size of the original model).
+    const reportOptions = { headSize: config.d_model / config.num_heads };
     const activeTrainer = (trainer = new Trainer({
       model,
       train: spec.train,
@@ -86,7 +88,7 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
         onEval: progress.onEval,
         onEpoch: async (record) => {
           emit({ type: 'epoch', job_id: jobId, time: Date.now(), ...record });
-          await activeRecorder.epochs(activeTrainer.records, sparsityReport(builtModel.gates));
+          await activeRecorder.epochs(activeTrainer.records, sparsityReport(builtModel.gates, reportOptions));
           await activeRecorder.status('running', activeTrainer.records);
         },
         onCheckpoint: async () => {
@@ -99,9 +101,12 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
       signal,
     );
 
-    const report = sparsityReport(model.gates);
+    const report = sparsityReport(model.gates, reportOptions);
     await recorder.epochs(trainer.records, report);
-    if (pruner) assertSparsityTarget(report, spec.pruning.end_sparsity, pruner.name);
+    if (pruner) {
+      const tolerance = sparsityTolerance(model.gates, granularityOf(spec.pruning, config));
+      assertSparsityTarget(report, spec.pruning.end_sparsity, pruner.name, tolerance);
+    }
     await hooks.call('teardown');
     setupDone = false;
     await recorder.status('done', trainer.records);

@@ -8,6 +8,9 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 export const MODEL_SIZES = ['tiny', 'small', 'base', 'large'] as const;
 export const TASK_NAMES = ['sst2', 'mnli', 'qnli', 'rte', 'wnli', 'mrpc', 'cola', 'stsb'] as const;
 export const BACKEND_NAMES = ['auto', 'wasm', 'cpu', 'tensorflow', 'cuda'] as const;
+/** What pruning removes: single weights, blocks of a matrix, or whole attention heads and FFN neurons. */
+export const GRANULARITIES = ['weight', 'block', 'structured'] as const;
+export type GranularityName = (typeof GRANULARITIES)[number];
 
 const literals = <T extends readonly string[]>(values: T, options: Record<string, unknown> = {}) =>
   Type.Union(
@@ -75,6 +78,20 @@ export const PruningSpecSchema = Type.Object(
       Type.Array(Type.Number({ minimum: 0, maximum: 100 }), {
         minItems: 1,
         description: 'Percentages for the steps schedule, spread over the pruning window.',
+      }),
+    ),
+    // Optional in the type (specs written before granularity existed stay valid); defaults fill them.
+    granularity: Type.Optional(
+      literals(GRANULARITIES, {
+        default: 'weight',
+        description:
+          'What a pruner removes: single weights, [rows, cols] blocks of each matrix (pruning.block), or whole attention heads and FFN neurons (structured). Pruners score weights; a group scores the mean of its weights.',
+      }),
+    ),
+    block: Type.Optional(
+      Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })], {
+        default: [32, 32],
+        description: 'Block size [rows, cols] for granularity block; edge blocks are smaller when a matrix does not divide.',
       }),
     ),
   },

@@ -16,7 +16,7 @@ export const optionsSchema = {
   type: 'object',
   properties: {
     schedule: { enum: ['linear', 'cubic', 'steps'], default: 'linear', description: 'Sparsity schedule over the pruning window.' },
-    scope: { enum: ['global', 'per_layer'], default: 'global', description: 'One threshold over all gates, or each gate pruned to the target.' },
+    scope: { enum: ['global', 'per_layer'], default: 'global', description: 'One threshold over all gates, or each gate pruned to the target (each layer at structured granularity).' },
     frequency_steps: {
       type: 'integer',
       minimum: 0,

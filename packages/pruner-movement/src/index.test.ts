@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Rng, tf, type PruningSpec } from '@gbp/core';
-import { createTestContext, drivePruner, type GradientSource, type TestContext } from '@gbp/core/testing';
+import { createTestContext, drivePruner, partlyMaskedGroups, type GradientSource, type TestContext } from '@gbp/core/testing';
 import movement, { defaultFrequency } from './index.js';
 
 const contexts: TestContext[] = [];
@@ -157,5 +157,36 @@ describe('movement pruner', () => {
 
   it('defaults to 400 steps, or a quarter epoch for short epochs', () => {
     expect([1, 10, 1000, 1600, 8000].map(defaultFrequency)).toEqual([1, 3, 250, 400, 400]);
+  });
+
+  it('soft mode masks whole heads and neurons at structured granularity (a unit kept when its mean score reaches the threshold)', async () => {
+    // One layer, d 4, 2 heads of 2, dff 4, gates named as in the model; seeded random gradients.
+    const p = 'encoder.layer.0.';
+    const shapes: [string, [number, number]][] = [
+      ['attention.self.query', [4, 4]],
+      ['attention.self.key', [4, 4]],
+      ['attention.self.value', [4, 4]],
+      ['attention.output.dense', [4, 4]],
+      ['intermediate.dense', [4, 4]],
+      ['output.dense', [4, 4]],
+    ];
+    const ctx = createTestContext({
+      gates: shapes.map(([name, shape]) => ({ name: p + name, shape })),
+      pruning: { start_epoch: 1, end_epoch: 2, granularity: 'structured' },
+      model: { d_model: 4, num_heads: 2 },
+      epochs: 2,
+      stepsPerEpoch: 2,
+      seed: 3,
+    });
+    contexts.push(ctx);
+    const noise = new Rng(8);
+    const gradients: GradientSource = (c) => new Map(c.gates.map((g) => [g.name, tf.tensor2d(Float32Array.from({ length: g.size }, () => noise.normal()), g.shape as [number, number])]));
+    await drivePruner(movement, { mode: 'soft', threshold: 0, frequency_steps: 1 }, ctx, { gradients });
+    const masks = ctx.masks();
+    const granularity = { kind: 'structured', headSize: 2 } as const;
+    expect(partlyMaskedGroups(ctx.gates.map((g, i) => ({ name: g.name, shape: g.shape, mask: masks[i]! })), granularity)).toEqual([]);
+    const pruned = masks.reduce((n, m) => n + m.filter((v) => v === 0).length, 0);
+    expect(pruned).toBeGreaterThan(0);
+    expect(pruned).toBeLessThan(128);
   });
 });

@@ -8,7 +8,8 @@
  * so weights moving away from zero gain score and weights moving towards zero lose it. Every
  * `frequency_steps` steps inside the pruning window, and at every epoch end of the window, masks
  * are recomputed: hard keeps the top (1 − s_t) of the scores (s_t from a linear or cubic
- * schedule); soft keeps the weights whose score is ≥ threshold.
+ * schedule); soft keeps the weights whose score is ≥ threshold. At the job's block or structured
+ * granularity, core's helpers mask whole groups (a group scores the mean of its weights).
  */
 import { definePruner, tf, type GateGradients, type PrunerContext, type PrunerState } from '@gbp/core';
 
@@ -30,7 +31,7 @@ export const optionsSchema = {
   type: 'object',
   properties: {
     schedule: { enum: ['linear', 'cubic'], default: 'linear', description: 'Sparsity schedule of hard mode over the pruning window.' },
-    scope: { enum: ['global', 'per_layer'], default: 'per_layer', description: 'Top-k over all gates, or per gate (the paper: per matrix).' },
+    scope: { enum: ['global', 'per_layer'], default: 'per_layer', description: 'Top-k over all gates, or per gate (the paper: per matrix; per layer at structured granularity).' },
     frequency_steps: { type: 'integer', minimum: 1, description: 'Optimizer steps between mask updates. Default: min(400, ceil(steps per epoch / 4)).' },
     mode: { enum: ['hard', 'soft'], default: 'hard', description: 'hard: top-k on the schedule; soft: scores thresholded, L1 on scores.' },
     threshold: { type: 'number', default: 0, description: 'soft: keep weights whose score is at least this.' },
@@ -71,7 +72,8 @@ export function createMovementPruner(options: MovementOptions, ctx: PrunerContex
       });
       lastTarget = target;
     } else {
-      masks = scoreArrays.map((s, g) => Uint8Array.from(s, (v, i) => (v >= options.threshold && previous?.[g]?.[i] !== 0 ? 1 : 0)));
+      // At block or structured granularity a whole group is kept when its mean score reaches the threshold.
+      masks = helpers.thresholdMasks(scoreArrays, options.threshold, { previousMasks: previous, names: ctx.gates.map((g) => g.name) });
     }
     helpers.applyMasks(ctx.gates, masks);
   };

@@ -30,7 +30,7 @@ export const optionsSchema = {
     explore_per_layer: { type: 'boolean', default: false, description: 'Explore ε of each gate, instead of ε of all live weights.' },
     reward_alpha: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.125, description: 'EMA factor of the per-weight rewards.' },
     reward_weight: { type: 'number', minimum: 0, default: 1, description: 'λ: weight of the normalised reward against the normalised magnitude.' },
-    scope: { enum: ['global', 'per_layer'], default: 'global', description: 'Prune to the target over all gates, or in each gate.' },
+    scope: { enum: ['global', 'per_layer'], default: 'global', description: 'Prune to the target over all gates, or in each gate (each layer at structured granularity).' },
   },
   additionalProperties: false,
 } as const;

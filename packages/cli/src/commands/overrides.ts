@@ -31,6 +31,7 @@ export function overridesFromFlags(flags: RunFlags, env: NodeJS.ProcessEnv): Cli
       ...(flags.methods && { method: flags.methods }),
       ...(flags.task && { task: flags.task }),
       ...(flags.modelSize && { 'model.size': flags.modelSize }),
+      ...(flags.granularity && { 'pruning.granularity': flags.granularity }),
     },
     ...(flags.sptExplore && { methods: { spt: { explore_per_layer: flags.sptExplore === 'per-layer' || flags.sptExplore === 'true' } } }),
     ...(dataDir !== undefined && { dataDir }),

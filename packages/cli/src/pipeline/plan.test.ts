@@ -61,6 +61,22 @@ describe('planPipeline', () => {
     expect(p.jobs.map((j) => j.id)).toEqual(['toy_sst2']);
   });
 
+  it('takes pruning.granularity as a matrix axis: one job per value, ids named by it', async () => {
+    const p = await plan(`${base}matrix:\n  method: [toy]\n  pruning.granularity: [weight, block, structured]\n  pruning.block: [[16, 8]]\n`);
+    expect(p.jobs.map((j) => j.id)).toEqual(['toy_sst2_weight', 'toy_sst2_block', 'toy_sst2_structured']);
+    expect(p.jobs.map((j) => j.spec.pruning.granularity)).toEqual(['weight', 'block', 'structured']);
+    expect(p.jobs[1]!.spec.pruning.block).toEqual([16, 8]);
+    expect(await issuesOf(`${base}matrix:\n  method: [toy]\n  pruning.granularity: [heads]\n  pruning.block: [[0, 8]]\n`)).toEqual([
+      expect.stringMatching(/matrix\["pruning.granularity"\]\[0\]: expected one of weight, block, structured; got "heads"/),
+      expect.stringMatching(/matrix\["pruning.block"\]\[0\]\[0\]: expected .*>= 1; got 0/),
+    ]);
+  });
+
+  it('defaults granularity to weight and block to [32, 32]', async () => {
+    const p = await plan(`${base}matrix:\n  method: [toy]\n`);
+    expect(p.jobs[0]!.spec.pruning).toMatchObject({ granularity: 'weight', block: [32, 32] });
+  });
+
   it('applies command-line overrides over the file, removing the axes they fix', async () => {
     const p = await plan(`${base}matrix:\n  method: [baseline]\n  train.epochs: [2, 4]\nrun: { parallel: true }\n`, {
       set: { train: { epochs: 1, learning_rate: 1e-3 }, pruning: { end_sparsity: 0.9 } },

@@ -68,7 +68,8 @@ export const methodLabel = (method: string) =>
 
 function axisLabel(axis: string, value: unknown): string {
   const field = axisField(axis);
-  if (field === 'model.size') return slug(value);
+  // Values that name themselves: 'small', 'structured' read better than 'sizesmall'.
+  if (field === 'model.size' || field === 'pruning.granularity') return slug(value);
   if (field === 'train.seed') return `seed${slug(value)}`;
   return `${field.split('.').pop()}${slug(Array.isArray(value) ? value.join('-') : value)}`;
 }

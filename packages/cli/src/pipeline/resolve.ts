@@ -10,8 +10,8 @@ import { DEFAULT_MAX_JOBS_WARNING, type JobDefaults, type Matrix, type RunSettin
 import type { FieldPath } from './errors.js';
 import type { YamlSource } from './source.js';
 
-/** Axes a flag may set to a list (-p, -t, -m). */
-export type OverridableAxis = 'method' | 'task' | 'model.size';
+/** Axes a flag may set to a list (-p, -t, -m, -g). */
+export type OverridableAxis = 'method' | 'task' | 'model.size' | 'pruning.granularity';
 
 /** What the command line (flags and environment) says; it wins over the file. */
 export interface CliOverrides {

@@ -100,6 +100,8 @@ export class JobRecorder {
   async epochs(records: readonly EpochRecord[], sparsity: SparsityReport): Promise<void> {
     await this.writer.writeEpochs(records, Object.keys(records[0]?.metrics ?? {}));
     await this.writer.writeSparsity(sparsity);
+    // Kept in the metadata too, so a reader of one file sees which heads and neurons are left.
+    if (sparsity.layers) this.metadata = { ...this.metadata, layers: sparsity.layers };
   }
 
   result(outputDir: string, records: readonly EpochRecord[], sparsity: SparsityReport): JobResult {

@@ -4,4 +4,5 @@ export * from './schedule.js';
 export * from './topk.js';
 export * from './report.js';
 export * from './masks.js';
-export { PRUNER_HELPERS, type PrunerHelpers } from './helpers.js';
+export { PRUNER_HELPERS, prunerHelpers, type HelperBinding, type PrunerHelpers } from './helpers.js';
+export { granularityOf, type GateLayout, type Granularity } from './groups.js';

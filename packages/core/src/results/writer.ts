@@ -5,7 +5,7 @@
  */
 import { appendFile, mkdir, readdir, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EpochRecord, JobEvent, Metrics, SparsityReport } from '../events.js';
+import type { EpochRecord, JobEvent, LayerUnitsReport, Metrics, SparsityReport } from '../events.js';
 import { FileWriteError, writeFileAtomic, writeJsonAtomic } from '../fs-atomic.js';
 
 /** A timestamp usable in file names: 20250131T142501Z. */
@@ -65,6 +65,8 @@ export interface RunMetadata {
   /** Epoch whose primary metric was best. */
   best_epoch: number | null;
   sparsity: number | null;
+  /** Heads and FFN neurons kept per encoder layer, from the last sparsity report (when it has them). */
+  layers?: LayerUnitsReport[];
   epochs_completed: number;
   error?: unknown;
   started_at: string;

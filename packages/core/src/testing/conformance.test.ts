@@ -38,6 +38,28 @@ describe('conformance kit', () => {
     expect(() => assertConformance(report)).not.toThrow();
   });
 
+  it('passes the granularity check with the job-bound helpers, and fails a pruner that masks single weights of its own', async () => {
+    const report = await checkPrunerConformance(good, { expectedSparsity: 'linear', skip: { ...driven, 'masks-binary': 'x', deterministic: 'x', 'no-tensor-growth': 'x' } });
+    expect(byName(report).granularity).toMatchObject({ status: 'passed' });
+    expect(byName(report).granularity!.message).toMatch(/^whole groups after every epoch; block: 0.00%, 3\d.\d\d%, 7\d.\d\d%, 7\d.\d\d%; structured: /);
+    const ownGrouping = definePruner({
+      name: 'own-grouping',
+      optionsSchema: schema,
+      create: () => ({
+        afterEpoch: (ctx) => {
+          const s = ctx.helpers.targetSparsity('linear', ctx.pruning, { epoch: ctx.epoch, epochs: ctx.epochs });
+          if (s > 0) ctx.helpers.applyMasks(ctx.gates, ctx.helpers.topKMasks(ctx.helpers.magnitudeScores(ctx.gates), s, { granularity: { kind: 'weight' } }));
+        },
+        state: () => null,
+        restore: () => undefined,
+      }),
+    });
+    const bad = await checkPrunerConformance(ownGrouping, { expectedSparsity: 'linear', skip: { ...driven, 'masks-binary': 'x', deterministic: 'x', 'no-tensor-growth': 'x' } });
+    expect(byName(bad).schedule).toMatchObject({ status: 'passed' });
+    expect(byName(bad).granularity).toMatchObject({ status: 'failed' });
+    expect(byName(bad).granularity!.message).toMatch(/^block granularity, after epoch 2: \d+ groups partly masked, e.g. block \(\d+, \d+\) of encoder.layer.0.attention.self.query#0: \d+ masked, \d+ kept/);
+  });
+
   it('fails a pruner whose masks are not 0/1, and names gate, value and step', async () => {
     const halves = definePruner({
       name: 'halves',

@@ -24,11 +24,14 @@ import { HOOK_NAMES, type PrunerContext, type PrunerInstance } from '../hooks/ty
 import type { AnyPrunerDefinition } from '../hooks/resolve.js';
 import { SPARSITY_TOLERANCE, countPruned, targetSparsity, type ScheduleKind } from '../pruning/index.js';
 import { createTestContext, drivePruner, type TestContext, type TestGateSpec } from './index.js';
+import { largestGroup, partlyMaskedGroups } from './whole_groups.js';
+import { granularityOf } from '../pruning/groups.js';
+import type { PrunerModelInfo } from '../hooks/types.js';
 
 /** The global sparsity a pruner promises after each epoch (1-based): a core schedule, or a function. */
 export type ExpectedSparsity = ScheduleKind | ((epoch: number, pruning: PruningSpec, epochs: number) => number);
 
-export const CONFORMANCE_CHECKS = ['masks-binary', 'schedule', 'deterministic', 'no-tensor-growth', 'job-resume'] as const;
+export const CONFORMANCE_CHECKS = ['masks-binary', 'schedule', 'deterministic', 'no-tensor-growth', 'granularity', 'job-resume'] as const;
 export type ConformanceCheckName = (typeof CONFORMANCE_CHECKS)[number];
 
 export interface ConformanceOptions {
@@ -63,6 +66,26 @@ const DRIVEN_GATES: readonly TestGateSpec[] = [
   { name: 'encoder.layer.0.intermediate.dense', shape: [16, 32] },
   { name: 'encoder.layer.0.output.dense', shape: [32, 16] },
 ];
+
+/**
+ * The granularity check's model: two encoder layers of d 8, 2 heads (head size 4), dff 16, gates
+ * named as in the model, so block and structured grouping see a real layer layout.
+ * A head is 3·8·4 + 4·8 = 128 weights, a neuron 8 + 8 = 16, a layer 512.
+ */
+const LAYERED = { d_model: 8, num_heads: 2, dff: 16, num_layers: 2, block: [4, 4] as [number, number] };
+const LAYERED_GATES: readonly TestGateSpec[] = Array.from({ length: LAYERED.num_layers }, (_, layer) => {
+  const { d_model: d, dff } = LAYERED;
+  const p = `encoder.layer.${layer}.`;
+  return [
+    { name: `${p}attention.self.query`, shape: [d, d] as const },
+    { name: `${p}attention.self.key`, shape: [d, d] as const },
+    { name: `${p}attention.self.value`, shape: [d, d] as const },
+    { name: `${p}attention.output.dense`, shape: [d, d] as const },
+    { name: `${p}intermediate.dense`, shape: [d, dff] as const },
+    { name: `${p}output.dense`, shape: [dff, d] as const },
+  ];
+}).flat();
+const LAYERED_MODEL: Partial<PrunerModelInfo> = { d_model: LAYERED.d_model, num_heads: LAYERED.num_heads, dff: LAYERED.dff, num_layers: LAYERED.num_layers };
 
 export interface ConformanceCheck {
   name: ConformanceCheckName;
@@ -160,6 +183,13 @@ function syntheticTraining(ctx: TestContext, seed: number) {
   };
 }
 
+/** Overrides of a driven run's layout: gates, model info and pruning spec. */
+interface DrivenLayout {
+  gates?: readonly TestGateSpec[];
+  model?: Partial<PrunerModelInfo>;
+  pruning?: Partial<PruningSpec>;
+}
+
 interface DrivenObservers {
   onStep?: (ctx: TestContext, step: number, instance: PrunerInstance) => void;
   onEpoch?: (ctx: TestContext, epoch: number, instance: PrunerInstance) => void;
@@ -169,8 +199,16 @@ interface DrivenObservers {
 }
 
 /** One driven run over a fresh context; the context and synthetic data are disposed after it. */
-async function drive(r: Resolved, observe: DrivenObservers = {}, seed = r.seed): Promise<void> {
-  const ctx = createTestContext({ gates: DRIVEN_GATES, epochs: DRIVEN.epochs, stepsPerEpoch: DRIVEN.stepsPerEpoch, pruning: r.pruning, seed, name: r.def.name });
+async function drive(r: Resolved, observe: DrivenObservers = {}, seed = r.seed, layout: DrivenLayout = {}): Promise<void> {
+  const ctx = createTestContext({
+    gates: layout.gates ?? DRIVEN_GATES,
+    model: layout.model,
+    epochs: DRIVEN.epochs,
+    stepsPerEpoch: DRIVEN.stepsPerEpoch,
+    pruning: { ...r.pruning, ...layout.pruning },
+    seed,
+    name: r.def.name,
+  });
   const training = syntheticTraining(ctx, seed);
   try {
     observe.beforeCreate?.();
@@ -234,6 +272,44 @@ function firstMaskDifference(a: readonly Uint8Array[] | Record<string, ArrayLike
     if (differing > 0) return `gate ${names[g]}: ${differing} of ${x.length} mask entries differ (first at index ${first})`;
   }
   return null;
+}
+
+/**
+ * At block and structured granularity (set in the job spec, never in the pruner), every epoch ends
+ * with whole groups masked, and the global sparsity is never above the schedule and below it by
+ * at most the largest group per gate (block) or layer (structured), whatever the pruner's scope.
+ */
+async function granularityCheck(r: Resolved): Promise<string> {
+  const notes: string[] = [];
+  for (const kind of ['block', 'structured'] as const) {
+    const pruning: Partial<PruningSpec> = { granularity: kind, block: LAYERED.block };
+    const granularity = granularityOf(pruning, { d_model: LAYERED.d_model, num_heads: LAYERED.num_heads });
+    const sparsities: number[] = [];
+    await drive(
+      r,
+      {
+        onEpoch: (ctx, epoch) => {
+          const masks = ctx.masks();
+          const gates = ctx.gates.map((g, i) => ({ name: g.name, shape: g.shape, mask: masks[i]! }));
+          const broken = partlyMaskedGroups(gates, granularity);
+          if (broken.length > 0) throw new Error(`${kind} granularity, after epoch ${epoch}: ${broken.length} groups partly masked, e.g. ${broken.slice(0, 3).join('; ')}`);
+          const size = gates.reduce((n, g) => n + g.mask.length, 0);
+          const partitions = kind === 'block' ? gates.length : LAYERED.num_layers;
+          const actual = globalSparsity(ctx);
+          const expected = r.expected(epoch, DRIVEN.epochs);
+          const below = r.tolerance + (partitions * largestGroup(gates, granularity)) / size;
+          if (actual > expected + r.tolerance || actual < expected - below) {
+            throw new Error(`${kind} granularity, after epoch ${epoch}: global sparsity ${pct(actual)}, expected ${pct(expected)} (at most ${pct(r.tolerance)} above, ${pct(below)} below: the group-size bound)`);
+          }
+          sparsities.push(actual);
+        },
+      },
+      r.seed,
+      { gates: LAYERED_GATES, model: LAYERED_MODEL, pruning },
+    );
+    notes.push(`${kind}: ${sparsities.map(pct).join(', ')}`);
+  }
+  return `whole groups after every epoch; ${notes.join('; ')}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -435,6 +511,11 @@ export function conformanceChecks(def: AnyPrunerDefinition, options: Conformance
         if (after > before) throw new Error(`${after - before} tensors still live after teardown (${before} before create, ${after} after teardown): dispose the pruner’s variables in teardown`);
         return `live tensors after epochs 1..${atEpochEnd.length}: ${atEpochEnd.map((n) => n - before).join(', ')} above the start`;
       },
+    },
+    {
+      name: 'granularity',
+      description: 'with the job at block or structured granularity, every epoch ends with whole blocks, heads and neurons masked, near the schedule',
+      run: () => granularityCheck(r),
     },
     {
       name: 'job-resume',

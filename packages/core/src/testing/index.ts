@@ -252,3 +252,5 @@ export async function runPrunerJob(opts: Omit<TinyPruningJobOptions, 'outputDir'
 export * from './conformance.js';
 
 export { mountTinyDisk, fillDisk, type TinyDisk } from './tiny-disk.js';
+// Whole-group checks for masks at block and structured granularity.
+export * from './whole_groups.js';

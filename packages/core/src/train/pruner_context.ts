@@ -5,7 +5,8 @@
  */
 import { tf } from '../tf.js';
 import { Rng } from '../rng.js';
-import { PRUNER_HELPERS } from '../pruning/helpers.js';
+import { prunerHelpers } from '../pruning/helpers.js';
+import { granularityOf } from '../pruning/groups.js';
 import type { Gate } from '../model/gate.js';
 import type { PluginLogger, PrunerContext, PrunerModelInfo } from '../hooks/types.js';
 import type { LogLevel } from '../events.js';
@@ -57,7 +58,12 @@ export function createPrunerContext(options: PrunerContextOptions): PrunerContex
     model: options.model,
     rng,
     log,
-    helpers: PRUNER_HELPERS,
+    // Bound to the job: topKMasks masks whole blocks or heads/neurons when the spec asks for them.
+    helpers: prunerHelpers({
+      granularity: granularityOf(options.pruning, options.model),
+      gates,
+      headSize: options.model.d_model / options.model.num_heads,
+    }),
     tf,
   });
 }
