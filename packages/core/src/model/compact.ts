@@ -6,7 +6,7 @@
  */
 import { tf } from '../tf.js';
 import { headSize, layerDff, layerHeads, type ModelConfig } from './config.js';
-import type { GatedBert, ModelInput } from './encoder.js';
+import { forward, type GatedBert, type ModelInput } from './encoder.js';
 import { keptUnits, parseGateName, unitKind, unitAxis, type LayerUnits } from './structure.js';
 import { costFields, type CompactionReport } from './compaction-report.js';
 import type { NamedTensor } from './safetensors.js';
@@ -118,11 +118,19 @@ export function compact(model: GatedBert): CompactedModel {
 
 /** max |masked model logits − compacted model logits| over `batches`, both in eval mode (no dropout). */
 export function maxAbsLogitDiff(masked: GatedBert, compacted: InferenceModel, batches: Iterable<ModelInput>): number {
+  // W ⊙ M formed once for all batches: fresh tensors per batch would defeat the wasm backend's
+  // packed-weight cache (keyed by tensor id) and re-pack every matrix each time.
+  const effective = new Map(masked.gates.map((g) => [`${g.name}.weight`, g.effective()]));
+  const lookup = (name: string) => effective.get(name) ?? masked.param(name);
   let max = 0;
-  for (const batch of batches) {
-    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(masked.logits(batch, { training: false }), compacted.logits(batch)))));
-    max = Math.max(max, diff.dataSync()[0]!);
-    diff.dispose();
+  try {
+    for (const batch of batches) {
+      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(forward(masked.config, lookup, batch, { training: false }), compacted.logits(batch)))));
+      max = Math.max(max, diff.dataSync()[0]!);
+      diff.dispose();
+    }
+  } finally {
+    for (const t of effective.values()) t.dispose();
   }
   return max;
 }
