@@ -168,6 +168,14 @@ describe('model folder errors name the file and what is wrong', () => {
     await expect(InferenceModel.fromFolder(dir)).rejects.toThrow(`${file}: dff_per_layer[1] must be an integer from 0 to 24, got 25`);
   });
 
+  it('a damaged compaction.json', async () => {
+    await writeModelFolder(dir, contents());
+    await writeFile(join(dir, 'compaction.json'), '{"params_before": 1');
+    expect(() => readCompactionReport(dir)).toThrow(new RegExp(`^${join(dir, 'compaction.json').replace(/[.\\/]/g, '\\$&')}: not valid JSON`));
+    await writeFile(join(dir, 'compaction.json'), '[]');
+    expect(() => readCompactionReport(dir)).toThrow(`${join(dir, 'compaction.json')}: expected a compaction report (an object with params_before, params_after, ...)`);
+  });
+
   it('a tensor missing, of the wrong shape or of the wrong dtype, by name', async () => {
     const file = join(dir, 'model.safetensors');
     const writeTensors = async (edit: (w: Map<string, NamedTensor>) => void) => {
@@ -188,6 +196,9 @@ describe('model folder errors name the file and what is wrong', () => {
     const patched = Buffer.from(bytes.toString('latin1').replace('{"dtype":"F32","shape":[3]', '{"dtype":"F64","shape":[3]'), 'latin1');
     await writeFile(file, patched);
     await expect(InferenceModel.fromFolder(dir)).rejects.toThrow(`${file}: tensor 'classifier.bias' has dtype F64, expected F32`);
+    await writeTensors(() => undefined);
+    await writeFile(file, encodeSafetensors(randomWeights(config), { format: 'gbp', layout: 'out_in' }));
+    await expect(InferenceModel.fromFolder(dir)).rejects.toThrow(`${file}: __metadata__.layout is "out_in", expected "in_out" (dense weights [in, out])`);
     await writeFile(file, bytes.subarray(0, 100));
     await expect(InferenceModel.fromFolder(dir)).rejects.toThrow(new RegExp(`^${file.replace(/[.\\/]/g, '\\$&')}: not a valid safetensors file: header length \\d+ runs past the end of the file \\(100 bytes\\)`));
   });
