@@ -104,7 +104,8 @@ export class JobRecorder {
     if (sparsity.layers) this.metadata = { ...this.metadata, layers: sparsity.layers };
   }
 
-  result(outputDir: string, records: readonly EpochRecord[], sparsity: SparsityReport): JobResult {
+  /** `extraFiles`: files written outside the RunWriter (the model folder). */
+  result(outputDir: string, records: readonly EpochRecord[], sparsity: SparsityReport, extraFiles: Record<string, string> = {}): JobResult {
     const { csv, metadata, events, checkpoints } = this.writer.files;
     return {
       job_id: this.metadata.job_id,
@@ -113,7 +114,7 @@ export class JobRecorder {
       final_metrics: records[records.length - 1]?.metrics ?? {},
       best_metrics: bestRecord(this.task, records)?.metrics ?? {},
       sparsity,
-      files: { csv, metadata, sparsity: this.writer.files.sparsity, events, checkpoints },
+      files: { csv, metadata, sparsity: this.writer.files.sparsity, events, checkpoints, ...extraFiles },
     };
   }
 }
