@@ -9,6 +9,11 @@ import { valueAxis } from './value-axis.js';
 import { layeredWidths, PLOT_FRAME } from './charts.js';
 
 const DENSE_COLOR = '#555555';
+/**
+ * Final metrics of jobs on a few hundred evaluation examples differ by noise of a point or two: a
+ * y window at least 5 points tall keeps a 0.2-point gap from looking like a cliff.
+ */
+const MIN_METRIC_SPAN = 0.05;
 /** vega's tableau10, fixed here so a method has the same colour in both plots (dense is grey). */
 const PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
 
@@ -66,7 +71,7 @@ export function accuracyVsSparsitySpec(outcomes: readonly JobOutcome[], title: s
     scale: { domain: [0, 1], nice: false },
     axis: { values: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1], format: '.0%' },
   };
-  const yAxis = valueAxis([...points.map((p) => p.value), ...dense.map((d) => d.value)], `final ${metric}`);
+  const yAxis = valueAxis([...points.map((p) => p.value), ...dense.map((d) => d.value)], `final ${metric}`, MIN_METRIC_SPAN);
   const y = { field: 'value', type: 'quantitative', ...yAxis };
   const layers: unknown[] = [
     { data: { values: points }, mark: { type: 'line' }, encoding: { x, y, color, strokeWidth, detail: { field: 'series' }, order: { field: 'sparsity' } } },
@@ -137,7 +142,7 @@ export function accuracyVsSpeedupSpec(outcomes: readonly JobOutcome[], title: st
     scale: { domain: [0, to], nice: false },
     axis: { values: ticks, labelExpr: "format(datum.value, '.1f') + 'x'" },
   };
-  const y = { field: 'value', type: 'quantitative', ...valueAxis(points.map((p) => p.value), `final ${metric}`) };
+  const y = { field: 'value', type: 'quantitative', ...valueAxis(points.map((p) => p.value), `final ${metric}`, MIN_METRIC_SPAN) };
   return {
     ...PLOT_FRAME,
     title: { text: `${title}: final ${metric} against measured speedup`, subtitle: speedCaption(outcomes, points) },

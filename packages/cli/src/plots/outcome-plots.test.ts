@@ -46,6 +46,17 @@ describe('accuracy vs sparsity', () => {
     expect(y.title).toBe(`final accuracy (from ${y.axis.values[0]!.toFixed(2)}, not 0)`);
   });
 
+  it('keeps a y window at least 5 points tall, so a 0.2-point gap does not look like a cliff', () => {
+    const dir = join(root, 'close');
+    const dirs = [
+      writeFixtureJob(dir, { id: 'baseline', method: 'baseline', sparsity: 0, accuracy: [0.706] }),
+      writeFixtureJob(dir, { id: 'magnitude', method: 'magnitude', sparsity: 0.5, accuracy: [0.704] }),
+    ];
+    const y = layersOf(accuracyVsSparsitySpec(outcomesOf(dirs).outcomes, 'close'))[0]!.encoding.y as unknown as Y;
+    expect(y.scale.domain).toEqual([0.68, 0.73]);
+    expect(y.axis).toEqual({ values: [0.68, 0.69, 0.7, 0.71, 0.72, 0.73], format: '.2f' });
+  });
+
   it('names a series by what varies besides the method (granularity of pruned jobs only)', () => {
     const dir = join(root, 'granularity');
     const dirs = [

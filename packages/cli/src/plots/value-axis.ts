@@ -33,15 +33,16 @@ const round = (v: number, decimals: number) => Number(v.toFixed(decimals));
  * The axis for `values` (non-finite ones ignored). Values all in [0, 1] (accuracy, sparsity) keep
  * the domain inside [0, 1]; values all >= 0 keep it >= 0.
  */
-export function valueAxis(values: readonly (number | undefined)[], title: string): ValueAxis {
+export function valueAxis(values: readonly (number | undefined)[], title: string, minSpan = 0): ValueAxis {
   const finite = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
   let lo = finite.length > 0 ? Math.min(...finite) : 0;
   let hi = finite.length > 0 ? Math.max(...finite) : 1;
-  if (hi - lo < 1e-12) {
-    // A constant: a small window around it, so its one line sits mid-plot with readable ticks.
-    const half = Math.max(Math.abs(lo) * 0.01, 1e-3);
-    lo -= half;
-    hi += half;
+  // A constant gets a small window around it, so its one line sits mid-plot with readable ticks.
+  const span = Math.max(minSpan, hi - lo < 1e-12 ? Math.max(Math.abs(lo) * 0.02, 2e-3) : 0);
+  if (hi - lo < span) {
+    const mid = (lo + hi) / 2;
+    lo = mid - span / 2;
+    hi = mid + span / 2;
   }
   const step = niceStep((hi - lo) / TARGET_TICKS);
   const decimals = decimalsOf(step);
