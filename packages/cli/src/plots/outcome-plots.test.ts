@@ -193,6 +193,17 @@ describe('writeComparison with compacted jobs', () => {
     expect(md).toContain(`![accuracy_vs_speedup](${ACCURACY_VS_SPEEDUP_PNG})`);
   });
 
+  it('a bench.json that measured none of the compacted jobs: no speedup plot, and a note saying so', async () => {
+    const dir = join(root, 'stale-bench');
+    const dirs = writeStructuredPipeline(dir, false);
+    writeFixtureBench(dir, [{ job: 'baseline_sst2', speedup: 1 }]);
+    const result = await writeComparison(dir, dirs, 'structured');
+    expect(result.plots).not.toContain(join(dir, ACCURACY_VS_SPEEDUP_PNG));
+    expect(result.notes).toEqual([
+      `accuracy_vs_speedup.png: not drawn: ${join(dir, 'bench.json')} measured none of the compacted jobs; run gbp bench ${dir} --batch 8 --seq ${FIXTURE_MAX_LEN} --json ${dir}/bench.json again`,
+    ]);
+  });
+
   it('without bench.json: no speedup plot, a note with the gbp bench command, and a footnoted dash', async () => {
     const dir = join(root, 'unbenched');
     const result = await writeComparison(dir, writeStructuredPipeline(dir, false), 'structured');

@@ -1,11 +1,12 @@
 /** Writes the PNGs of a job and the comparison (PNGs + summary.md) of a set of jobs. */
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '@gbp/core';
 import { comparisonSpec, lossSparsitySpec, metricSparsitySpec } from './charts.js';
 import { benchCommand, isCompacted, jobOutcomes, type JobOutcome, type Outcomes } from './job-outcomes.js';
 import { accuracyVsSparsitySpec, accuracyVsSpeedupSpec, speedPoints } from './outcome-charts.js';
 import { renderPng } from './render.js';
+import { BENCH_JSON } from './speed-files.js';
 import { labelJobs } from './job-labels.js';
 import { readJobResults } from './results-files.js';
 
@@ -68,6 +69,11 @@ export async function writeComparison(outDir: string, jobDirs: readonly string[]
   if (speedPoints(outcomes.outcomes).some((p) => p.series !== 'dense')) {
     plots.push(join(outDir, ACCURACY_VS_SPEEDUP_PNG));
     await writeFileAtomic(plots[2]!, await renderPng(accuracyVsSpeedupSpec(outcomes.outcomes, title)));
+  } else if (notes.length === 0 && outcomes.outcomes.some(isCompacted)) {
+    const folders = new Map(outcomes.outcomes.filter(isCompacted).map((o) => [dirname(o.job.dir), o.maxLen]));
+    const files = [...folders.keys()].map((f) => join(f, BENCH_JSON)).join(', ');
+    const commands = [...folders].map(([folder, maxLen]) => benchCommand(folder, maxLen)).join('; ');
+    notes.push(`${ACCURACY_VS_SPEEDUP_PNG}: not drawn: ${files} measured none of the compacted jobs; run ${commands} again`);
   }
   await writeFileAtomic(summary, summaryMarkdown(outcomes, title, plots.map((p) => p.slice(outDir.length + 1))));
   return { png, summary, plots, notes };
