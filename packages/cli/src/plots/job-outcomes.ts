@@ -60,7 +60,9 @@ export function jobOutcomes(jobs: readonly LabelledJob[]): Outcomes {
     const maxLen = compaction?.max_len ?? ((job.metadata.spec ?? {}) as SpecBits).model?.max_len;
     const bench = compaction ? benchOf(dirname(job.dir)) : undefined;
     if (compaction?.structures_removed && !bench) unbenched.set(dirname(job.dir), maxLen);
-    const speed = bench && jobSpeed(bench, job, maxLen);
+    // The reference for speedups: the dense job of the same pipeline folder, task and size.
+    const reference = jobs.find((o) => isDense(o) && dirname(o.dir) === dirname(job.dir) && o.task === job.task && o.size === job.size);
+    const speed = bench && jobSpeed(bench, job, maxLen, reference);
     return {
       job,
       series: context.length > 0 ? `${job.method} (${context.join(', ')})` : job.method,

@@ -110,6 +110,21 @@ describe('accuracy vs speedup', () => {
     expect(spec.layer.find((l) => l.mark.type === 'rule')!.data!.values).toEqual([{ speedup: 1 }]);
   });
 
+  it("measures speedup against the dense job's median at the same shape, whatever bench.json benched first", () => {
+    const dir = join(root, 'preset-first');
+    const dirs = writeStructuredPipeline(dir, false);
+    writeFixtureBench(dir, [
+      { job: 'tiny-preset', speedup: 1 },
+      { job: 'baseline_sst2', speedup: 0.5 },
+      { job: 'magnitude_s50', speedup: 1 },
+    ]);
+    const speeds = outcomesOf(dirs).outcomes.filter((o) => o.speed).map((o) => [o.job.id, o.speed!.speedup]);
+    expect(speeds).toEqual([
+      ['baseline_sst2', 1],
+      ['magnitude_s50', 2],
+    ]);
+  });
+
   it('says which compacted jobs bench.json does not hold', () => {
     const dir = join(root, 'partial');
     const dirs = writeStructuredPipeline(dir, false);

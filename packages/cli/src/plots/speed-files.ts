@@ -105,13 +105,22 @@ function rowIsJob(row: BenchRow, benchDir: string, job: { id: string; dir: strin
   return path === resolve(job.dir) || path === resolve(job.dir, 'model');
 }
 
-/**
- * The job's speedup from bench.json, at batch 8 x seq `maxLen` (the shape `gbp run` measures) when
- * measured, else at batch 8 and the longest seq, else the job's first row.
- */
-export function jobSpeed(bench: BenchFile, job: { id: string; dir: string }, maxLen: number | undefined): JobSpeed | undefined {
+/** The job's bench rows at batch 8 x seq `maxLen` (the shape `gbp run` measures), else batch 8 and the longest seq, else its first. */
+function jobRow(bench: BenchFile, job: { id: string; dir: string }, maxLen: number | undefined): BenchRow | undefined {
   const rows = bench.rows.filter((row) => rowIsJob(row, dirname(bench.file), job));
   const batch8 = rows.filter((r) => r.batch === 8).sort((a, b) => b.seq - a.seq);
-  const row = rows.find((r) => r.batch === 8 && r.seq === maxLen) ?? batch8[0] ?? rows[0];
-  return row && { speedup: row.speedup, batch: row.batch, seq: row.seq, backend: bench.backend };
+  return rows.find((r) => r.batch === 8 && r.seq === maxLen) ?? batch8[0] ?? rows[0];
+}
+
+/**
+ * The job's speedup from bench.json. Against the dense job's median at the same shape when bench.json
+ * measured it (bench.json's own `speedup` is against its first target, which need not be the dense
+ * job when the user benched a preset first), else bench.json's `speedup`.
+ */
+export function jobSpeed(bench: BenchFile, job: { id: string; dir: string }, maxLen: number | undefined, dense?: { id: string; dir: string }): JobSpeed | undefined {
+  const row = jobRow(bench, job, maxLen);
+  if (!row) return undefined;
+  const reference = dense && bench.rows.find((r) => rowIsJob(r, dirname(bench.file), dense) && r.batch === row.batch && r.seq === row.seq);
+  const speedup = reference ? reference.median_ms / row.median_ms : row.speedup;
+  return { speedup, batch: row.batch, seq: row.seq, backend: bench.backend };
 }
