@@ -3,6 +3,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { BASE_CONFIG } from './render.js';
 import type { LabelledJob } from './job-labels.js';
 import type { JobResults } from './results-files.js';
+import { rawWidth, stackIdentical } from './overlap.js';
 import { valueAxis } from './value-axis.js';
 
 export const PLOT_WIDTH = 900;
@@ -92,20 +93,30 @@ export function lossSparsitySpec(job: JobResults): TopLevelSpec {
 
 /**
  * Every job's metric (solid, left axis) and sparsity (dashed, right axis) per epoch, one colour and
- * marker shape per job label. Jobs often share values (same seed, same schedule): the first job's
- * lines are widest and its markers largest, later ones narrower and smaller, so a line drawn on top
- * of an identical one still shows the one below around it.
+ * marker shape per job label. Jobs often share values (same seed, same schedule): identical lines
+ * are stacked (overlap.ts) so each shows, and the subtitle names jobs with identical metrics.
  */
 export function comparisonSpec(jobs: readonly LabelledJob[], title: string): TopLevelSpec {
   const metric = jobs[0]?.metric ?? 'metric';
-  const values = jobs.flatMap((job, rank) => job.rows.map((r) => ({ job: job.label, rank, epoch: r.epoch, value: r[job.metric], sparsity: r.sparsity })));
+  const metricStack = stackIdentical(jobs.map((job) => JSON.stringify(job.rows.map((r) => [r.epoch, r[job.metric]]))));
+  const sparsityStack = stackIdentical(jobs.map((job) => JSON.stringify(job.rows.map((r) => [r.epoch, r.sparsity]))));
+  const values = jobs.flatMap((job, i) =>
+    job.rows.map((r) => ({
+      job: job.label,
+      epoch: r.epoch,
+      value: r[job.metric],
+      sparsity: r.sparsity,
+      metricWidth: metricStack[i]!.width,
+      markerSize: metricStack[i]!.size,
+      sparsityWidth: sparsityStack[i]!.width,
+    })),
+  );
   const x = epochAxis(values.map((v) => v.epoch));
   const order = jobs.map((j) => j.label);
   // Same field, title and legend for colour and shape: vega-lite merges them into one legend.
   const legend = { orient: 'bottom', columns: 3 };
   const color = { field: 'job', type: 'nominal', title: 'job', scale: { domain: order }, legend };
   const shape = { field: 'job', type: 'nominal', title: 'job', scale: { domain: order }, legend };
-  const { strokeWidth: width, size } = layeredWidths(jobs.length);
   const y = { field: 'value', type: 'quantitative', ...yAxis(values.map((v) => v.value), metric) };
   const sparsityY = { ...SPARSITY_AXIS };
   return {
@@ -116,11 +127,11 @@ export function comparisonSpec(jobs: readonly LabelledJob[], title: string): Top
       {
         // One y scale for a job's line and its markers.
         layer: [
-          { mark: { type: 'line' }, encoding: { x, y, color, strokeWidth: width, order: { field: 'epoch' } } },
-          { mark: { type: 'point', filled: false, strokeWidth: 2 }, encoding: { x, y, color, shape, size } },
+          { mark: { type: 'line' }, encoding: { x, y, color, strokeWidth: rawWidth('metricWidth'), order: { field: 'epoch' } } },
+          { mark: { type: 'point', filled: false, strokeWidth: 2 }, encoding: { x, y, color, shape, size: rawWidth('markerSize') } },
         ],
       },
-      { mark: { type: 'line', strokeDash: [6, 4] }, encoding: { x, y: sparsityY, color, shape, strokeWidth: width, order: { field: 'epoch' } } },
+      { mark: { type: 'line', strokeDash: [6, 4] }, encoding: { x, y: sparsityY, color, shape, strokeWidth: rawWidth('sparsityWidth'), order: { field: 'epoch' } } },
     ],
     resolve: { scale: { y: 'independent' } },
   } as TopLevelSpec;
@@ -136,19 +147,6 @@ export function sameLines(jobs: readonly LabelledJob[]): { subtitle?: string } {
   const same = [...groups.values()].filter((labels) => labels.length > 1);
   if (same.length === 0) return {};
   return { subtitle: `same ${jobs[0]?.metric ?? 'metric'} every epoch, drawn inside each other: ${same.map((labels) => labels.join(' = ')).join('; ')}` };
-}
-
-/**
- * Widths and marker sizes by draw order (field `rank`): each line 2 px wider than the next and each
- * marker larger, so identical lines drawn on top of each other all show a 1 px edge of their colour.
- */
-export function layeredWidths(count: number) {
-  const last = Math.max(1, count - 1);
-  const widest = Math.min(1.5 + 2 * (count - 1), 9.5);
-  return {
-    strokeWidth: { field: 'rank', type: 'quantitative', scale: { domain: [0, last], range: [widest, 1.5] }, legend: null },
-    size: { field: 'rank', type: 'quantitative', scale: { domain: [0, last], range: [Math.min(70 + 90 * (count - 1), 430), 70] }, legend: null },
-  };
 }
 
 /** A metric or loss axis with explicit ticks (see value-axis.ts), as vega-lite encoding fields. */

@@ -6,7 +6,8 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { isCompacted, type JobOutcome } from './job-outcomes.js';
 import { valueAxis } from './value-axis.js';
-import { layeredWidths, PLOT_FRAME } from './charts.js';
+import { PLOT_FRAME } from './charts.js';
+import { rawWidth, stackIdentical } from './overlap.js';
 
 const DENSE_COLOR = '#555555';
 /**
@@ -25,8 +26,9 @@ export interface SparsityPoint {
   readonly job: string;
   readonly sparsity: number;
   readonly value: number;
-  /** Position of the series in the legend: earlier series are drawn wider, so identical lines both show. */
-  readonly rank: number;
+  /** Stroke width and marker area: stacked where series are identical (overlap.ts). */
+  readonly width: number;
+  readonly size: number;
 }
 export interface DenseLine {
   readonly label: string;
@@ -37,9 +39,12 @@ export interface DenseLine {
 export function sparsityPoints(outcomes: readonly JobOutcome[]): { points: SparsityPoint[]; dense: DenseLine[] } {
   const pruned = outcomes.filter((o) => !o.dense && Number.isFinite(o.value));
   const series = prunedSeries(outcomes);
-  const points = pruned
-    .map((o) => ({ series: o.series, job: o.job.label, sparsity: o.sparsity, value: o.value, rank: series.indexOf(o.series) }))
-    .sort((a, b) => a.rank - b.rank || a.sparsity - b.sparsity);
+  const sorted = pruned
+    .map((o) => ({ series: o.series, job: o.job.label, sparsity: o.sparsity, value: o.value }))
+    .sort((a, b) => series.indexOf(a.series) - series.indexOf(b.series) || a.sparsity - b.sparsity);
+  const lineOf = (name: string) => JSON.stringify(sorted.filter((p) => p.series === name).map((p) => [p.sparsity, p.value]));
+  const stacked = stackIdentical(series.map(lineOf));
+  const points = sorted.map((p) => ({ ...p, ...stacked[series.indexOf(p.series)]! }));
   const denseJobs = outcomes.filter((o) => o.dense && Number.isFinite(o.value));
   const dense = denseJobs.map((o) => ({
     label: denseJobs.length === 1 ? `dense baseline ${o.value.toFixed(4)}` : `dense ${o.job.label} ${o.value.toFixed(4)}`,
@@ -48,14 +53,15 @@ export function sparsityPoints(outcomes: readonly JobOutcome[]): { points: Spars
   return { points, dense };
 }
 
-/** Series drawn first are widest, with the largest open markers: a later identical line shows inside. */
+/** Colour and marker shape per series, in one legend; widths and marker sizes from the data (overlap.ts). */
 function seriesEncodings(series: readonly string[]) {
   const legend = { orient: 'bottom', columns: 3 };
   const range = series.map((name, i) => (name === 'dense' ? DENSE_COLOR : PALETTE[i % PALETTE.length]!));
   return {
     color: { field: 'series', type: 'nominal', title: 'method', scale: { domain: series, range }, legend },
     shape: { field: 'series', type: 'nominal', title: 'method', scale: { domain: series }, legend },
-    ...layeredWidths(series.length),
+    strokeWidth: rawWidth('width'),
+    size: rawWidth('size'),
   };
 }
 
@@ -101,17 +107,22 @@ export interface SpeedPoint {
   readonly value: number;
   /** Next to the point: its sparsity, e.g. "50%"; "dense" for the baseline. */
   readonly tag: string;
-  readonly rank: number;
+  /** Marker area: larger under an identical point drawn later (overlap.ts). */
+  readonly size: number;
 }
 
 /** One point per compacted job with a measured speedup, plus dense jobs (their speedup, 1.0x when first). */
 export function speedPoints(outcomes: readonly JobOutcome[]): SpeedPoint[] {
   const shown = outcomes.filter((o) => o.speed && Number.isFinite(o.value) && (o.dense || isCompacted(o)));
-  const series = [...prunedSeries(outcomes), 'dense'];
-  return shown.map((o) => {
-    const name = o.dense ? 'dense' : o.series;
-    return { series: name, job: o.job.label, speedup: o.speed!.speedup, value: o.value, tag: o.dense ? 'dense' : `${Math.round(o.sparsity * 100)}%`, rank: series.indexOf(name) };
-  });
+  const sizes = stackIdentical(shown.map((o) => `${o.speed!.speedup},${o.value}`));
+  return shown.map((o, i) => ({
+    series: o.dense ? 'dense' : o.series,
+    job: o.job.label,
+    speedup: o.speed!.speedup,
+    value: o.value,
+    tag: o.dense ? 'dense' : `${Math.round(o.sparsity * 100)}%`,
+    size: sizes[i]!.size,
+  }));
 }
 
 /** Why jobs are missing from the speedup plot, for its subtitle. */

@@ -46,6 +46,20 @@ describe('accuracy vs sparsity', () => {
     expect(y.title).toBe(`final accuracy (from ${y.axis.values[0]!.toFixed(2)}, not 0)`);
   });
 
+  it('identical method lines are stacked (first widest), distinct ones keep the base width', () => {
+    const dir = join(root, 'same-sparsity');
+    const dirs = ['magnitude', 'movement', 'spt', 'random'].map((method) =>
+      writeFixtureJob(dir, { id: method, method, sparsity: 0.5, accuracy: [method === 'random' ? 0.5 : 0.5575] }),
+    );
+    const { points } = sparsityPoints(outcomesOf(dirs).outcomes);
+    expect(points.map((p) => [p.series, p.width, p.size])).toEqual([
+      ['magnitude', 6, 250],
+      ['movement', 4, 160],
+      ['spt', 2, 70],
+      ['random', 2, 70],
+    ]);
+  });
+
   it('keeps a y window at least 5 points tall, so a 0.2-point gap does not look like a cliff', () => {
     const dir = join(root, 'close');
     const dirs = [
@@ -182,9 +196,24 @@ describe('axes that do not mislead', () => {
     const spec = comparisonSpec(jobs, 'same') as unknown as { title: { subtitle: string }; layer: ({ layer: Layer[] } | Layer)[] };
     expect(spec.title.subtitle).toBe('same accuracy every epoch, drawn inside each other: baseline = magnitude = movement');
     const [metricLine, metricPoints] = (spec.layer[0] as { layer: Layer[] }).layer;
-    expect(metricLine!.encoding.strokeWidth).toMatchObject({ field: 'rank', scale: { domain: [0, 2], range: [5.5, 1.5] } });
+    expect(metricLine!.encoding.strokeWidth).toEqual({ field: 'metricWidth', type: 'quantitative', scale: null, legend: null });
     expect(metricPoints!.encoding.shape!.field).toBe('job');
-    expect(metricPoints!.encoding.size).toMatchObject({ field: 'rank', scale: { range: [250, 70] } });
+    expect(metricPoints!.encoding.size!.field).toBe('markerSize');
+    // Drawn in job order: the first widest, so each identical line shows a rim of its colour.
+    const data = (spec as unknown as { data: { values: { job: string; epoch: number; metricWidth: number; markerSize: number; sparsityWidth: number }[] } }).data.values;
+    expect(data.filter((v) => v.epoch === 1).map((v) => [v.job, v.metricWidth, v.markerSize, v.sparsityWidth])).toEqual([
+      ['baseline', 6, 250, 2],
+      ['magnitude', 4, 160, 4],
+      ['movement', 2, 70, 2],
+    ]);
+  });
+
+  it('lines with nothing identical keep the base width, however many jobs', () => {
+    const dir = join(root, 'distinct');
+    const jobs = labelJobs([0.6, 0.65, 0.7, 0.75, 0.8].map((acc, i) => readJobResults(writeFixtureJob(dir, { id: `j${i}`, method: 'magnitude', sparsity: 0.1 * (i + 1), accuracy: [acc] }))));
+    const spec = comparisonSpec(jobs, 'distinct') as unknown as { title: { subtitle?: string }; data: { values: { metricWidth: number; sparsityWidth: number }[] } };
+    expect(spec.title.subtitle).toBeUndefined();
+    expect(new Set(spec.data.values.flatMap((v) => [v.metricWidth, v.sparsityWidth]))).toEqual(new Set([2]));
   });
 });
 
