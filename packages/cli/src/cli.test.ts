@@ -5,6 +5,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from './cli.js';
 import type { CommandIO } from './commands/io.js';
+import { writeStructuredPipeline } from '../test/result-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gbp-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -189,5 +190,28 @@ describe('gbp commands', () => {
     // A second compare into the folder gbp wrote may replace its own files.
     expect(await main(['compare', join(dir, 'cmp', 'pipe'), '-o', fresh], io().value)).toBe(0);
     expect(readFileSync(join(fresh, 'summary.md'), 'utf8')).toContain('magnitude');
+  });
+
+  it('compare lists every plot it wrote and says how to measure the missing speedups', async () => {
+    const pipe = join(dir, 'structured');
+    writeStructuredPipeline(pipe, false);
+    const t = io();
+    expect(await main(['compare', pipe], t.value)).toBe(0);
+    expect(t.out()).toBe(
+      `5 jobs compared\nplot: ${join(pipe, 'pruning_methods_comparison_dual_axis.png')}\nplot: ${join(pipe, 'accuracy_vs_sparsity.png')}\n` +
+        `summary: ${join(pipe, 'summary.md')}\n` +
+        `note: accuracy_vs_speedup.png: no measured speedups (no bench.json in ${pipe}); measure them with: gbp bench ${pipe} --batch 8 --seq 64 --json ${pipe}/bench.json, then gbp compare ${pipe}\n`,
+    );
+  });
+
+  it("compare never overwrites the user's accuracy_vs_sparsity.png either", async () => {
+    const mine = join(dir, 'cmp', 'my-plots');
+    mkdirSync(mine, { recursive: true });
+    writeFileSync(join(mine, 'accuracy_vs_sparsity.png'), 'mine');
+    writeStructuredPipeline(join(dir, 'structured2'), true);
+    const t = io();
+    expect(await main(['compare', join(dir, 'structured2'), '-o', mine], t.value)).toBe(2);
+    expect(t.err()).toBe(`gbp compare: ${mine} is not a gbp output folder and already holds ${join(mine, 'accuracy_vs_sparsity.png')}; choose another -o, or move them away\n`);
+    expect(readFileSync(join(mine, 'accuracy_vs_sparsity.png'), 'utf8')).toBe('mine');
   });
 });

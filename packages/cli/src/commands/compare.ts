@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { COMPARE_FLAGS, helpText, parseFlags, UsageError } from '../args.js';
-import { COMPARISON_PNG, findJobDirs, SUMMARY_MD, writeComparison } from '../plots/results.js';
+import { COMPARISON_FILES, findJobDirs, writeComparison } from '../plots/results.js';
 import { isGbpOutput, markOutput } from '../run/output-folder.js';
 import { RunRefusedError } from '../run/run-refused.js';
 import type { CommandIO } from './io.js';
@@ -33,15 +33,15 @@ export async function compareCommand(argv: readonly string[], io: CommandIO): Pr
   const title = flags.title ?? (single ? basename(dirs[0]!) : 'comparison');
   refuseForeignFiles(out);
   await markOutput(out);
-  const { png, summary } = await writeComparison(out, jobDirs, title);
-  io.stdout.write(`${jobDirs.length} jobs compared\ncomparison: ${png}\nsummary: ${summary}\n`);
+  const { plots, summary, notes } = await writeComparison(out, jobDirs, title);
+  io.stdout.write(`${jobDirs.length} jobs compared\n${plots.map((png) => `plot: ${png}\n`).join('')}summary: ${summary}\n${notes.map((n) => `note: ${n}\n`).join('')}`);
   return EXIT.ok;
 }
 
 /** A summary.md or plot already in OUT that gbp did not write (no marker) is the user's: never overwrite it. */
 function refuseForeignFiles(out: string): void {
   if (isGbpOutput(out)) return;
-  const theirs = [SUMMARY_MD, COMPARISON_PNG].map((name) => join(out, name)).filter((path) => existsSync(path));
+  const theirs = COMPARISON_FILES.map((name) => join(out, name)).filter((path) => existsSync(path));
   if (theirs.length > 0) {
     throw new RunRefusedError(`gbp compare: ${out} is not a gbp output folder and already holds ${theirs.join(', ')}; choose another -o, or move them away`);
   }

@@ -65,7 +65,10 @@ export async function runCommand(argv: readonly string[], io: CommandIO): Promis
   }).finally(detachSignals);
   if (dashboard) await dashboard.finish(outcome);
   io.stdout.write(`${summaryText(outcome.views)}\n`);
-  if (outcome.comparison) io.stdout.write(`comparison: ${outcome.comparison.png}\nsummary: ${outcome.comparison.summary}\n`);
+  if (outcome.comparison) {
+    const { png, plots, summary } = outcome.comparison;
+    io.stdout.write(`comparison: ${png}\n${plots.filter((p) => p !== png).map((p) => `plot: ${p}\n`).join('')}summary: ${summary}\n`);
+  }
   if (outcome.planFileError) io.stderr.write(`gbp: ${outcome.planFileError}\n`);
   if (outcome.aborted) {
     io.stdout.write(`stopped; continue with: gbp run ${[...argv.filter((a) => a !== '--resume'), '--resume'].join(' ')}\n`);

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '@gbp/core';
 import type { Plan } from '../pipeline/plan.js';
-import { COMPARISON_PNG, SUMMARY_MD } from '../plots/results.js';
+import { COMPARISON_FILES } from '../plots/results.js';
 import { LOCK_FILE } from './output-lock.js';
 import { planPath } from './plan-file.js';
 import { RunRefusedError } from './run-refused.js';
@@ -24,8 +24,7 @@ export const isGbpOutput = (dir: string): boolean => existsSync(join(dir, OUTPUT
 function pathsGbpWrites(plan: Plan): string[] {
   return [
     planPath(plan.output_dir),
-    join(plan.output_dir, SUMMARY_MD),
-    join(plan.output_dir, COMPARISON_PNG),
+    ...COMPARISON_FILES.map((name) => join(plan.output_dir, name)),
     ...plan.reports.map((r) => join(plan.output_dir, `report_${r.stage}`)),
     ...plan.jobs.map((j) => j.spec.output_dir),
   ];

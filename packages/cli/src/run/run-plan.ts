@@ -39,7 +39,7 @@ export interface RunOutcome {
   readonly views: readonly JobView[];
   readonly failed: number;
   readonly aborted: boolean;
-  readonly comparison?: { png: string; summary: string };
+  readonly comparison?: { png: string; summary: string; plots: readonly string[] };
   /** Set when plan.json could not be brought up to date: its statuses are stale. */
   readonly planFileError?: string;
 }
@@ -135,7 +135,11 @@ async function runLocked(plan: Plan, options: RunPlanOptions, setWorkers: (pids:
   if (options.plots !== false) {
     const finished = views.filter((v) => v.status === 'done' || v.status === 'skipped').map((v) => v.outputDir);
     try {
-      if (finished.length > 0) comparison = await writeComparison(plan.output_dir, finished, plan.pipeline);
+      if (finished.length > 0) {
+        const written = await writeComparison(plan.output_dir, finished, plan.pipeline);
+        comparison = { png: written.png, summary: written.summary, plots: written.plots };
+        written.notes.forEach((n) => note(n));
+      }
       for (const report of plan.reports) {
         const dirs = views.filter((v) => report.jobs.includes(v.id) && (v.status === 'done' || v.status === 'skipped')).map((v) => v.outputDir);
         if (dirs.length > 0) await writeComparison(`${plan.output_dir}/report_${report.stage}`, dirs, `${plan.pipeline}: ${report.stage}`);
