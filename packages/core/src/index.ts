@@ -16,7 +16,20 @@ export * from './hooks/plugin-path.js';
 export * from './hooks/installed.js';
 export { PluginError } from './hooks/registry.js';
 export { initBackend, backendInfo, explainBackendError, BackendMemoryError } from './backend/index.js';
-export { MODEL_PRESETS, resolveModelConfig, modelInfo, type ModelConfig, type ModelInfo, type Gate, type GateGradients } from './model/index.js';
+export { MODEL_PRESETS, resolveModelConfig, modelInfo, type ModelConfig, type ModelInfo, type Gate, type GateGradients, type ModelInput } from './model/index.js';
+export {
+  InferenceModel,
+  isModelFolder,
+  readCompactionReport,
+  readModelFolder,
+  writeModelFolder,
+  flopsPerToken,
+  MODEL_FILES,
+  type CompactionReport,
+  type ModelFolderConfig,
+  type ModelFolderContents,
+  type NamedTensor,
+} from './model/index.js';
 export * from './data/index.js';
 export { AbortError, readCheckpoint, latestCheckpoint, type BinaryArray } from './train/index.js';
 export {

@@ -18,6 +18,46 @@ export interface ModelConfig {
   readonly type_vocab_size: number;
   /** Outputs of the task head: classes, or 1 for regression (stsb). */
   readonly num_labels: number;
+  /**
+   * Attention heads kept per layer (a compacted model); default num_heads in every layer. The head
+   * size stays d_model / num_heads. A layer with 0 heads keeps only attention.output.dense.bias.
+   */
+  readonly heads_per_layer?: readonly number[];
+  /** FFN width per layer (a compacted model); default dff. A 0-wide FFN keeps only output.dense.bias. */
+  readonly dff_per_layer?: readonly number[];
+}
+
+/** Head size: d_model / the original num_heads, whatever a layer keeps. */
+export const headSize = (config: ModelConfig): number => config.d_model / config.num_heads;
+
+/** Attention heads of layer `layer` (num_heads unless heads_per_layer says otherwise). */
+export const layerHeads = (config: ModelConfig, layer: number): number => config.heads_per_layer?.[layer] ?? config.num_heads;
+
+/** FFN width of layer `layer` (dff unless dff_per_layer says otherwise). */
+export const layerDff = (config: ModelConfig, layer: number): number => config.dff_per_layer?.[layer] ?? config.dff;
+
+/**
+ * Refuses per-layer widths that do not fit the config: one entry per layer, integers in
+ * [0, num_heads] / [0, dff]. `where` prefixes the message (a file, 'model').
+ */
+export function validateLayerWidths(config: ModelConfig, where = 'model'): void {
+  const check = (field: 'heads_per_layer' | 'dff_per_layer', max: number) => {
+    const values = config[field];
+    if (values === undefined) return;
+    if (!Array.isArray(values) || values.length !== config.num_layers) {
+      throw new Error(`${where}: ${field} must list one number per layer (num_layers = ${config.num_layers}), got ${JSON.stringify(values)}`);
+    }
+    values.forEach((v: unknown, i: number) => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
+        throw new Error(`${where}: ${field}[${i}] must be an integer from 0 to ${max}, got ${JSON.stringify(v)}`);
+      }
+    });
+  };
+  if (!Number.isInteger(config.num_heads) || config.num_heads < 1 || config.d_model % config.num_heads !== 0) {
+    throw new Error(`${where}: d_model (${config.d_model}) must be divisible by num_heads (${config.num_heads})`);
+  }
+  check('heads_per_layer', config.num_heads);
+  check('dff_per_layer', config.dff);
 }
 
 type PresetFields = Omit<ModelConfig, 'size' | 'num_labels'>;
@@ -68,18 +108,26 @@ export interface ParamSpec {
   readonly gate?: string;
 }
 
-/** The gated matrices of one encoder layer: [gate suffix, in, out]. */
+/**
+ * The gated matrices of one encoder layer: [gate suffix, in, out], with the layer's own head count
+ * and FFN width. A layer with 0 heads has no attention matrices, a 0-wide FFN no FFN matrices.
+ */
 export function layerGates(config: ModelConfig, layer: number): [string, number, number][] {
   const d = config.d_model;
   const p = `encoder.layer.${layer}`;
-  return [
-    [`${p}.attention.self.query`, d, d],
-    [`${p}.attention.self.key`, d, d],
-    [`${p}.attention.self.value`, d, d],
-    [`${p}.attention.output.dense`, d, d],
-    [`${p}.intermediate.dense`, d, config.dff],
-    [`${p}.output.dense`, config.dff, d],
+  const a = layerHeads(config, layer) * headSize(config);
+  const f = layerDff(config, layer);
+  const attention: [string, number, number][] = [
+    [`${p}.attention.self.query`, d, a],
+    [`${p}.attention.self.key`, d, a],
+    [`${p}.attention.self.value`, d, a],
+    [`${p}.attention.output.dense`, a, d],
   ];
+  const ffn: [string, number, number][] = [
+    [`${p}.intermediate.dense`, d, f],
+    [`${p}.output.dense`, f, d],
+  ];
+  return [...(a > 0 ? attention : []), ...(f > 0 ? ffn : [])];
 }
 
 /** Every trainable parameter of the model, in a fixed order (the checkpoint and gradient order). */
@@ -98,13 +146,20 @@ export function parameterSpecs(config: ModelConfig): ParamSpec[] {
   specs.push({ name: 'embeddings.position_embeddings.weight', shape: [config.max_len, d], kind: 'embedding' });
   specs.push({ name: 'embeddings.token_type_embeddings.weight', shape: [config.type_vocab_size, d], kind: 'embedding' });
   layerNorm('embeddings.LayerNorm');
+  validateLayerWidths(config);
   for (let i = 0; i < config.num_layers; i++) {
-    const [q, k, v, o, inter, out] = layerGates(config, i) as [string, number, number][];
-    for (const [name, n, m] of [q!, k!, v!, o!]) dense(name, n, m, true);
-    layerNorm(`encoder.layer.${i}.attention.output.LayerNorm`);
-    dense(inter![0], inter![1], inter![2], true);
-    dense(out![0], out![1], out![2], true);
-    layerNorm(`encoder.layer.${i}.output.LayerNorm`);
+    const p = `encoder.layer.${i}`;
+    const a = layerHeads(config, i) * headSize(config);
+    const f = layerDff(config, i);
+    // A removed block keeps its output bias: the residual still adds it (h = LN(h + b)).
+    if (a > 0) for (const role of ['self.query', 'self.key', 'self.value']) dense(`${p}.attention.${role}`, d, a, true);
+    if (a > 0) dense(`${p}.attention.output.dense`, a, d, true);
+    else specs.push({ name: `${p}.attention.output.dense.bias`, shape: [d], kind: 'bias' });
+    layerNorm(`${p}.attention.output.LayerNorm`);
+    if (f > 0) dense(`${p}.intermediate.dense`, d, f, true);
+    if (f > 0) dense(`${p}.output.dense`, f, d, true);
+    else specs.push({ name: `${p}.output.dense.bias`, shape: [d], kind: 'bias' });
+    layerNorm(`${p}.output.LayerNorm`);
   }
   dense('pooler.dense', d, d, false);
   dense('classifier', d, config.num_labels, false);

@@ -8,7 +8,7 @@
  */
 import { tf } from '../tf.js';
 import { Rng } from '../rng.js';
-import { parameterSpecs, type ModelConfig, type ParamSpec } from './config.js';
+import { headSize, layerDff, layerHeads, parameterSpecs, type ModelConfig, type ParamSpec } from './config.js';
 import { GatedDense } from './gated_dense.js';
 import { dropout } from './dropout.js';
 import { layerNorm } from './layer_norm.js';
@@ -96,7 +96,8 @@ export class GatedBert {
   }
 }
 
-function initialValue(spec: ParamSpec, mode: InitMode, rng: Rng): tf.Tensor {
+/** A parameter's initial value (BERT's: truncated normal std 0.02 for matrices, LN 1/0, biases 0). */
+export function initialValue(spec: ParamSpec, mode: InitMode, rng: Rng): tf.Tensor {
   const shape = [...spec.shape];
   switch (spec.kind) {
     case 'ln_gamma':
@@ -124,8 +125,7 @@ function dense(x: tf.Tensor2D, p: ParamLookup, prefix: string): tf.Tensor2D {
 export function forward(config: ModelConfig, p: ParamLookup, input: ModelInput, options: ForwardOptions): tf.Tensor2D {
   const { batchSize: B, seqLen: T } = input;
   const d = config.d_model;
-  const H = config.num_heads;
-  const dh = d / H;
+  const dh = headSize(config);
   if (T > config.max_len) throw new Error(`sequence length ${T} exceeds model.max_len ${config.max_len}`);
   if (input.inputIds.length !== B * T) throw new Error(`inputIds has ${input.inputIds.length} values, expected ${B}x${T}`);
 
@@ -135,6 +135,8 @@ export function forward(config: ModelConfig, p: ParamLookup, input: ModelInput, 
     if (options.dropoutSeed === undefined) throw new Error('forward: training with dropout needs a dropoutSeed source');
     return dropout(x, rate, options.dropoutSeed());
   };
+  // A removed block (0 heads, 0-wide FFN) still adds its output bias, as the masked layer does.
+  const biasOnly = (name: string): tf.Tensor => drop(rate > 0 ? tf.broadcastTo(p(name), [B * T, d]) : p(name));
 
   // Embeddings: word + position + token type, LayerNorm, dropout. Rows are tokens: [B*T, d].
   const ids = tf.tensor1d(input.inputIds, 'int32');
@@ -154,17 +156,25 @@ export function forward(config: ModelConfig, p: ParamLookup, input: ModelInput, 
 
   for (let i = 0; i < config.num_layers; i++) {
     const prefix = `encoder.layer.${i}`;
-    const q = tf.reshape(tf.transpose(tf.reshape(tf.mul(dense(h, p, `${prefix}.attention.self.query`), scale), [B, T, H, dh]), [0, 2, 1, 3]), [B * H, T, dh]);
-    const kT = tf.reshape(tf.transpose(tf.reshape(dense(h, p, `${prefix}.attention.self.key`), [B, T, H, dh]), [0, 2, 3, 1]), [B * H, dh, T]);
-    const v = tf.reshape(tf.transpose(tf.reshape(dense(h, p, `${prefix}.attention.self.value`), [B, T, H, dh]), [0, 2, 1, 3]), [B * H, T, dh]);
-    const scores = tf.add(tf.reshape(tf.matMul(q, kT), [B, H, T, T]), maskAdd);
-    const probs = tf.reshape(drop(tf.softmax(scores, -1)), [B * H, T, T]);
-    const context = tf.reshape(tf.transpose(tf.reshape(tf.matMul(probs, v), [B, H, T, dh]), [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
-    const attnOut = drop(dense(context, p, `${prefix}.attention.output.dense`));
+    const H = layerHeads(config, i);
+    let attnOut: tf.Tensor;
+    if (H > 0) {
+      const q = tf.reshape(tf.transpose(tf.reshape(tf.mul(dense(h, p, `${prefix}.attention.self.query`), scale), [B, T, H, dh]), [0, 2, 1, 3]), [B * H, T, dh]);
+      const kT = tf.reshape(tf.transpose(tf.reshape(dense(h, p, `${prefix}.attention.self.key`), [B, T, H, dh]), [0, 2, 3, 1]), [B * H, dh, T]);
+      const v = tf.reshape(tf.transpose(tf.reshape(dense(h, p, `${prefix}.attention.self.value`), [B, T, H, dh]), [0, 2, 1, 3]), [B * H, T, dh]);
+      const scores = tf.add(tf.reshape(tf.matMul(q, kT), [B, H, T, T]), maskAdd);
+      const probs = tf.reshape(drop(tf.softmax(scores, -1)), [B * H, T, T]);
+      const context = tf.reshape(tf.transpose(tf.reshape(tf.matMul(probs, v), [B, H, T, dh]), [0, 2, 1, 3]), [B * T, H * dh]) as tf.Tensor2D;
+      attnOut = drop(dense(context, p, `${prefix}.attention.output.dense`));
+    } else {
+      attnOut = biasOnly(`${prefix}.attention.output.dense.bias`);
+    }
     h = layerNorm(tf.add(attnOut, h), p(`${prefix}.attention.output.LayerNorm.weight`), p(`${prefix}.attention.output.LayerNorm.bias`)) as tf.Tensor2D;
 
-    const inter = gelu(dense(h, p, `${prefix}.intermediate.dense`)) as tf.Tensor2D;
-    const ffnOut = drop(dense(inter, p, `${prefix}.output.dense`));
+    const ffnOut =
+      layerDff(config, i) > 0
+        ? drop(dense(gelu(dense(h, p, `${prefix}.intermediate.dense`)) as tf.Tensor2D, p, `${prefix}.output.dense`))
+        : biasOnly(`${prefix}.output.dense.bias`);
     h = layerNorm(tf.add(ffnOut, h), p(`${prefix}.output.LayerNorm.weight`), p(`${prefix}.output.LayerNorm.bias`)) as tf.Tensor2D;
   }
 

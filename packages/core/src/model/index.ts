@@ -14,3 +14,8 @@ export type { Gate, GateGradients } from './gate.js';
 export { GatedDense } from './gated_dense.js';
 export { GatedBert, forward, lossSum, lossAndGradients, gelu, type ModelInput, type ParamLookup, type ForwardOptions, type InitMode } from './encoder.js';
 export { autoEvalBatchSize, autoMicroBatchSize, evalBatchBytes, trainingMemory, trainingStepBytes, TrainingMemoryError, WASM_HEAP_BYTES, type TrainingMemory } from './memory.js';
+export { headSize, layerHeads, layerDff, validateLayerWidths } from './config.js';
+export { InferenceModel } from './inference.js';
+export { writeModelFolder, readModelFolder, isModelFolder, readCompactionReport, MODEL_FILES, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelFolderConfig, type ModelFolderContents } from './folder.js';
+export { flopsPerToken, type CompactionReport } from './compaction-report.js';
+export { encodeSafetensors, decodeSafetensors, type NamedTensor } from './safetensors.js';

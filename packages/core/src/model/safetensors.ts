@@ -1,0 +1,104 @@
+/**
+ * The safetensors format (https://huggingface.co/docs/safetensors), F32 only: an 8-byte
+ * little-endian header length N, N bytes of JSON ({name: {dtype, shape, data_offsets}, and an
+ * optional "__metadata__" of strings}), then the raw little-endian tensor bytes.
+ *
+ * Written here rather than taken from npm: the only package of the name ('safetensors' 0.0.1) is
+ * an unmaintained placeholder, and the format is this small.
+ */
+import { endianness } from 'node:os';
+
+export interface NamedTensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+interface HeaderEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+function assertLittleEndian(): void {
+  // Float32Array views use the host's byte order; the format is little-endian.
+  if (endianness() !== 'LE') throw new Error('safetensors: only little-endian hosts are supported');
+}
+
+/** The bytes of a safetensors file holding `tensors` (in the order given) and string `metadata`. */
+export function encodeSafetensors(tensors: ReadonlyMap<string, NamedTensor>, metadata: Record<string, string> = {}): Uint8Array {
+  assertLittleEndian();
+  const header: Record<string, HeaderEntry | Record<string, string>> = { __metadata__: metadata };
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    if (t.data.length !== sizeOf(t.shape)) throw new Error(`safetensors: tensor '${name}' has ${t.data.length} values but shape [${t.shape.join(', ')}]`);
+    header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  // Pad the header with spaces so the data starts 8-byte aligned (as the reference writer does).
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const t of tensors.values()) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    at += t.data.byteLength;
+  }
+  return out;
+}
+
+export interface DecodedSafetensors {
+  metadata: Record<string, string>;
+  tensors: Map<string, NamedTensor & { dtype: string }>;
+}
+
+/**
+ * Parses safetensors `bytes`; `file` names the file in errors. Tensors of other dtypes are returned
+ * with an empty `data` and their dtype, so the caller can say which tensor has the wrong type.
+ */
+export function decodeSafetensors(bytes: Uint8Array, file: string): DecodedSafetensors {
+  assertLittleEndian();
+  const fail = (what: string): never => {
+    throw new Error(`${file}: not a valid safetensors file: ${what}`);
+  };
+  if (bytes.length < 8) fail(`${bytes.length} bytes, shorter than the 8-byte header length`);
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  if (8 + n > bytes.length) fail(`header length ${n} runs past the end of the file (${bytes.length} bytes)`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, n).toString('utf8')) as Record<string, unknown>;
+  } catch (error) {
+    return fail(`header is not JSON (${(error as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
+  const dataStart = 8 + n;
+  const dataLength = bytes.length - dataStart;
+  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const tensors = new Map<string, NamedTensor & { dtype: string }>();
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const entry = raw as Partial<HeaderEntry>;
+    const shape = entry.shape;
+    const offsets = entry.data_offsets;
+    if (typeof entry.dtype !== 'string' || !Array.isArray(shape) || !shape.every((s) => Number.isInteger(s) && s >= 0) || !Array.isArray(offsets) || offsets.length !== 2) {
+      fail(`tensor '${name}' needs dtype, shape and data_offsets, got ${JSON.stringify(raw)}`);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (!(Number.isInteger(begin) && Number.isInteger(end) && begin >= 0 && begin <= end && end <= dataLength)) {
+      fail(`tensor '${name}' data_offsets [${begin}, ${end}] lie outside the ${dataLength} data bytes`);
+    }
+    if (entry.dtype !== 'F32') {
+      tensors.set(name, { dtype: entry.dtype!, shape: shape!, data: new Float32Array(0) });
+      continue;
+    }
+    if (end - begin !== 4 * sizeOf(shape!)) fail(`tensor '${name}' of shape [${shape!.join(', ')}] needs ${4 * sizeOf(shape!)} bytes, data_offsets give ${end - begin}`);
+    // A copy: the file's buffer may not be 4-byte aligned.
+    const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + dataStart + begin, bytes.byteOffset + dataStart + end));
+    tensors.set(name, { dtype: 'F32', shape: shape!, data });
+  }
+  return { metadata, tensors };
+}
