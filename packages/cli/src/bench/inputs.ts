@@ -1,6 +1,5 @@
 /** Synthetic batches for timing: token ids from a fixed seed, every position a real token (no padding). */
-import { Rng } from '@gbp/core';
-import type { ModelInput } from '@gbp/core/internal';
+import { Rng, type ModelInput } from '@gbp/core';
 import type { Shape } from './shapes.js';
 
 export const INPUT_SEED = 1234;

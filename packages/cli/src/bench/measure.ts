@@ -4,7 +4,7 @@
  * timed around `logits` plus reading the result back (dataSync), so an asynchronous backend's work
  * is inside the time.
  */
-import type { ModelInput } from '@gbp/core/internal';
+import type { ModelInput } from '@gbp/core';
 import { syntheticInput } from './inputs.js';
 import type { Shape } from './shapes.js';
 

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { writeJobFolder, writeModelFolder } from '../../test/fixtures/bench-folders.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeJobFolder, writeModelFixture } from '../../test/fixtures/bench-folders.js';
 import { UsageError } from '../args.js';
 import { findTargets } from './targets.js';
 
@@ -10,12 +10,15 @@ const root = mkdtempSync(join(tmpdir(), 'gbp-bench-targets-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const pipeline = join(root, 'pipe');
-// Ids sort with the pruned jobs before the baseline: discovery must still put the dense one first.
-writeJobFolder(pipeline, 'a_magnitude_s50', 'magnitude', 0.5);
-writeJobFolder(pipeline, 'b_movement_s75', 'movement', 0.75);
-writeJobFolder(pipeline, 'c_failed', 'spt', 0.2, { model: false });
-writeJobFolder(pipeline, 'z_baseline', 'baseline', 0);
-const modelDir = writeModelFolder(join(root, 'exported'));
+const modelDir = join(root, 'exported');
+beforeAll(async () => {
+  // Ids sort with the pruned jobs before the baseline: discovery must still put the dense one first.
+  await writeJobFolder(pipeline, 'a_magnitude_s50', 'magnitude', 0.5);
+  await writeJobFolder(pipeline, 'b_movement_s75', 'movement', 0.75);
+  await writeJobFolder(pipeline, 'c_failed', 'spt', 0.2, { model: false });
+  await writeJobFolder(pipeline, 'z_baseline', 'baseline', 0);
+  await writeModelFixture(modelDir);
+});
 
 const errorOf = (fn: () => unknown): string => {
   try {
@@ -43,10 +46,10 @@ describe('findTargets', () => {
     expect(skipped).toEqual([join(pipeline, 'results_c_failed')]);
   });
 
-  it('a job that ended at sparsity 0 counts as dense whatever its method', () => {
+  it('a job that ended at sparsity 0 counts as dense whatever its method', async () => {
     const p = join(root, 'zero');
-    writeJobFolder(p, 'a_movement_s50', 'movement', 0.5);
-    writeJobFolder(p, 'b_movement_s0', 'movement', 0);
+    await writeJobFolder(p, 'a_movement_s50', 'movement', 0.5);
+    await writeJobFolder(p, 'b_movement_s0', 'movement', 0);
     expect(findTargets([p], root).targets.map((t) => t.label)).toEqual(['b_movement_s0', 'a_movement_s50']);
   });
 
@@ -71,9 +74,9 @@ describe('findTargets', () => {
     ]);
   });
 
-  it('refuses a pipeline folder none of whose jobs has model/', () => {
+  it('refuses a pipeline folder none of whose jobs has model/', async () => {
     const p = join(root, 'old');
-    writeJobFolder(p, 'x', 'baseline', 0, { model: false });
+    await writeJobFolder(p, 'x', 'baseline', 0, { model: false });
     expect(errorOf(() => findTargets([p], root))).toBe(`gbp bench: ${p}: none of its 1 job folders has model/ (results_x)`);
   });
 });

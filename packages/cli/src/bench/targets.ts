@@ -5,10 +5,9 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { MODEL_SIZES, type ModelSize } from '@gbp/core';
+import { isModelFolder, MODEL_SIZES, type ModelSize } from '@gbp/core';
 import { UsageError } from '../args.js';
 import { readJobResults } from '../plots/results-files.js';
-import { isModelFolder } from './models.js';
 
 export const MODEL_DIR = 'model';
 

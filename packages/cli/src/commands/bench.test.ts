@@ -1,10 +1,10 @@
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { modelInfo } from '@gbp/core';
-import { afterAll, describe, expect, it } from 'vitest';
-import { writeJobFolder } from '../../test/fixtures/bench-folders.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { smallConfig, writeJobFolder, writeModelFixture } from '../../test/fixtures/bench-folders.js';
 import { fakeClock, fakeModel, type FakeClock } from '../../test/fixtures/fake-bench-model.js';
 import { UsageError } from '../args.js';
 import { readBenchFile } from '../bench/bench-file.js';
@@ -31,9 +31,13 @@ function fakeLoad(clock: FakeClock) {
 }
 
 const pipeline = join(dir, 'pipe');
-writeJobFolder(pipeline, 'pruned', 'movement', 0.75);
-writeJobFolder(pipeline, 'dense', 'baseline', 0);
-writeJobFolder(dir, 'short', 'movement', 0.5);
+/** What compaction leaves of smallConfig(): heads and FFN neurons cut per layer. */
+const compacted = smallConfig({ heads_per_layer: [2, 1], dff_per_layer: [16, 0] });
+beforeAll(async () => {
+  await writeJobFolder(pipeline, 'pruned', 'movement', 0.75, { config: compacted });
+  await writeJobFolder(pipeline, 'dense', 'baseline', 0);
+  await writeJobFolder(dir, 'short', 'movement', 0.5);
+});
 
 describe('gbp bench arguments', () => {
   it('exits 2 naming each bad number, before loading anything', async () => {
@@ -121,5 +125,25 @@ describe('gbp bench on the real backend', () => {
     expect(bench.rows[0]!.speedup).toBe(1);
     expect(bench.rows[1]!.speedup).toBeCloseTo(bench.rows[0]!.median_ms / bench.rows[1]!.median_ms, 9);
     expect(readFileSync(join(dir, 'real.json'), 'utf8')).toMatch(/^\{\n {2}"backend": "wasm"/);
+  });
+
+  it('measures the model folders of a pipeline as core loads them: the compacted job has its own parameter count', async () => {
+    const t = io();
+    expect(await main(['bench', pipeline, '--batch', '2', '--seq', '16', '--repeats', '2', '--warmup', '1', '--backend', 'wasm', '--json', 'pipe.json'], t.value)).toBe(0);
+    const rows = readBenchFile(join(dir, 'pipe.json')).rows;
+    expect(rows.map((r) => [r.target, r.method, r.params])).toEqual([
+      ['dense', 'baseline', modelInfo(smallConfig()).num_params],
+      ['pruned', 'movement', modelInfo(compacted).num_params],
+    ]);
+    expect(rows[1]!.params).toBeLessThan(rows[0]!.params);
+  });
+
+  it('exits 2 naming the file when a model folder cannot be loaded, measuring nothing', async () => {
+    const broken = await writeModelFixture(join(dir, 'broken'));
+    unlinkSync(join(broken, 'model.safetensors'));
+    const t = io();
+    expect(await main(['bench', 'tiny', 'broken', '--batch', '1', '--seq', '8', '--backend', 'wasm'], t.value)).toBe(2);
+    expect(t.err()).toContain(`gbp bench: broken: ${join(broken, 'model.safetensors')}: missing (the model's weights)`);
+    expect(t.err()).not.toMatch(/warm-up|round \d/);
   });
 });
