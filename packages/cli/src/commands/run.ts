@@ -66,6 +66,7 @@ export async function runCommand(argv: readonly string[], io: CommandIO): Promis
   if (dashboard) await dashboard.finish(outcome);
   io.stdout.write(`${summaryText(outcome.views)}\n`);
   if (outcome.comparison) io.stdout.write(`comparison: ${outcome.comparison.png}\nsummary: ${outcome.comparison.summary}\n`);
+  if (outcome.bench) io.stdout.write(`bench: ${outcome.bench}\n`);
   if (outcome.planFileError) io.stderr.write(`gbp: ${outcome.planFileError}\n`);
   if (outcome.aborted) {
     io.stdout.write(`stopped; continue with: gbp run ${[...argv.filter((a) => a !== '--resume'), '--resume'].join(' ')}\n`);
