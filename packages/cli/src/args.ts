@@ -84,10 +84,10 @@ export const COMPARE_FLAGS = [
 const positiveInt = (v: string) => (/^\d+$/.test(v) && Number(v) >= 1 ? undefined : 'a positive integer');
 
 export const BENCH_FLAGS = [
-  { key: 'mode', names: ['--mode'], kind: 'string', arg: 'MODE', choices: BENCH_MODES, help: 'shapes: latency = batch 1, throughput = batch 32, balanced = batch 1,8,32 (each at seq 64,128); default balanced' },
+  { key: 'mode', names: ['--mode'], kind: 'string', arg: 'MODE', choices: BENCH_MODES, help: 'batch 1 (latency), 32 (throughput) or 1,8,32 (balanced, the default), each at seq 64,128' },
   { key: 'batch', names: ['--batch'], kind: 'list', arg: 'N[,N]', check: positiveInt, help: 'batch sizes (replace the mode\'s)' },
   { key: 'seq', names: ['--seq'], kind: 'list', arg: 'T[,T]', check: positiveInt, help: 'sequence lengths in tokens (replace the mode\'s)' },
-  { key: 'backend', names: ['--backend'], kind: 'string', arg: 'NAME', choices: BACKEND_NAMES, help: 'TF.js backend (default auto, as gbp run)' },
+  { key: 'backend', names: ['--backend'], kind: 'string', arg: 'NAME', choices: BACKEND_NAMES, help: 'TF.js backend, default auto (as gbp run)' },
   { key: 'repeats', names: ['--repeats'], kind: 'int', arg: 'N', help: 'timed rounds per shape; each runs every target once (default 10)' },
   { key: 'warmup', names: ['--warmup'], kind: 'int', arg: 'N', help: 'untimed runs per target and shape first (default 2)' },
   { key: 'json', names: ['--json'], kind: 'string', arg: 'FILE', help: 'also write the results as JSON (bench.json format)' },
