@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -100,6 +100,20 @@ describe('gbp bench on fake models', () => {
     expect(t.out()).toContain(`json: ${join(dir, 'b.json')}`);
     expect(t.err()).toContain('batch 8 x seq 32: round 3/3: dense 40.0 ms, pruned 10.0 ms');
     expect(t.err()).toContain('batch 1 x seq 32: warm-up pruned (1 run)');
+  });
+  it('stops on a signal between runs: exit 130, no JSON written', async () => {
+    const clock = fakeClock();
+    const t = io();
+    let interrupt: (signal: NodeJS.Signals) => void = () => undefined;
+    t.value.onSignals = (handler) => ((interrupt = handler), () => undefined);
+    const load = async (source: TargetSource) => {
+      const model = fakeModel(clock, source.label, 1);
+      return { ...model, logits: (input: Parameters<typeof model.logits>[0]) => (clock.log.length === 3 && interrupt('SIGINT'), model.logits(input)) };
+    };
+    expect(await benchCommand(['tiny', '--batch', '1', '--seq', '8', '--repeats', '5', '--warmup', '1', '--backend', 'cpu', '--json', 'stopped.json'], t.value, { load, now: clock.now })).toBe(130);
+    expect(clock.log).toHaveLength(4);
+    expect(t.err()).toContain('gbp bench: stopped; nothing written');
+    expect(existsSync(join(dir, 'stopped.json'))).toBe(false);
   });
 });
 
