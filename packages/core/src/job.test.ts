@@ -8,6 +8,7 @@ import type { JobEvent } from './events.js';
 import { tf } from './tf.js';
 import { initBackend } from './backend/index.js';
 import { definePruner } from './hooks/define.js';
+import { InferenceModel, isModelFolder, readCompactionReport } from './model/index.js';
 
 let root: string;
 const WORDS = ['good', 'great', 'fine', 'bad', 'awful', 'poor', 'movie', 'film', 'the', 'a', 'plot', 'acting', 'was', 'very', 'not'];
@@ -115,6 +116,7 @@ describe('runJob', () => {
     );
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
     const files = await readdir(s.output_dir);
+    expect(files).not.toContain('model'); // an aborted job leaves no model
     const metaName = files.find((f) => f.startsWith('metadata_'))!;
     expect(JSON.parse(await readFile(join(s.output_dir, metaName), 'utf8')).status).toBe('aborted');
     const ckpts = await readdir(join(s.output_dir, 'checkpoints'));
@@ -125,6 +127,7 @@ describe('runJob', () => {
     const start = events.find((e) => e.type === 'start');
     expect(start && start.type === 'start' && start.start_step).toBeGreaterThanOrEqual(8);
     expect(resumed.files.metadata).toBe(join(s.output_dir, metaName));
+    expect(isModelFolder(join(s.output_dir, 'model'))).toBe(true);
     expect(resumed.epochs).toHaveLength(2);
     resumed.epochs.forEach((r, i) => {
       const e = straight.epochs[i]!;
@@ -176,6 +179,76 @@ describe('runJob', () => {
     expect(sources.filter((x) => x === 'data')).toHaveLength(1); // the validation split was not read
     expect(sources).not.toContain('tokenizer');
     expect(events.some((e) => e.type === 'start')).toBe(false);
+  });
+
+  it('a finished dense job writes model/: config, weights, vocabulary and compaction.json, and logs the sizes', async () => {
+    const s = spec('with-model', { train: { epochs: 1, batch_size: 16, seed: 9 } as never });
+    const events: JobEvent[] = [];
+    const result = await runJob(s, (e) => events.push(e));
+    const dir = join(s.output_dir, 'model');
+    expect(result.files.model).toBe(dir);
+    expect((await readdir(dir)).sort()).toEqual(['compaction.json', 'config.json', 'model.safetensors', 'vocab.txt']);
+    const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+    expect(config).toEqual({
+      format: 'gbp-model', format_version: 1, size: 'tiny', num_layers: 1, d_model: 32, num_heads: 4, dff: 64, vocab_size: 120, max_len: 16,
+      type_vocab_size: 2, num_labels: 2, dropout_rate: 0.1, heads_per_layer: [4], dff_per_layer: [64], task: 'sst2',
+    });
+    const vocab = (await readFile(join(dir, 'vocab.txt'), 'utf8')).trimEnd().split('\n');
+    expect(vocab.slice(0, 5)).toEqual(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
+    expect(vocab).toContain('great');
+    const report = readCompactionReport(dir)!;
+    expect(Object.keys(report).sort()).toEqual([
+      'flops_per_token_after', 'flops_per_token_before', 'gated_params_after', 'gated_params_before', 'heads', 'heads_kept', 'logit_diff_examples', 'max_abs_logit_diff',
+      'max_len', 'neurons', 'neurons_kept', 'params_after', 'params_before', 'structures_removed', 'unstructured_sparsity_left',
+    ]);
+    const metadata = JSON.parse(await readFile(result.files.metadata!, 'utf8'));
+    expect(report).toMatchObject({ params_before: metadata.model_info.num_params, params_after: metadata.model_info.num_params, heads_kept: [4], heads: [4], neurons_kept: [64], neurons: [64], structures_removed: false, unstructured_sparsity_left: 0, logit_diff_examples: 40, max_len: 16 });
+    expect(report.max_abs_logit_diff).toBeLessThan(1e-5);
+    const line = events.find((e) => e.type === 'log' && e.message.startsWith('model: '));
+    expect(line && line.type === 'log' && line.message).toMatch(new RegExp(`^model: params 0\\.\\d\\dM → 0\\.\\d\\dM, heads kept 4/4, neurons kept 64/64, max \\|logit diff\\| \\S+ on 40 examples → ${dir.replace(/[.\\/]/g, '\\$&')}$`));
+    const model = await InferenceModel.fromFolder(dir);
+    expect(model.numParams).toBe(report.params_after);
+    model.dispose();
+  });
+
+  it('a job whose pruner removed whole heads and neurons writes the smaller model, with the masked model\'s logits', async () => {
+    const structured = definePruner({
+      name: 'given-structured',
+      optionsSchema: { type: 'object', properties: {}, additionalProperties: false },
+      create: () => ({
+        afterEpoch: (ctx) => {
+          for (const g of ctx.gates) {
+            const [, cols] = g.shape;
+            // attention.output.dense: rows of heads 1 and 3 (head size 8); output.dense: neurons 0..39; elsewhere every third entry.
+            const cut = (i: number) => {
+              const row = Math.floor(i / cols);
+              if (g.name.endsWith('attention.output.dense')) return Math.floor(row / 8) % 2 === 1;
+              if (g.name.endsWith('.output.dense')) return row < 40;
+              return i % 3 === 0;
+            };
+            g.setMask(Float32Array.from({ length: g.size }, (_, i) => (cut(i) ? 0 : 1)));
+          }
+        },
+        state: () => null,
+        restore: () => undefined,
+      }),
+    });
+    const s = spec('structured', { method: 'given-structured', train: { epochs: 1, batch_size: 16, seed: 9 } as never, pruning: { end_sparsity: 0.35 } as never });
+    const result = await runJob(s, () => undefined, { pruner: structured });
+    const dir = result.files.model!;
+    const report = readCompactionReport(dir)!;
+    expect(report).toMatchObject({ heads_kept: [2], heads: [4], neurons_kept: [24], neurons: [64], structures_removed: true, logit_diff_examples: 40 });
+    // Kept: q/k/v columns of 2 heads (3·32·16, a third masked), o rows (16·32, none masked), 24 intermediate columns (32·24, a third), 24 output rows (none).
+    expect(report.gated_params_after).toBe(3 * 512 + 512 + 768 + 768);
+    expect(report.params_before - report.params_after).toBe(3 * (32 * 16 + 16) + 16 * 32 + (32 * 40 + 40) + 40 * 32);
+    expect(report.unstructured_sparsity_left).toBeCloseTo((3 * 171 + 256) / 3584, 2);
+    expect(report.max_abs_logit_diff).toBeLessThan(1e-5);
+    expect(report.flops_per_token_after).toBeLessThan(report.flops_per_token_before);
+
+    // The folder loads on its own, with the per-layer widths in its config.
+    const model = await InferenceModel.fromFolder(dir);
+    expect(model.config).toMatchObject({ heads_per_layer: [2], dff_per_layer: [24] });
+    model.dispose();
   });
 
   it('runs a pruner from a path, checks its sparsity target, and reports a failing hook with its name', async () => {
@@ -239,6 +312,8 @@ describe('runJob', () => {
     await expect(runJob(spec('fails', { method: prunerFile, method_options: { fail: true } }), (e) => failed.push(e))).rejects.toThrow(/pruner half, hook afterStep: boom/);
     const last = failed[failed.length - 1]!;
     expect(last).toMatchObject({ type: 'failed', error: { plugin: 'half', hook: 'afterStep', code: 'PLUGIN_ERROR' } });
+    expect(await readdir(join(root, 'out', 'fails'))).not.toContain('model'); // a failed job leaves no model
+    expect(await readdir(join(root, 'out', 'too-much'))).not.toContain('model');
 
     await expect(runJob(spec('bad-options', { method: prunerFile, method_options: { nope: 1 } }), () => undefined)).rejects.toThrow(/method_options\.nope/);
   });

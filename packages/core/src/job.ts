@@ -20,6 +20,7 @@ import { restoreStart, writeJobCheckpoint } from './job/checkpoint.js';
 import { progressReporter } from './job/progress.js';
 import { JobRecorder } from './job/metadata.js';
 import { classifyFailure } from './job/failure.js';
+import { writeJobModel } from './job/model-folder.js';
 
 export { resolveJobSpec, JobSpecError, DEFAULT_MODEL_SIZE, type DeepPartial, type PartialJobSpec } from './job/spec.js';
 export { latestJobCheckpoint, listJobCheckpoints, readJobCheckpoint, type JobCheckpoint, type FoundJobCheckpoint, type CheckpointWarning } from './job/checkpoint.js';
@@ -104,8 +105,10 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     if (pruner) assertSparsityTarget(report, spec.pruning.end_sparsity, pruner.name);
     await hooks.call('teardown');
     setupDone = false;
+    // Only a finished job leaves a model: failures and aborts have thrown before this point.
+    const saved = await writeJobModel({ model, outputDir: spec.output_dir, task: spec.task, vocab: data.vocab, examples: data.evalSets[0]?.examples ?? [], padId: data.padId, log });
     await recorder.status('done', trainer.records);
-    const result = recorder.result(spec.output_dir, trainer.records, report);
+    const result = recorder.result(spec.output_dir, trainer.records, report, { model: saved.dir });
     emit({ type: 'done', job_id: jobId, result, time: Date.now() });
     await flush();
     return result;

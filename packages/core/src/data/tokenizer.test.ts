@@ -44,6 +44,9 @@ const ids = (t: GbpTokenizer, texts: string[], maxLen = 32) => Array.from(t.enco
 const typeIds = (t: GbpTokenizer, texts: string[], maxLen = 32) => Array.from(t.encode(texts, maxLen).typeIds);
 
 describe('a hand-written vocab.txt (expected ids by hand)', () => {
+  it('vocabText gives the vocab.txt back, one token per id', async () => {
+    expect(hand.vocabText()).toBe(`${VOCAB.join('\n')}\n`);
+  });
   it('special token ids and size', () => {
     expect(hand).toMatchObject({ vocabSize: 19, padId: 0, clsId: 2, sepId: 3 });
   });

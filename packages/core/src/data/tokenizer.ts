@@ -53,6 +53,8 @@ export interface GbpTokenizer {
   encode(texts: readonly string[], maxLen: number): EncodedInput;
   /** encode() for many inputs at once, tokenised in parallel by the native binding; an abort stops it between chunks. */
   encodeBatch(items: readonly (readonly string[])[], maxLen: number, options?: { signal?: AbortSignal }): Promise<EncodedInput[]>;
+  /** The vocabulary as vocab.txt text: token of id i on line i (what a model folder ships). */
+  vocabText(): string;
 }
 
 export interface LoadTokenizerOptions {
@@ -119,6 +121,14 @@ export class WordPieceTokenizer implements GbpTokenizer {
     );
     if (normalizer) this.native.setNormalizer(normalizer);
     if (preTokenizer) this.native.setPreTokenizer(preTokenizer);
+  }
+
+  vocabText(): string {
+    const tokens = new Array<string>(this.vocabSize);
+    for (const [token, id] of this.model.vocab) tokens[id] = token;
+    // A tokenizer.json may leave ids unused; a placeholder keeps every later token on its id's line.
+    for (let id = 0; id < tokens.length; id++) tokens[id] ??= `[unused${id}]`;
+    return `${tokens.join('\n')}\n`;
   }
 
   /** Word-piece ids of one text segment, without special tokens. */

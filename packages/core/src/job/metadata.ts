@@ -102,7 +102,8 @@ export class JobRecorder {
     await this.writer.writeSparsity(sparsity);
   }
 
-  result(outputDir: string, records: readonly EpochRecord[], sparsity: SparsityReport): JobResult {
+  /** `extraFiles`: files written outside the RunWriter (the model folder). */
+  result(outputDir: string, records: readonly EpochRecord[], sparsity: SparsityReport, extraFiles: Record<string, string> = {}): JobResult {
     const { csv, metadata, events, checkpoints } = this.writer.files;
     return {
       job_id: this.metadata.job_id,
@@ -111,7 +112,7 @@ export class JobRecorder {
       final_metrics: records[records.length - 1]?.metrics ?? {},
       best_metrics: bestRecord(this.task, records)?.metrics ?? {},
       sparsity,
-      files: { csv, metadata, sparsity: this.writer.files.sparsity, events, checkpoints },
+      files: { csv, metadata, sparsity: this.writer.files.sparsity, events, checkpoints, ...extraFiles },
     };
   }
 }

@@ -42,6 +42,8 @@ export interface PreparedData {
   train: EncodedExample[];
   evalSets: EvalSet[];
   padId: number;
+  /** The tokenizer's vocabulary as vocab.txt text (the model folder ships it). */
+  vocab: string;
 }
 
 async function encodeAll(tokenizer: GbpTokenizer, examples: readonly Example[], maxLen: number, signal: AbortSignal | undefined): Promise<EncodedExample[]> {
@@ -79,5 +81,5 @@ export async function prepareData(spec: JobSpec, task: TaskInfo, config: ModelCo
   const evalSets: EvalSet[] = [];
   for (const { split, examples } of evalRaw) evalSets.push({ split, examples: await encodeAll(tokenizer, examples, config.max_len, signal) });
   throwIfAborted(signal, BEFORE_TRAINING);
-  return { train: trainEncoded, evalSets, padId: tokenizer.padId };
+  return { train: trainEncoded, evalSets, padId: tokenizer.padId, vocab: tokenizer.vocabText() };
 }

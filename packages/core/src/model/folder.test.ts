@@ -118,6 +118,16 @@ describe('InferenceModel.random', () => {
     tf.dispose([la, lb, lc]);
     [a, b, c].forEach((m) => m.dispose());
   });
+
+  it('logits keeps no tensor of its own between calls, and dispose frees every weight', () => {
+    const before = tf.memory().numTensors;
+    const model = InferenceModel.random(config, 1);
+    expect(tf.memory().numTensors).toBe(before + parameterSpecs(config).length);
+    for (let i = 0; i < 2; i++) model.logits(input).dispose();
+    expect(tf.memory().numTensors).toBe(before + parameterSpecs(config).length);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });
 
 describe('model folder errors name the file and what is wrong', () => {

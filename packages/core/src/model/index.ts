@@ -19,3 +19,4 @@ export { InferenceModel } from './inference.js';
 export { writeModelFolder, readModelFolder, isModelFolder, readCompactionReport, MODEL_FILES, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelFolderConfig, type ModelFolderContents } from './folder.js';
 export { flopsPerToken, type CompactionReport } from './compaction-report.js';
 export { encodeSafetensors, decodeSafetensors, type NamedTensor } from './safetensors.js';
+export { compact, maxAbsLogitDiff, type CompactedModel, type CompactionCounts } from './compact.js';
