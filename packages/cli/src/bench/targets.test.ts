@@ -68,7 +68,7 @@ describe('findTargets', () => {
     expect(message.split('\n')).toEqual([
       'gbp bench: tni: no such folder, and not a size preset (tiny, small, base, large)',
       'gbp bench: notes.txt: not a folder; give a size preset (tiny, small, base, large), a model folder, a job results folder or a pipeline results folder',
-      `gbp bench: ${join(pipeline, 'results_c_failed')}: a job results folder without model/ (jobs write it when they finish; was this one run by an older gbp?)`,
+      `gbp bench: ${join(pipeline, 'results_c_failed')}: a job results folder without model/ (a job writes it when it finishes; this one failed, was stopped, or ran on an older gbp)`,
       'gbp bench: empty: not a model folder (no config.json of format gbp-model), a job results folder (no model/) or a pipeline results folder (no results_* job folders)',
       `gbp bench: ${join(root, 'broken', 'model')}: not a gbp model folder (expected config.json with "format": "gbp-model")`,
     ]);

@@ -62,7 +62,7 @@ function findTarget(arg: string, cwd: string): FoundTargets {
     .map((e) => join(dir, e.name))
     .sort();
   if (jobDirs.length === 0) {
-    if (isJobFolder(dir)) throw new Error(`${arg}: a job results folder without ${MODEL_DIR}/ (jobs write it when they finish; was this one run by an older gbp?)`);
+    if (isJobFolder(dir)) throw new Error(`${arg}: a job results folder without ${MODEL_DIR}/ (a job writes it when it finishes; this one failed, was stopped, or ran on an older gbp)`);
     throw new Error(`${arg}: not a model folder (no config.json of format gbp-model), a job results folder (no ${MODEL_DIR}/) or a pipeline results folder (no results_* job folders)`);
   }
   const withModel = jobDirs.filter((d) => existsSync(join(d, MODEL_DIR)));

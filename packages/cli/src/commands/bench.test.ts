@@ -36,6 +36,7 @@ const compacted = smallConfig({ heads_per_layer: [2, 1], dff_per_layer: [16, 0] 
 beforeAll(async () => {
   await writeJobFolder(pipeline, 'pruned', 'movement', 0.75, { config: compacted });
   await writeJobFolder(pipeline, 'dense', 'baseline', 0);
+  await writeJobFolder(pipeline, 'stopped', 'movement', 0.2, { model: false });
   await writeJobFolder(dir, 'short', 'movement', 0.5);
 });
 
@@ -100,6 +101,7 @@ describe('gbp bench on fake models', () => {
     expect(t.out()).toContain(`json: ${join(dir, 'b.json')}`);
     expect(t.err()).toContain('batch 8 x seq 32: round 3/3: dense 40.0 ms, pruned 10.0 ms');
     expect(t.err()).toContain('batch 1 x seq 32: warm-up pruned (1 run)');
+    expect(t.err()).toContain(`gbp bench: skipping ${join(pipeline, 'results_stopped')}: no model/ (the job failed, was stopped, or ran on an older gbp)`);
   });
   it('stops on a signal between runs: exit 130, no JSON written', async () => {
     const clock = fakeClock();

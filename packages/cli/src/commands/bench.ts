@@ -36,7 +36,7 @@ export async function benchCommand(argv: readonly string[], io: CommandIO, injec
   const jsonFile = flags.json === undefined ? undefined : resolve(io.cwd, flags.json);
   if (jsonFile && existsSync(jsonFile) && statSync(jsonFile).isDirectory()) throw new UsageError(`gbp bench: --json ${flags.json} is a folder; give a file name`);
   const { targets, skipped } = findTargets(positionals, io.cwd);
-  for (const dir of skipped) io.stderr.write(`gbp bench: skipping ${dir}: no model/ (the job did not finish, or predates model folders)\n`);
+  for (const dir of skipped) io.stderr.write(`gbp bench: skipping ${dir}: no model/ (the job failed, was stopped, or ran on an older gbp)\n`);
 
   const controller = new AbortController();
   const detach = io.onSignals(() => controller.abort());
