@@ -2,7 +2,7 @@
  * One bench: load every target, refuse shapes a target cannot take, measure them interleaved, and
  * summarise into bench.json's form. Used by `gbp bench` and by `gbp run` after its jobs.
  */
-import { initBackend, type BackendName } from '@gbp/core';
+import { initBackend, resolveModelConfig, type BackendName } from '@gbp/core';
 import { UsageError } from '../args.js';
 import type { BenchFile } from './bench-file.js';
 import { measure, type BenchModel, type BenchProgress, type BenchTarget } from './measure.js';
@@ -33,10 +33,16 @@ export async function runBench(sources: readonly TargetSource[], shapes: readonl
   const command = options.command ?? 'gbp bench';
   if (sources.length === 0) throw new UsageError(`${command}: no targets to measure`);
   if (shapes.length === 0) throw new UsageError(`${command}: no shapes to measure`);
+  // A preset's max_len is known without building it (building base or large takes a while).
+  checkShapes(
+    sources.flatMap((s) => (s.kind === 'preset' ? [{ label: s.label, maxLen: resolveModelConfig({ size: s.preset }).max_len }] : [])),
+    shapes,
+    command,
+  );
   const backend = await initBackend(options.backend);
   const targets = await loadAll(sources, options.load ?? loadTarget, command);
   try {
-    checkShapes(targets, shapes, command);
+    checkShapes(targets.map((t) => ({ label: t.label, maxLen: t.model.config.max_len })), shapes, command);
     const samples = await measure(targets, shapes, {
       repeats: options.repeats,
       warmup: options.warmup,
@@ -77,13 +83,10 @@ async function loadAll(sources: readonly TargetSource[], load: (source: TargetSo
 }
 
 /** A sequence longer than a model's position table cannot be run: refuse it before measuring. */
-function checkShapes(targets: readonly BenchTarget[], shapes: readonly Shape[], command: string): void {
-  const longest = Math.max(...shapes.map((s) => s.seq));
-  const problems = targets
-    .filter((t) => t.model.config.max_len < longest)
-    .map((t) => {
-      const over = [...new Set(shapes.filter((s) => s.seq > t.model.config.max_len).map((s) => s.seq))];
-      return `${command}: ${t.label} takes sequences of at most ${t.model.config.max_len} tokens (its max_len); --seq ${over.join(',')} is longer`;
-    });
+function checkShapes(targets: readonly { label: string; maxLen: number }[], shapes: readonly Shape[], command: string): void {
+  const problems = targets.flatMap((t) => {
+    const over = [...new Set(shapes.filter((s) => s.seq > t.maxLen).map((s) => s.seq))];
+    return over.length > 0 ? [`${command}: ${t.label} takes sequences of at most ${t.maxLen} tokens (its max_len); --seq ${over.join(',')} is longer`] : [];
+  });
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
 }

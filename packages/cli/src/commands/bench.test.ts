@@ -71,6 +71,18 @@ describe('gbp bench arguments', () => {
     expect(clock.log).toEqual([]);
   });
 
+  it('refuses a preset\'s too long sequence before building any model', async () => {
+    const loaded: string[] = [];
+    const t = io();
+    const load = async (source: TargetSource) => (loaded.push(source.label), fakeModel(fakeClock(), source.label, 1));
+    await expect(benchCommand(['tiny', 'large', '--seq', '128,512', '--backend', 'cpu'], t.value, { load })).rejects.toThrow(
+      new UsageError(
+        'gbp bench: tiny takes sequences of at most 128 tokens (its max_len); --seq 512 is longer\ngbp bench: large takes sequences of at most 128 tokens (its max_len); --seq 512 is longer',
+      ),
+    );
+    expect(loaded).toEqual([]);
+  });
+
   it('refuses --json naming a folder before measuring', async () => {
     mkdirSync(join(dir, 'out'));
     const t = io();
