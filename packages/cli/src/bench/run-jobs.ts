@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { isModelFolder, readCompactionReport, type BackendName } from '@gbp/core';
 import { BENCH_JSON, writeBenchFile, type BenchFile, type BenchRow } from './bench-file.js';
 import { progressLine } from './report.js';
-import { runBench, type BenchOptions } from './run-bench.js';
+import { runBench } from './run-bench.js';
 import { denseFirst, jobTarget, MODEL_DIR } from './targets.js';
 
 /** A job that finished (or was finished by an earlier run): its folder, max_len and backend request. */
@@ -20,9 +20,10 @@ export interface FinishedJob {
 /** Shape and effort of the run's bench: one shape, few rounds, so it costs seconds next to training. */
 export const RUN_BENCH = { batch: 8, repeats: 5, warmup: 1 } as const;
 
-export interface JobBenchOptions extends Pick<BenchOptions, 'signal' | 'load' | 'now'> {
+export interface JobBenchOptions {
   /** Progress and the outcome, for the run's log or dashboard. */
   readonly note: (message: string) => void;
+  readonly signal?: AbortSignal;
 }
 
 /** Whether a job's compaction cut out a structure (a model/ without compaction.json: no). */
@@ -44,20 +45,19 @@ export async function benchFinishedJobs(outputDir: string, jobs: readonly Finish
   for (const maxLen of lengths) {
     const sources = denseFirst(withModel.filter((j) => j.maxLen === maxLen).map((j) => jobTarget(j.dir)));
     options.note(`bench: ${sources.map((s) => s.label).join(', ')} at batch ${RUN_BENCH.batch} x seq ${maxLen} (${RUN_BENCH.repeats} rounds)`);
-    benches.push(
-      await runBench(sources, [{ batch: RUN_BENCH.batch, seq: maxLen }], {
-        backend,
-        repeats: RUN_BENCH.repeats,
-        warmup: RUN_BENCH.warmup,
-        command: 'gbp run: bench',
-        onProgress: (progress) => {
-          if (progress.phase === 'round') options.note(`bench: ${progressLine(progress)}`);
-        },
-        ...(options.signal && { signal: options.signal }),
-        ...(options.load && { load: options.load }),
-        ...(options.now && { now: options.now }),
-      }),
-    );
+    const bench = await runBench(sources, [{ batch: RUN_BENCH.batch, seq: maxLen }], {
+      backend,
+      repeats: RUN_BENCH.repeats,
+      warmup: RUN_BENCH.warmup,
+      command: 'gbp run: bench',
+      onProgress: (progress) => {
+        if (progress.phase === 'round') options.note(`bench: ${progressLine(progress)}`);
+      },
+      ...(options.signal && { signal: options.signal }),
+    });
+    const [reference, ...others] = bench.rows;
+    options.note(`bench: speedup vs ${reference!.target} at batch ${RUN_BENCH.batch} x seq ${maxLen}: ${others.map((r) => `${r.target} ${r.speedup.toFixed(2)}x`).join(', ') || 'no other job'}`);
+    benches.push(bench);
   }
   const file = join(outputDir, BENCH_JSON);
   const rows: BenchRow[] = benches.flatMap((b) => b.rows);

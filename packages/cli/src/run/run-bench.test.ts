@@ -51,6 +51,7 @@ describe('gbp run benches its jobs\' models', () => {
     expect(bench.rows[0]!.speedup).toBe(1);
     expect(notes).toContain('bench: b_dense, a_movement at batch 8 x seq 128 (5 rounds)');
     expect(notes.filter((n) => /^bench: batch 8 x seq 128: round \d\/5: b_dense [\d.]+ ms, a_movement [\d.]+ ms$/.test(n))).toHaveLength(5);
+    expect(notes.at(-1)).toBe(`bench: speedup vs b_dense at batch 8 x seq 128: a_movement ${bench.rows[1]!.speedup.toFixed(2)}x`);
 
     // The next fresh run moves this bench.json away with the rest of the earlier run.
     const again = await run('compacted', [{ id: 'b_dense', method: 'baseline' }]);
