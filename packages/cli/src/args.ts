@@ -6,6 +6,7 @@
  * of ~25 entries keeps those flags exact and puts each flag's validation next to its help.
  */
 import { BACKEND_NAMES, GRANULARITIES, MODEL_SIZES, TASK_NAMES } from '@gbp/core';
+import { BENCH_MODES } from './bench/shapes.js';
 
 export class UsageError extends Error {
   readonly exitCode = 2;
@@ -78,6 +79,19 @@ export const INFO_FLAGS = [
 export const COMPARE_FLAGS = [
   { key: 'output', names: ['-o', '--output'], kind: 'string', arg: 'DIR', help: 'where to write the comparison (default: the folder given, when one)' },
   { key: 'title', names: ['--title'], kind: 'string', arg: 'TEXT', help: 'plot title' },
+  { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },
+] as const satisfies readonly FlagSpec[];
+
+const positiveInt = (v: string) => (/^\d+$/.test(v) && Number(v) >= 1 ? undefined : 'a positive integer');
+
+export const BENCH_FLAGS = [
+  { key: 'mode', names: ['--mode'], kind: 'string', arg: 'MODE', choices: BENCH_MODES, help: 'batch 1 (latency), 32 (throughput) or 1,8,32 (balanced, the default), each at seq 64,128' },
+  { key: 'batch', names: ['--batch'], kind: 'list', arg: 'N[,N]', check: positiveInt, help: 'batch sizes (replace the mode\'s)' },
+  { key: 'seq', names: ['--seq'], kind: 'list', arg: 'T[,T]', check: positiveInt, help: 'sequence lengths in tokens (replace the mode\'s)' },
+  { key: 'backend', names: ['--backend'], kind: 'string', arg: 'NAME', choices: BACKEND_NAMES, help: 'TF.js backend, default auto (as gbp run)' },
+  { key: 'repeats', names: ['--repeats'], kind: 'int', arg: 'N', help: 'timed rounds per shape; each runs every target once (default 10)' },
+  { key: 'warmup', names: ['--warmup'], kind: 'int', arg: 'N', help: 'untimed runs per target and shape first (default 2)' },
+  { key: 'json', names: ['--json'], kind: 'string', arg: 'FILE', help: 'also write the results as JSON (bench.json format)' },
   { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },
 ] as const satisfies readonly FlagSpec[];
 

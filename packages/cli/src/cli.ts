@@ -1,5 +1,6 @@
 /** The gbp command: dispatches to a subcommand and maps errors to exit codes and messages. */
 import { UsageError } from './args.js';
+import { benchCommand } from './commands/bench.js';
 import { compareCommand } from './commands/compare.js';
 import { infoCommand } from './commands/info.js';
 import { processIO, type CommandIO } from './commands/io.js';
@@ -17,6 +18,7 @@ Usage:
   gbp run FILE [options]       run a pipeline (gbp run -h lists the flags)
   gbp validate FILE [options]  check a pipeline and list its jobs
   gbp compare DIR...           rebuild the comparison plot and summary from results
+  gbp bench TARGET...          latency and throughput of presets and pruned models (gbp bench -h)
   gbp info [-m SIZE ...]       model sizes: layers, widths, parameter counts
   gbp plugins [FILE]           pruners gbp can resolve, with their options
 
@@ -34,6 +36,8 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
         return await validateCommand(rest, io);
       case 'compare':
         return await compareCommand(rest, io);
+      case 'bench':
+        return await benchCommand(rest, io);
       case 'info':
         return infoCommand(rest, io);
       case 'plugins':
@@ -45,7 +49,7 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
         io.stdout.write(HELP);
         return command === undefined ? EXIT.usage : EXIT.ok;
       default:
-        throw new UsageError(`gbp: unknown command '${command}'; commands: run, validate, compare, info, plugins`);
+        throw new UsageError(`gbp: unknown command '${command}'; commands: run, validate, compare, bench, info, plugins`);
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof PipelineError || error instanceof DataCheckError || error instanceof RunRefusedError) {

@@ -14,3 +14,7 @@ export type { JobView, JobStatus } from './run/job-view.js';
 export type { WorkerMessage, ParentMessage } from './run/protocol.js';
 export { writeJobPlots, writeComparison, findJobDirs, COMPARISON_PNG, SUMMARY_MD } from './plots/results.js';
 export { readJobResults, type JobResults } from './plots/results-files.js';
+export { BENCH_JSON, readBenchFile, writeBenchFile, type BenchFile, type BenchRow } from './bench/bench-file.js';
+export { runBench, type BenchOptions } from './bench/run-bench.js';
+export { findTargets, type TargetSource } from './bench/targets.js';
+export { benchShapes, BENCH_MODES, type BenchMode, type Shape } from './bench/shapes.js';

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '@gbp/core';
 import type { Plan } from '../pipeline/plan.js';
+import { BENCH_JSON } from '../bench/bench-file.js';
 import { COMPARISON_FILES } from '../plots/results.js';
 import { LOCK_FILE } from './output-lock.js';
 import { planPath } from './plan-file.js';
@@ -25,6 +26,7 @@ function pathsGbpWrites(plan: Plan): string[] {
   return [
     planPath(plan.output_dir),
     ...COMPARISON_FILES.map((name) => join(plan.output_dir, name)),
+    join(plan.output_dir, BENCH_JSON),
     ...plan.reports.map((r) => join(plan.output_dir, `report_${r.stage}`)),
     ...plan.jobs.map((j) => j.spec.output_dir),
   ];
@@ -53,7 +55,7 @@ export const PREVIOUS_DIR = 'previous';
 
 /**
  * A fresh run never mixes with an earlier run's job folders (checkpoints, CSVs, metadata): it
- * moves them, with the earlier plan.json, summary and comparison, to `previous/<time>/` and returns
+ * moves them, with the earlier plan.json, summary, comparison and bench.json, to `previous/<time>/` and returns
  * that folder, or undefined when there was nothing to move. Nothing is deleted. --resume keeps them.
  */
 export function moveEarlierRun(plan: Plan, resume: boolean, now = new Date()): { dir: string; moved: string[] } | undefined {

@@ -2,11 +2,13 @@
  * Runs a Plan: claims the output folder (refusing one that is in use or not gbp's; without
  * --resume, moving an earlier run's job folders to previous/<time>/), writes plan.json, runs the jobs through the pool
  * while a reporter watches the store, keeps plan.json's statuses current, draws each finished job's
- * plots and, at the end, the pipeline's comparison.
+ * plots and, at the end, the bench of the jobs' compacted models (bench.json) and the pipeline's
+ * comparison.
  */
 import { mkdirSync } from 'node:fs';
 import { basename } from 'node:path';
-import { FileWriteError } from '@gbp/core';
+import { FileWriteError, resolveModelConfig } from '@gbp/core';
+import { benchFinishedJobs } from '../bench/run-jobs.js';
 import type { Plan, PlannedJob } from '../pipeline/plan.js';
 import { writeJobPlots, writeComparison } from '../plots/results.js';
 import { initialView, type JobStatus, type JobView } from './job-view.js';
@@ -29,6 +31,8 @@ export interface RunPlanOptions {
   abortGraceMs?: number;
   /** Draw PNG plots and the comparison (default true). */
   plots?: boolean;
+  /** Measure the jobs' models when one was compacted, into bench.json (default true). */
+  bench?: boolean;
   /** Called with the store before any job starts (attach a reporter here). */
   onStore?: (store: RunStore) => void;
   /** Notes for the user (plot failures, the comparison's path). */
@@ -40,6 +44,8 @@ export interface RunOutcome {
   readonly failed: number;
   readonly aborted: boolean;
   readonly comparison?: { png: string; summary: string; plots: readonly string[] };
+  /** bench.json, when the run measured its jobs' models. */
+  readonly bench?: string;
   /** Set when plan.json could not be brought up to date: its statuses are stale. */
   readonly planFileError?: string;
 }
@@ -131,9 +137,12 @@ async function runLocked(plan: Plan, options: RunPlanOptions, setWorkers: (pids:
   if (planFileError) await savePlanFile();
 
   const views = store.snapshot();
+  const finishedViews = views.filter((v) => v.status === 'done' || v.status === 'skipped');
+  // Before the comparison, so the summary can show the measured speedups.
+  const bench = options.bench !== false && !options.signal?.aborted ? await benchJobs(plan, finishedViews, options, note) : undefined;
   let comparison: RunOutcome['comparison'];
   if (options.plots !== false) {
-    const finished = views.filter((v) => v.status === 'done' || v.status === 'skipped').map((v) => v.outputDir);
+    const finished = finishedViews.map((v) => v.outputDir);
     try {
       if (finished.length > 0) {
         const written = await writeComparison(plan.output_dir, finished, plan.pipeline);
@@ -153,6 +162,21 @@ async function runLocked(plan: Plan, options: RunPlanOptions, setWorkers: (pids:
     failed: views.filter((v) => v.status === 'failed' || v.status === 'blocked').length,
     aborted: options.signal?.aborted ?? false,
     ...(comparison && { comparison }),
+    ...(bench && { bench }),
     ...(planFileError && { planFileError: `${planPath(plan.output_dir)} is out of date: ${planFileError}` }),
   };
+}
+
+/** bench.json of the finished jobs' models, or undefined (none compacted, or the bench failed: said in a note). */
+async function benchJobs(plan: Plan, finished: readonly JobView[], options: RunPlanOptions, note: (message: string) => void): Promise<string | undefined> {
+  const jobs = finished.flatMap((view) => {
+    const job = plan.jobs.find((j) => j.id === view.id);
+    return job ? [{ dir: view.outputDir, maxLen: resolveModelConfig(job.spec.model).max_len, backend: job.spec.backend }] : [];
+  });
+  try {
+    return await benchFinishedJobs(plan.output_dir, jobs, { note, ...(options.signal && { signal: options.signal }) });
+  } catch (error) {
+    note(`bench failed (the jobs' results are kept): ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
 }

@@ -1,0 +1,177 @@
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { modelInfo } from '@gbp/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { smallConfig, writeJobFolder, writeModelFixture } from '../../test/fixtures/bench-folders.js';
+import { fakeClock, fakeModel, type FakeClock } from '../../test/fixtures/fake-bench-model.js';
+import { UsageError } from '../args.js';
+import { readBenchFile } from '../bench/bench-file.js';
+import type { TargetSource } from '../bench/targets.js';
+import { main } from '../cli.js';
+import { benchCommand } from './bench.js';
+import type { CommandIO } from './io.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gbp-bench-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const sink = (into: string[]) => new Writable({ write: (chunk, _enc, done) => (into.push(String(chunk)), done()) });
+  const value: CommandIO = { stdout: sink(out), stderr: sink(err), stdin: new PassThrough(), env: {}, isTTY: false, cwd: dir, onSignals: () => () => undefined };
+  return { value, out: () => out.join(''), err: () => err.join('') };
+}
+
+/** Fake models by label: `dense` takes 40 ms a run, anything else 10 ms; `short` takes at most 64 tokens. */
+function fakeLoad(clock: FakeClock) {
+  return async (source: TargetSource) =>
+    fakeModel(clock, source.label, source.label.startsWith('dense') ? 40 : 10, { maxLen: source.label === 'short' ? 64 : 128, params: source.label.startsWith('dense') ? 5000 : 1000 });
+}
+
+const pipeline = join(dir, 'pipe');
+/** What compaction leaves of smallConfig(): heads and FFN neurons cut per layer. */
+const compacted = smallConfig({ heads_per_layer: [2, 1], dff_per_layer: [16, 0] });
+beforeAll(async () => {
+  await writeJobFolder(pipeline, 'pruned', 'movement', 0.75, { config: compacted });
+  await writeJobFolder(pipeline, 'dense', 'baseline', 0);
+  await writeJobFolder(pipeline, 'stopped', 'movement', 0.2, { model: false });
+  await writeJobFolder(dir, 'short', 'movement', 0.5);
+});
+
+describe('gbp bench arguments', () => {
+  it('exits 2 naming each bad number, before loading anything', async () => {
+    const t = io();
+    expect(await main(['bench', 'tiny', '--batch', '8,0,x', '--seq', '-3', '--repeats', '0', '--mode', 'fast'], t.value)).toBe(2);
+    expect(t.err().trim().split('\n')).toEqual([
+      "gbp bench: --batch: '0' is not a positive integer",
+      "gbp bench: --batch: 'x' is not a positive integer",
+      "gbp bench: --seq: '-3' is not a positive integer",
+      "gbp bench: --repeats must be a positive integer, got '0'",
+      "gbp bench: --mode must be one of latency, throughput, balanced, got 'fast'",
+    ]);
+  });
+
+  it('exits 2 without a target, and for an unknown one', async () => {
+    const none = io();
+    expect(await main(['bench', '--batch', '1'], none.value)).toBe(2);
+    expect(none.err()).toContain('gbp bench: give at least one TARGET (a size preset, model folder, job or pipeline results folder); see gbp bench -h');
+    const unknown = io();
+    expect(await main(['bench', 'tiny', 'huge'], unknown.value)).toBe(2);
+    expect(unknown.err()).toBe('gbp bench: huge: no such folder, and not a size preset (tiny, small, base, large)\n');
+  });
+
+  it('refuses a sequence longer than a target\'s max_len before measuring anything', async () => {
+    const clock = fakeClock();
+    const t = io();
+    await expect(benchCommand([pipeline, join(dir, 'results_short'), '--seq', '64,128', '--backend', 'cpu'], t.value, { load: fakeLoad(clock), now: clock.now })).rejects.toThrow(
+      new UsageError('gbp bench: short takes sequences of at most 64 tokens (its max_len); --seq 128 is longer'),
+    );
+    expect(clock.log).toEqual([]);
+  });
+
+  it('refuses a preset\'s too long sequence before building any model', async () => {
+    const loaded: string[] = [];
+    const t = io();
+    const load = async (source: TargetSource) => (loaded.push(source.label), fakeModel(fakeClock(), source.label, 1));
+    await expect(benchCommand(['tiny', 'large', '--seq', '128,512', '--backend', 'cpu'], t.value, { load })).rejects.toThrow(
+      new UsageError(
+        'gbp bench: tiny takes sequences of at most 128 tokens (its max_len); --seq 512 is longer\ngbp bench: large takes sequences of at most 128 tokens (its max_len); --seq 512 is longer',
+      ),
+    );
+    expect(loaded).toEqual([]);
+  });
+
+  it('refuses --json naming a folder before measuring', async () => {
+    mkdirSync(join(dir, 'out'));
+    const t = io();
+    expect(await main(['bench', 'tiny', '--json', 'out'], t.value)).toBe(2);
+    expect(t.err()).toBe('gbp bench: --json out is a folder; give a file name\n');
+  });
+});
+
+describe('gbp bench on fake models', () => {
+  it('measures a pipeline (dense first) and writes bench.json: rows per target and shape, speedup against dense', async () => {
+    const clock = fakeClock();
+    const t = io();
+    const code = await benchCommand([pipeline, '--batch', '1,8', '--seq', '32', '--repeats', '3', '--warmup', '1', '--backend', 'cpu', '--json', 'b.json'], t.value, {
+      load: fakeLoad(clock),
+      now: clock.now,
+    });
+    expect(code).toBe(0);
+    const bench = readBenchFile(join(dir, 'b.json'));
+    expect(bench).toMatchObject({ backend: 'cpu', repeats: 3 });
+    expect(bench.rows).toEqual(
+      [1, 8].flatMap((batch) => [
+        { target: 'dense', path: join(pipeline, 'results_dense', 'model'), job: 'dense', method: 'baseline', batch, seq: 32, median_ms: 40, p90_ms: 40, seq_per_s: batch / 0.04, params: 5000, weight_bytes: 20000, speedup: 1 },
+        { target: 'pruned', path: join(pipeline, 'results_pruned', 'model'), job: 'pruned', method: 'movement', batch, seq: 32, median_ms: 10, p90_ms: 10, seq_per_s: batch / 0.01, params: 1000, weight_bytes: 4000, speedup: 4 },
+      ]),
+    );
+    expect(t.out()).toMatch(/^target\s+batch\s+seq\s+median ms\s+p90 ms\s+seq\/s\s+params \(M\)\s+weights \(MiB\)\s+speedup$/m);
+    expect(t.out()).toMatch(/^pruned\s+8\s+32\s+10\.0\s+10\.0\s+800\.0\s+0\.00\s+0\.0\s+4\.00$/m);
+    expect(t.out()).toContain(`json: ${join(dir, 'b.json')}`);
+    expect(t.err()).toContain('batch 8 x seq 32: round 3/3: dense 40.0 ms, pruned 10.0 ms');
+    expect(t.err()).toContain('batch 1 x seq 32: warm-up pruned (1 run)');
+    expect(t.err()).toContain(`gbp bench: skipping ${join(pipeline, 'results_stopped')}: no model/ (the job failed, was stopped, or ran on an older gbp)`);
+  });
+  it('stops on a signal between runs: exit 130, no JSON written', async () => {
+    const clock = fakeClock();
+    const t = io();
+    let interrupt: (signal: NodeJS.Signals) => void = () => undefined;
+    t.value.onSignals = (handler) => ((interrupt = handler), () => undefined);
+    const load = async (source: TargetSource) => {
+      const model = fakeModel(clock, source.label, 1);
+      return { ...model, logits: (input: Parameters<typeof model.logits>[0]) => (clock.log.length === 3 && interrupt('SIGINT'), model.logits(input)) };
+    };
+    expect(await benchCommand(['tiny', '--batch', '1', '--seq', '8', '--repeats', '5', '--warmup', '1', '--backend', 'cpu', '--json', 'stopped.json'], t.value, { load, now: clock.now })).toBe(130);
+    expect(clock.log).toHaveLength(4);
+    expect(t.err()).toContain('gbp bench: stopped; nothing written');
+    expect(existsSync(join(dir, 'stopped.json'))).toBe(false);
+  });
+});
+
+describe('gbp bench on the real backend', () => {
+  it('measures two tiny presets interleaved and reports sane numbers', async () => {
+    const t = io();
+    const code = await main(['bench', 'tiny', 'tiny', '--batch', '2', '--seq', '8', '--repeats', '2', '--warmup', '1', '--backend', 'wasm', '--json', 'real.json'], t.value);
+    expect(t.err()).not.toContain('gbp: ');
+    expect(code).toBe(0);
+    const bench = readBenchFile(join(dir, 'real.json'));
+    expect(bench.backend).toBe('wasm');
+    expect(bench.rows.map((r) => [r.target, r.batch, r.seq])).toEqual([
+      ['tiny', 2, 8],
+      ['tiny#2', 2, 8],
+    ]);
+    for (const row of bench.rows) {
+      expect(row.median_ms).toBeGreaterThan(0);
+      expect(row.p90_ms).toBeGreaterThanOrEqual(row.median_ms);
+      expect(row.seq_per_s).toBeCloseTo(2000 / row.median_ms, 6);
+      expect(row.params).toBe(modelInfo({ size: 'tiny' }).num_params);
+      expect(row.weight_bytes).toBe(row.params * 4);
+    }
+    expect(bench.rows[0]!.speedup).toBe(1);
+    expect(bench.rows[1]!.speedup).toBeCloseTo(bench.rows[0]!.median_ms / bench.rows[1]!.median_ms, 9);
+    expect(readFileSync(join(dir, 'real.json'), 'utf8')).toMatch(/^\{\n {2}"backend": "wasm"/);
+  });
+
+  it('measures the model folders of a pipeline as core loads them: the compacted job has its own parameter count', async () => {
+    const t = io();
+    expect(await main(['bench', pipeline, '--batch', '2', '--seq', '16', '--repeats', '2', '--warmup', '1', '--backend', 'wasm', '--json', 'pipe.json'], t.value)).toBe(0);
+    const rows = readBenchFile(join(dir, 'pipe.json')).rows;
+    expect(rows.map((r) => [r.target, r.method, r.params])).toEqual([
+      ['dense', 'baseline', modelInfo(smallConfig()).num_params],
+      ['pruned', 'movement', modelInfo(compacted).num_params],
+    ]);
+    expect(rows[1]!.params).toBeLessThan(rows[0]!.params);
+  });
+
+  it('exits 2 naming the file when a model folder cannot be loaded, measuring nothing', async () => {
+    const broken = await writeModelFixture(join(dir, 'broken'));
+    unlinkSync(join(broken, 'model.safetensors'));
+    const t = io();
+    expect(await main(['bench', 'tiny', 'broken', '--batch', '1', '--seq', '8', '--backend', 'wasm'], t.value)).toBe(2);
+    expect(t.err()).toContain(`gbp bench: broken: ${join(broken, 'model.safetensors')}: missing (the model's weights)`);
+    expect(t.err()).not.toMatch(/warm-up|round \d/);
+  });
+});
