@@ -5,7 +5,7 @@
  */
 import { dirname } from 'node:path';
 import type { LabelledJob } from './job-labels.js';
-import { jobSpeed, readBenchFile, readCompactionFacts, type BenchFile, type CompactionFacts, type JobSpeed } from './speed-files.js';
+import { jobSpeed, readCompactionFacts, readPipelineBench, type BenchFile, type CompactionFacts, type JobSpeed } from './speed-files.js';
 
 export interface JobOutcome {
   readonly job: LabelledJob;
@@ -47,7 +47,7 @@ export function jobOutcomes(jobs: readonly LabelledJob[]): Outcomes {
   });
   const benches = new Map<string, BenchFile | undefined>();
   const benchOf = (folder: string) => {
-    if (!benches.has(folder)) benches.set(folder, readBenchFile(folder));
+    if (!benches.has(folder)) benches.set(folder, readPipelineBench(folder));
     return benches.get(folder);
   };
   const unbenched = new Map<string, number | undefined>();

@@ -159,10 +159,10 @@ describe('accuracy vs speedup', () => {
     writeFileSync(compaction, JSON.stringify({ ...JSON.parse(readFileSync(compaction, 'utf8')), flops_per_token_after: 'many' }));
     expect(() => outcomesOf([job])).toThrow(`${compaction}: "flops_per_token_after" should be a finite number, got "many"`);
     writeFileSync(compaction, JSON.stringify({ ...JSON.parse(readFileSync(compaction, 'utf8')), flops_per_token_after: 5 }));
-    writeFileSync(join(dir, 'bench.json'), JSON.stringify({ backend: 'wasm', rows: [{ target: 'a', job: 'm', batch: 8, seq: 64, median_ms: 3 }] }));
-    expect(() => outcomesOf([job])).toThrow(`${join(dir, 'bench.json')}: rows[0]."speedup" should be a finite number, got undefined`);
+    writeFileSync(join(dir, 'bench.json'), JSON.stringify({ backend: 'wasm', repeats: 5, rows: [{ target: 'a', job: 'm', batch: 8, seq: 64, median_ms: 3, p90_ms: 3, seq_per_s: 1, params: 1, weight_bytes: 4 }] }));
+    expect(() => outcomesOf([job])).toThrow(`${join(dir, 'bench.json')}: rows[0].speedup must be a number`);
     writeFileSync(join(dir, 'bench.json'), '{"rows": [');
-    expect(() => outcomesOf([job])).toThrow(`${join(dir, 'bench.json')}: not readable JSON`);
+    expect(() => outcomesOf([job])).toThrow(`${join(dir, 'bench.json')}: cannot read bench results`);
   });
 });
 

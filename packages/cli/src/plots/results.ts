@@ -6,7 +6,7 @@ import { comparisonSpec, lossSparsitySpec, metricSparsitySpec } from './charts.j
 import { benchCommand, isCompacted, jobOutcomes, type JobOutcome, type Outcomes } from './job-outcomes.js';
 import { accuracyVsSparsitySpec, accuracyVsSpeedupSpec, speedPoints } from './outcome-charts.js';
 import { renderPng } from './render.js';
-import { BENCH_JSON } from './speed-files.js';
+import { BENCH_JSON } from '../bench/bench-file.js';
 import { labelJobs } from './job-labels.js';
 import { readJobResults } from './results-files.js';
 

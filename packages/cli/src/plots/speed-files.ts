@@ -1,38 +1,21 @@
 /**
  * What a job's `model/compaction.json` (written by core's compaction) and its pipeline folder's
  * `bench.json` (written by `gbp bench --json` and at the end of `gbp run`) say about size and speed.
- * Only the fields the plots and summary use are read and checked; a malformed file is an error
- * naming the file and field, never a silently missing column.
+ * The readers are core's (compaction.json) and bench-file.ts's (bench.json): a malformed file is an
+ * error naming the file and field, never a silently missing column.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { MODEL_FILES, readCompactionReport, type CompactionReport } from '@gbp/core';
+import { BENCH_JSON, readBenchFile, type BenchFile as BenchResults, type BenchRow } from '../bench/bench-file.js';
 
-export const COMPACTION_JSON = join('model', 'compaction.json');
-export const BENCH_JSON = 'bench.json';
+export const COMPACTION_JSON = join('model', MODEL_FILES.compaction);
 
-export interface CompactionFacts {
-  readonly file: string;
-  readonly params_after: number;
-  readonly flops_per_token_after: number;
-  readonly max_len: number;
-  readonly structures_removed: boolean;
-}
+/** A job's compaction.json, and where it was read. */
+export type CompactionFacts = CompactionReport & { readonly file: string };
 
-export interface BenchRow {
-  readonly target: string;
-  readonly path?: string;
-  readonly job?: string;
-  readonly batch: number;
-  readonly seq: number;
-  readonly median_ms: number;
-  readonly speedup: number;
-}
-
-export interface BenchFile {
-  readonly file: string;
-  readonly backend: string;
-  readonly rows: readonly BenchRow[];
-}
+/** A pipeline folder's bench.json, and where it was read. */
+export type BenchFile = BenchResults & { readonly file: string };
 
 /** A job's measured speedup and the shape it was measured at. */
 export interface JobSpeed {
@@ -42,59 +25,16 @@ export interface JobSpeed {
   readonly backend: string;
 }
 
-function readJson(file: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new Error(`${file}: not readable JSON (${error instanceof Error ? error.message : String(error)})`);
-  }
-}
-
-function field<T>(file: string, record: Record<string, unknown>, name: string, kind: 'number' | 'boolean' | 'string', where = ''): T {
-  const value = record[name];
-  const ok = kind === 'number' ? typeof value === 'number' && Number.isFinite(value) : typeof value === kind;
-  if (!ok) throw new Error(`${file}: ${where}"${name}" should be a ${kind === 'number' ? 'finite number' : kind}, got ${JSON.stringify(value)}`);
-  return value as T;
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** `<jobDir>/model/compaction.json`, or undefined when the job wrote none. */
+/** `<jobDir>/model/compaction.json` (read and checked by core), or undefined when the job wrote none. */
 export function readCompactionFacts(jobDir: string): CompactionFacts | undefined {
-  const file = join(jobDir, COMPACTION_JSON);
-  if (!existsSync(file)) return undefined;
-  const json = readJson(file);
-  if (!isRecord(json)) throw new Error(`${file}: expected a JSON object`);
-  return {
-    file,
-    params_after: field(file, json, 'params_after', 'number'),
-    flops_per_token_after: field(file, json, 'flops_per_token_after', 'number'),
-    max_len: field(file, json, 'max_len', 'number'),
-    structures_removed: field(file, json, 'structures_removed', 'boolean'),
-  };
+  const report = readCompactionReport(join(jobDir, 'model'));
+  return report && { ...report, file: join(jobDir, COMPACTION_JSON) };
 }
 
-/** `<pipelineDir>/bench.json`, or undefined when there is none. */
-export function readBenchFile(pipelineDir: string): BenchFile | undefined {
+/** `<pipelineDir>/bench.json` (read and checked by bench-file.ts), or undefined when there is none. */
+export function readPipelineBench(pipelineDir: string): BenchFile | undefined {
   const file = join(pipelineDir, BENCH_JSON);
-  if (!existsSync(file)) return undefined;
-  const json = readJson(file);
-  if (!isRecord(json) || !Array.isArray(json.rows)) throw new Error(`${file}: expected an object with a "rows" array`);
-  const rows = json.rows.map((row: unknown, i): BenchRow => {
-    const where = `rows[${i}].`;
-    if (!isRecord(row)) throw new Error(`${file}: rows[${i}] should be an object`);
-    const optional = (name: 'path' | 'job') => (row[name] === undefined ? {} : { [name]: field<string>(file, row, name, 'string', where) });
-    return {
-      target: field(file, row, 'target', 'string', where),
-      ...optional('path'),
-      ...optional('job'),
-      batch: field(file, row, 'batch', 'number', where),
-      seq: field(file, row, 'seq', 'number', where),
-      median_ms: field(file, row, 'median_ms', 'number', where),
-      speedup: field(file, row, 'speedup', 'number', where),
-    };
-  });
-  return { file, backend: typeof json.backend === 'string' ? json.backend : 'unknown backend', rows };
+  return existsSync(file) ? { ...readBenchFile(file), file } : undefined;
 }
 
 /** Whether a bench row measured this job: by job id, or by a path naming the job or its model/ folder. */

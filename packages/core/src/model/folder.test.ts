@@ -174,6 +174,15 @@ describe('model folder errors name the file and what is wrong', () => {
     expect(() => readCompactionReport(dir)).toThrow(new RegExp(`^${join(dir, 'compaction.json').replace(/[.\\/]/g, '\\$&')}: not valid JSON`));
     await writeFile(join(dir, 'compaction.json'), '[]');
     expect(() => readCompactionReport(dir)).toThrow(`${join(dir, 'compaction.json')}: expected a compaction report (an object with params_before, params_after, ...)`);
+    const full = { params_before: 9, params_after: 5, gated_params_before: 4, gated_params_after: 2, flops_per_token_before: 8, flops_per_token_after: 4, max_len: 8, heads_kept: [1], heads: [2], neurons_kept: [3], neurons: [4], structures_removed: true, unstructured_sparsity_left: 0, max_abs_logit_diff: 0, logit_diff_examples: 2 };
+    await writeFile(join(dir, 'compaction.json'), JSON.stringify(full));
+    expect(readCompactionReport(dir)).toEqual(full);
+    await writeFile(join(dir, 'compaction.json'), JSON.stringify({ ...full, flops_per_token_after: 'many' }));
+    expect(() => readCompactionReport(dir)).toThrow(`${join(dir, 'compaction.json')}: "flops_per_token_after" should be a finite number, got "many"`);
+    await writeFile(join(dir, 'compaction.json'), JSON.stringify({ ...full, heads_kept: [1.5] }));
+    expect(() => readCompactionReport(dir)).toThrow(`"heads_kept" should be a list of counts per layer, got [1.5]`);
+    await writeFile(join(dir, 'compaction.json'), JSON.stringify({ ...full, structures_removed: 'yes' }));
+    expect(() => readCompactionReport(dir)).toThrow(`"structures_removed" should be true or false, got "yes"`);
   });
 
   it('a tensor missing, of the wrong shape or of the wrong dtype, by name', async () => {

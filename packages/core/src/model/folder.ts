@@ -208,13 +208,22 @@ export async function readModelFolder(dir: string): Promise<ModelFolderContents>
   return { config, task, weights: decoded.tensors, ...(vocab !== undefined ? { vocab } : {}), ...(compaction ? { compaction } : {}) };
 }
 
-/** compaction.json of a model folder; undefined when there is none. A damaged one is an error naming it. */
+const REPORT_NUMBERS = ['params_before', 'params_after', 'gated_params_before', 'gated_params_after', 'flops_per_token_before', 'flops_per_token_after', 'max_len', 'unstructured_sparsity_left', 'max_abs_logit_diff', 'logit_diff_examples'] as const;
+const REPORT_LISTS = ['heads_kept', 'heads', 'neurons_kept', 'neurons'] as const;
+
+/** compaction.json of a model folder; undefined when there is none. A damaged one is an error naming the file and field. */
 export function readCompactionReport(dir: string): CompactionReport | undefined {
   const file = join(dir, MODEL_FILES.compaction);
   if (!existsSync(file)) return undefined;
   const raw = parseJson(readFileSync(file, 'utf8'), file);
-  if (typeof raw !== 'object' || raw === null || typeof (raw as Record<string, unknown>).params_after !== 'number') {
-    throw new Error(`${file}: expected a compaction report (an object with params_before, params_after, ...)`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: expected a compaction report (an object with params_before, params_after, ...)`);
+  const report = raw as Record<string, unknown>;
+  const bad = (field: string, what: string) => new Error(`${file}: "${field}" should be ${what}, got ${JSON.stringify(report[field])}`);
+  for (const field of REPORT_NUMBERS) if (typeof report[field] !== 'number' || !Number.isFinite(report[field])) throw bad(field, 'a finite number');
+  for (const field of REPORT_LISTS) {
+    const list = report[field];
+    if (!Array.isArray(list) || !list.every((n) => Number.isInteger(n) && n >= 0)) throw bad(field, 'a list of counts per layer');
   }
+  if (typeof report.structures_removed !== 'boolean') throw bad('structures_removed', 'true or false');
   return raw as CompactionReport;
 }
