@@ -1,22 +1,15 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from './cli.js';
-import type { CommandIO } from './commands/io.js';
 import { writeStructuredPipeline } from '../test/result-fixtures.js';
+import { captureIO } from '../test/fixtures/capture-io.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gbp-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function io(env: NodeJS.ProcessEnv = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const sink = (into: string[]) => new Writable({ write: (chunk, _enc, done) => (into.push(String(chunk)), done()) });
-  const value: CommandIO = { stdout: sink(out), stderr: sink(err), stdin: new PassThrough(), env, isTTY: false, cwd: dir, onSignals: () => () => undefined };
-  return { value, out: () => out.join(''), err: () => err.join('') };
-}
+const io = (env: NodeJS.ProcessEnv = {}) => captureIO(dir, env);
 
 const file = join(dir, 'p.yaml');
 writeFileSync(file, 'name: p\ndefaults: { task: sst2, model: { size: tiny } }\nmatrix: { seed: [1, 2] }\n');

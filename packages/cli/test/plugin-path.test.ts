@@ -7,12 +7,11 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PassThrough, Writable } from 'node:stream';
 import { runJob } from '@gbp/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
-import type { CommandIO } from '../src/commands/io.js';
 import { planFromFile } from '../src/commands/plan-from-file.js';
+import { captureIO } from './fixtures/capture-io.js';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = process.env.GBP_DATA_DIR ?? resolve(pkg, '../../../shared/data/glue');
@@ -27,13 +26,7 @@ mkdirSync(elsewhere);
 copyFileSync(join(pkg, 'test/fixtures/toy-pruner.mjs'), join(pipes, 'pruners/toy.mjs'));
 const toy = join(pipes, 'pruners/toy.mjs');
 
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const sink = (into: string[]) => new Writable({ write: (chunk, _enc, done) => (into.push(String(chunk)), done()) });
-  const value: CommandIO = { stdout: sink(out), stderr: sink(err), stdin: new PassThrough(), env: {}, isTTY: false, cwd: elsewhere, onSignals: () => () => undefined };
-  return { value, out: () => out.join(''), err: () => err.join('') };
-}
+const io = () => captureIO(elsewhere);
 
 const MODEL = '{ size: tiny, num_layers: 1, d_model: 32, num_heads: 2, dff: 64, vocab_size: 500, max_len: 16 }';
 const pipeline = (name: string, body: string) => {

@@ -1,7 +1,6 @@
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
 import { modelInfo } from '@gbp/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallConfig, writeJobFolder, writeModelFixture } from '../../test/fixtures/bench-folders.js';
@@ -11,18 +10,12 @@ import { readBenchFile } from '../bench/bench-file.js';
 import type { TargetSource } from '../bench/targets.js';
 import { main } from '../cli.js';
 import { benchCommand } from './bench.js';
-import type { CommandIO } from './io.js';
+import { captureIO } from '../../test/fixtures/capture-io.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gbp-bench-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const sink = (into: string[]) => new Writable({ write: (chunk, _enc, done) => (into.push(String(chunk)), done()) });
-  const value: CommandIO = { stdout: sink(out), stderr: sink(err), stdin: new PassThrough(), env: {}, isTTY: false, cwd: dir, onSignals: () => () => undefined };
-  return { value, out: () => out.join(''), err: () => err.join('') };
-}
+const io = () => captureIO(dir);
 
 /** Fake models by label: `dense` takes 40 ms a run, anything else 10 ms; `short` takes at most 64 tokens. */
 function fakeLoad(clock: FakeClock) {

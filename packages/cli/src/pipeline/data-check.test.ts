@@ -1,21 +1,14 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../cli.js';
-import type { CommandIO } from '../commands/io.js';
+import { captureIO } from '../../test/fixtures/capture-io.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gbp-data-check-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const sink = (into: string[]) => new Writable({ write: (chunk, _enc, done) => (into.push(String(chunk)), done()) });
-  const value: CommandIO = { stdout: sink(out), stderr: sink(err), stdin: new PassThrough(), env: {}, isTTY: false, cwd: dir, onSignals: () => () => undefined };
-  return { value, out: () => out.join(''), err: () => err.join('') };
-}
+const io = () => captureIO(dir);
 
 const row = (label: unknown, idx: number) => JSON.stringify({ sentence1: 'a b', sentence2: 'c d', label, idx });
 // rte/train.jsonl: line 3 has a bad label; rte/validation.jsonl: line 2 is not JSON.

@@ -5,16 +5,15 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveJobSpec } from '@gbp/core';
 import { fillDisk, mountTinyDisk } from '@gbp/core/testing';
 import { main } from '../cli.js';
-import type { CommandIO } from '../commands/io.js';
 import type { Plan } from '../pipeline/plan.js';
 import { readPlanFile } from './plan-file.js';
 import { runPlan } from './run-plan.js';
+import { captureIO } from '../../test/fixtures/capture-io.js';
 
 const fakeWorker = fileURLToPath(new URL('../../test/fixtures/fake-worker.mjs', import.meta.url));
 const realWorker = fileURLToPath(new URL('../../dist/run/worker.js', import.meta.url));
@@ -32,13 +31,7 @@ const filesUnder = (dir: string): string[] =>
     .map((e) => relative(dir, join(e.parentPath, e.name)))
     .sort();
 
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const sink = (into: string[]) => new Writable({ write: (chunk, _enc, done) => (into.push(String(chunk)), done()) });
-  const value: CommandIO = { stdout: sink(out), stderr: sink(err), stdin: new PassThrough(), env: {}, isTTY: false, cwd: disk.mounted ? disk.dir : '.', onSignals: () => () => undefined };
-  return { value, out: () => out.join(''), err: () => err.join('') };
-}
+const io = () => captureIO(disk.mounted ? disk.dir : '.');
 
 describe.skipIf(!disk.mounted)('gbp run on a full disk', () => {
   it('refuses to start when its output folder cannot be written: the path in one line, no stack, nothing left behind', async () => {
