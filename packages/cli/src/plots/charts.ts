@@ -8,6 +8,16 @@ import { valueAxis } from './value-axis.js';
 
 export const PLOT_WIDTH = 900;
 export const PLOT_HEIGHT = 500;
+
+/**
+ * A legend under the plot in as many columns (at most 3) as the longest label allows on one line
+ * (~7 px a character at the legend's 12 px), never cut: job ids that differ only at their end
+ * (magnitude_..._0.5 and magnitude_..._0.75) were both shown as 'magnitude_sst2_end_sparsit…'.
+ */
+export function bottomLegend(labels: readonly string[]): { orient: 'bottom'; columns: number; labelLimit: number } {
+  const widest = Math.max(0, ...labels.map((l) => l.length)) * 7 + 40;
+  return { orient: 'bottom', columns: Math.max(1, Math.min(3, Math.floor((PLOT_WIDTH - 60) / widest))), labelLimit: 0 };
+}
 const SPARSITY_COLOR = '#d62728';
 
 /** 'fit' with 'padding': the whole picture (axes, legend, title) is exactly PLOT_WIDTH x PLOT_HEIGHT. */
@@ -114,7 +124,7 @@ export function comparisonSpec(jobs: readonly LabelledJob[], title: string): Top
   const x = epochAxis(values.map((v) => v.epoch));
   const order = jobs.map((j) => j.label);
   // Same field, title and legend for colour and shape: vega-lite merges them into one legend.
-  const legend = { orient: 'bottom', columns: 3 };
+  const legend = bottomLegend(order);
   const color = { field: 'job', type: 'nominal', title: 'job', scale: { domain: order }, legend };
   const shape = { field: 'job', type: 'nominal', title: 'job', scale: { domain: order }, legend };
   const y = { field: 'value', type: 'quantitative', ...yAxis(values.map((v) => v.value), metric) };

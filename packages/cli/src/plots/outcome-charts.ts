@@ -6,7 +6,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { isCompacted, type JobOutcome } from './job-outcomes.js';
 import { valueAxis } from './value-axis.js';
-import { PLOT_FRAME } from './charts.js';
+import { bottomLegend, PLOT_FRAME } from './charts.js';
 import { rawWidth, stackIdentical } from './overlap.js';
 
 const DENSE_COLOR = '#555555';
@@ -55,7 +55,7 @@ export function sparsityPoints(outcomes: readonly JobOutcome[]): { points: Spars
 
 /** Colour and marker shape per series, in one legend; widths and marker sizes from the data (overlap.ts). */
 function seriesEncodings(series: readonly string[]) {
-  const legend = { orient: 'bottom', columns: 3 };
+  const legend = bottomLegend(series);
   const range = series.map((name, i) => (name === 'dense' ? DENSE_COLOR : PALETTE[i % PALETTE.length]!));
   return {
     color: { field: 'series', type: 'nominal', title: 'method', scale: { domain: series, range }, legend },

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodePng, inkedPixels } from '../../test/png.js';
-import { comparisonSpec, PLOT_HEIGHT, PLOT_WIDTH } from './charts.js';
+import { bottomLegend, comparisonSpec, PLOT_HEIGHT, PLOT_WIDTH } from './charts.js';
 import { labelJobs } from './job-labels.js';
 import { svgToPng } from './render.js';
 import { COMPARISON_PNG, findJobDirs, writeComparison, writeJobPlots } from './results.js';
@@ -86,6 +86,19 @@ describe('plots', () => {
     expect(rows.map((r) => r.split(' | ')[0])).toEqual(['| pipeA/baseline_rte', '| pipeA/spt_rte', '| pipeB/baseline_rte', '| pipeB/spt_rte']);
     // Ids that differ keep their plain names.
     expect(labelJobs([readJobResults(a[0]!), readJobResults(b[1]!)]).map((j) => j.label)).toEqual(['baseline_rte', 'spt_rte']);
+  });
+
+  it('never cuts legend labels: long job ids that differ at their end get fewer columns', () => {
+    const legendOf = (ids: string[]) => {
+      const jobs = labelJobs(ids.map((id, i) => readJobResults(fakeJob(id, 'magnitude', 2, 0.5, `legend${i}`))));
+      type Spec = { layer: { layer: { encoding: { color: { legend: { columns: number; labelLimit: number } } } }[] }[] };
+      return (comparisonSpec(jobs, 'x') as unknown as Spec).layer[0]!.layer[0]!.encoding.color.legend;
+    };
+    expect(legendOf(['a_sst2', 'b_sst2', 'c_sst2'])).toEqual({ orient: 'bottom', columns: 3, labelLimit: 0 });
+    const long = legendOf(['magnitude_sst2_end_sparsity0.5_pruned', 'magnitude_sst2_end_sparsity0.75_pruned']);
+    expect(long.labelLimit).toBe(0);
+    expect(long.columns).toBe(2);
+    expect(bottomLegend(['x'.repeat(120)]).columns).toBe(1);
   });
 
   it('labels same-named pipelines under different roots by their paths', () => {
