@@ -250,7 +250,8 @@ describe('runJob', () => {
       }),
     });
     const s = spec('structured', { method: 'given-structured', train: { epochs: 1, batch_size: 16, seed: 9 } as never, pruning: { end_sparsity: 0.35 } as never });
-    const result = await runJob(s, () => undefined, { pruner: structured });
+    const logs: string[] = [];
+    const result = await runJob(s, (e) => e.type === 'log' && logs.push(e.message), { pruner: structured });
     const dir = result.files.model!;
     const report = readCompactionReport(dir)!;
     expect(report).toMatchObject({ heads_kept: [2], heads: [4], neurons_kept: [24], neurons: [64], structures_removed: true, logit_diff_examples: 40 });
@@ -258,6 +259,8 @@ describe('runJob', () => {
     expect(report.gated_params_after).toBe(3 * 512 + 512 + 768 + 768);
     expect(report.params_before - report.params_after).toBe(3 * (32 * 16 + 16) + 16 * 32 + (32 * 40 + 40) + 40 * 32);
     expect(report.unstructured_sparsity_left).toBeCloseTo((3 * 171 + 256) / 3584, 2);
+    const said = logs.find((m) => m.startsWith('model: ') && m.includes('masked zeros inside kept heads and neurons'));
+    expect(said).toMatch(/^model: 21\.\d% of the kept gated weights are masked zeros inside kept heads and neurons; compaction cannot remove them/);
     expect(report.max_abs_logit_diff).toBeLessThan(1e-5);
     expect(report.flops_per_token_after).toBeLessThan(report.flops_per_token_before);
 

@@ -49,5 +49,13 @@ export async function writeJobModel(input: JobModelInput): Promise<{ dir: string
     `model: params ${millions(report.params_before)} → ${millions(report.params_after)}, heads kept ${sum(report.heads_kept)}/${sum(report.heads)}, ` +
       `neurons kept ${sum(report.neurons_kept)}/${sum(report.neurons)}, max |logit diff| ${diff.toExponential(1)} on ${examples.length} examples → ${dir}`,
   );
+  // Said, not hidden: masked weights inside kept heads and neurons are zeros that cost as much as any weight.
+  if (report.unstructured_sparsity_left > 0) {
+    input.log(
+      'info',
+      `model: ${(100 * report.unstructured_sparsity_left).toFixed(1)}% of the kept gated weights are masked zeros inside kept heads and neurons; ` +
+        'compaction cannot remove them (they buy no speed: prune with pruning.granularity structured for that)',
+    );
+  }
   return { dir, report };
 }
