@@ -164,6 +164,45 @@ describe.skipIf(!present)('Hugging Face import of bert-ref-micro', () => {
     model.dispose();
   });
 
+  it("reads pruned_heads (transformers' prune_heads): the same logits as the full model with that head masked", async () => {
+    await initBackend('cpu');
+    // Remove head 0 of layer 1 as prune_heads does: rows of query/key/value, columns of attention.output.dense.
+    const dh = 16;
+    const p = 'bert.encoder.layer.1.attention';
+    const dir = await editedCopy(root, 'pruned-heads', (tensors) => {
+      for (const role of ['self.query', 'self.key', 'self.value']) {
+        const w = tensors.get(`${p}.${role}.weight`)!;
+        tensors.set(`${p}.${role}.weight`, { shape: [48, 64], data: w.data.slice(dh * 64) });
+        tensors.set(`${p}.${role}.bias`, { shape: [48], data: tensors.get(`${p}.${role}.bias`)!.data.slice(dh) });
+      }
+      const o = tensors.get(`${p}.output.dense.weight`)!; // [64 out, 64 in]
+      const kept = new Float32Array(64 * 48);
+      for (let r = 0; r < 64; r++) kept.set(o.data.subarray(r * 64 + dh, (r + 1) * 64), r * 48);
+      tensors.set(`${p}.output.dense.weight`, { shape: [64, 48], data: kept });
+      return tensors;
+    });
+    const configFile = join(dir, 'config.json');
+    await writeFile(configFile, JSON.stringify({ ...JSON.parse(await readFile(configFile, 'utf8')), pruned_heads: { 1: [0] } }));
+    const pruned = await importHfFolder(dir);
+    expect(pruned.config.heads_per_layer).toEqual([4, 3]);
+    expect(modelInfo(pruned.config).num_params).toBe(141_890 - 3 * (dh * 64 + dh) - dh * 64);
+    const compact = InferenceModel.fromWeights(pruned.config, pruned.weights);
+
+    const full = await importHfFolder(fixture);
+    const masked = new GatedBert(full.config, { seed: 1 });
+    masked.setWeights(full.weights, fixture);
+    // gbp's [in, out] layout: head 0's inputs to attention.output.dense are rows 0..15.
+    masked.gateOf('encoder.layer.1.attention.output.dense.weight')!.setMask(Float32Array.from({ length: 64 * 64 }, (_, i) => (i < dh * 64 ? 0 : 1)));
+    const input = batchOf(reference.cases.pair);
+    const a = compact.logits(input);
+    const b = masked.logits(input, { training: false });
+    expect(maxAbsDiff(a.dataSync(), [...b.dataSync()])).toBeLessThan(1e-5);
+    expect(maxAbsDiff(a.dataSync(), reference.cases.pair.logits.flat())).toBeGreaterThan(1e-3); // the head mattered
+    tf.dispose([a, b]);
+    compact.dispose();
+    masked.dispose();
+  });
+
   it('creates a fresh classifier when the task has another number of labels, and says so', async () => {
     const messages: string[] = [];
     const imported = await importHfFolder(fixture, { numLabels: 3, log: (m) => messages.push(m) });
