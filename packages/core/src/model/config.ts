@@ -5,8 +5,12 @@
  */
 import type { ModelSize, ModelSpec } from '../spec.js';
 
+/** The size of a model whose shape comes from an imported checkpoint's config, not a preset. */
+export const IMPORTED_SIZE = 'imported';
+
 export interface ModelConfig {
-  readonly size: ModelSize;
+  /** The preset the shape came from, or IMPORTED_SIZE (a Hugging Face checkpoint's config.json). */
+  readonly size: ModelSize | typeof IMPORTED_SIZE;
   readonly num_layers: number;
   readonly d_model: number;
   readonly num_heads: number;
@@ -25,6 +29,8 @@ export interface ModelConfig {
   readonly heads_per_layer?: readonly number[];
   /** FFN width per layer (a compacted model); default dff. A 0-wide FFN keeps only output.dense.bias. */
   readonly dff_per_layer?: readonly number[];
+  /** LayerNorm ε; default LAYER_NORM_EPS (1e-12, BERT's). An imported checkpoint's layer_norm_eps. */
+  readonly layer_norm_eps?: number;
 }
 
 /** Head size: d_model / the original num_heads, whatever a layer keeps. */

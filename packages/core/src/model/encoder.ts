@@ -11,8 +11,9 @@ import { Rng } from '../rng.js';
 import { headSize, layerDff, layerHeads, parameterSpecs, type ModelConfig, type ParamSpec } from './config.js';
 import { GatedDense } from './gated_dense.js';
 import { dropout } from './dropout.js';
-import { layerNorm } from './layer_norm.js';
+import { LAYER_NORM_EPS, layerNorm } from './layer_norm.js';
 import { gelu } from './gelu.js';
+import type { NamedTensor } from './safetensors.js';
 
 /** Token ids and masks of one batch, row-major [batchSize, seqLen]. */
 export interface ModelInput {
@@ -84,6 +85,26 @@ export class GatedBert {
     });
   }
 
+  /**
+   * Sets every parameter from `weights` (by gbp name, gbp's [in, out] layout): how a pretrained
+   * model (an imported checkpoint) starts training. Checks all names and shapes before assigning
+   * any, so a refused set leaves the model as it was; `source` names the weights in errors.
+   */
+  setWeights(weights: ReadonlyMap<string, NamedTensor>, source: string): void {
+    for (const spec of this.specs) {
+      const w = weights.get(spec.name);
+      if (w === undefined) throw new Error(`${source}: no weights for '${spec.name}' (expected shape [${spec.shape.join(', ')}])`);
+      if (w.shape.length !== spec.shape.length || w.shape.some((n, i) => n !== spec.shape[i]) || w.data.length !== w.shape.reduce((a, b) => a * b, 1)) {
+        throw new Error(`${source}: '${spec.name}' has shape [${w.shape.join(', ')}] (${w.data.length} values), expected [${spec.shape.join(', ')}]`);
+      }
+    }
+    for (const spec of this.specs) {
+      const t = tf.tensor(weights.get(spec.name)!.data, [...spec.shape], 'float32');
+      this.param(spec.name).assign(t);
+      t.dispose();
+    }
+  }
+
   param(name: string): tf.Variable {
     const v = this.params.get(name);
     if (v === undefined) throw new Error(`model has no parameter '${name}'`);
@@ -123,6 +144,20 @@ function dense(x: tf.Tensor2D, p: ParamLookup, prefix: string): tf.Tensor2D {
  * attention; the classification reads the [CLS] position only.
  */
 export function forward(config: ModelConfig, p: ParamLookup, input: ModelInput, options: ForwardOptions): tf.Tensor2D {
+  return forwardOutputs(config, p, input, options).logits;
+}
+
+/** Every output of the forward pass. A type, not an interface, so tf.tidy can return it. */
+export type ForwardOutputs = {
+  /** The last encoder layer's output [B*T, d] (rows are tokens; padded positions included). */
+  hidden: tf.Tensor2D;
+  /** tanh(pooler.dense([CLS])) [B, d], after dropout when training. */
+  pooled: tf.Tensor2D;
+  logits: tf.Tensor2D;
+};
+
+/** `forward` returning the hidden states and pooled output as well. Call inside tf.tidy. */
+export function forwardOutputs(config: ModelConfig, p: ParamLookup, input: ModelInput, options: ForwardOptions): ForwardOutputs {
   const { batchSize: B, seqLen: T } = input;
   const d = config.d_model;
   const dh = headSize(config);
@@ -137,6 +172,7 @@ export function forward(config: ModelConfig, p: ParamLookup, input: ModelInput, 
   };
   // A removed block (0 heads, 0-wide FFN) still adds its output bias, as the masked layer does.
   const biasOnly = (name: string): tf.Tensor => drop(rate > 0 ? tf.broadcastTo(p(name), [B * T, d]) : p(name));
+  const eps = config.layer_norm_eps ?? LAYER_NORM_EPS;
 
   // Embeddings: word + position + token type, LayerNorm, dropout. Rows are tokens: [B*T, d].
   const ids = tf.tensor1d(input.inputIds, 'int32');
@@ -146,7 +182,7 @@ export function forward(config: ModelConfig, p: ParamLookup, input: ModelInput, 
   const pos = tf.slice(p('embeddings.position_embeddings.weight'), [0, 0], [T, d]);
   const summed = tf.add(tf.reshape(tf.add(word, typeEmb), [B, T, d]), pos);
   let h = tf.reshape(
-    drop(layerNorm(summed, p('embeddings.LayerNorm.weight'), p('embeddings.LayerNorm.bias'))),
+    drop(layerNorm(summed, p('embeddings.LayerNorm.weight'), p('embeddings.LayerNorm.bias'), eps)),
     [B * T, d],
   ) as tf.Tensor2D;
 
@@ -169,19 +205,19 @@ export function forward(config: ModelConfig, p: ParamLookup, input: ModelInput, 
     } else {
       attnOut = biasOnly(`${prefix}.attention.output.dense.bias`);
     }
-    h = layerNorm(tf.add(attnOut, h), p(`${prefix}.attention.output.LayerNorm.weight`), p(`${prefix}.attention.output.LayerNorm.bias`)) as tf.Tensor2D;
+    h = layerNorm(tf.add(attnOut, h), p(`${prefix}.attention.output.LayerNorm.weight`), p(`${prefix}.attention.output.LayerNorm.bias`), eps) as tf.Tensor2D;
 
     const ffnOut =
       layerDff(config, i) > 0
         ? drop(dense(gelu(dense(h, p, `${prefix}.intermediate.dense`)) as tf.Tensor2D, p, `${prefix}.output.dense`))
         : biasOnly(`${prefix}.output.dense.bias`);
-    h = layerNorm(tf.add(ffnOut, h), p(`${prefix}.output.LayerNorm.weight`), p(`${prefix}.output.LayerNorm.bias`)) as tf.Tensor2D;
+    h = layerNorm(tf.add(ffnOut, h), p(`${prefix}.output.LayerNorm.weight`), p(`${prefix}.output.LayerNorm.bias`), eps) as tf.Tensor2D;
   }
 
   // Pooler over [CLS] (position 0), then the task head.
   const cls = tf.reshape(tf.slice(tf.reshape(h, [B, T, d]), [0, 0, 0], [B, 1, d]), [B, d]) as tf.Tensor2D;
   const pooled = drop(tf.tanh(dense(cls, p, 'pooler.dense'))) as tf.Tensor2D;
-  return dense(pooled, p, 'classifier');
+  return { hidden: h, pooled, logits: dense(pooled, p, 'classifier') };
 }
 
 /**

@@ -79,6 +79,20 @@ describe('model folder', () => {
     direct.dispose();
   });
 
+  it("keeps an imported model's size and LayerNorm ε (layer_norm_eps) through a model folder", async () => {
+    const dir = join(root, 'imported');
+    const imported: ModelConfig = { ...config, size: 'imported', layer_norm_eps: 1e-6 };
+    const weights = randomWeights(imported);
+    await writeModelFolder(dir, { ...contents(weights), config: imported });
+    expect(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'))).toMatchObject({ size: 'imported', layer_norm_eps: 1e-6 });
+    const read = await readModelFolder(dir);
+    expect(read.config).toEqual(imported);
+    // A folder of a preset model has no layer_norm_eps field and reads back without one (ε 1e-12).
+    await writeModelFolder(dir, contents(weights));
+    expect(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'))).not.toHaveProperty('layer_norm_eps');
+    expect((await readModelFolder(dir)).config.layer_norm_eps).toBeUndefined();
+  });
+
   it('replaces an earlier folder as a whole and leaves no temporary folders', async () => {
     const dir = join(root, 'replace');
     await writeModelFolder(dir, contents());
@@ -166,6 +180,10 @@ describe('model folder errors name the file and what is wrong', () => {
     await expect(InferenceModel.fromFolder(dir)).rejects.toThrow(`${file}: heads_per_layer must list one number per layer (num_layers = 2), got [3]`);
     await editConfig((c) => (c.dff_per_layer = [0, 25]));
     await expect(InferenceModel.fromFolder(dir)).rejects.toThrow(`${file}: dff_per_layer[1] must be an integer from 0 to 24, got 25`);
+    await editConfig((c) => (c.layer_norm_eps = -1));
+    await expect(InferenceModel.fromFolder(dir)).rejects.toThrow(`${file}: layer_norm_eps must be a positive number, got -1`);
+    await editConfig((c) => (c.size = 'huge'));
+    await expect(InferenceModel.fromFolder(dir)).rejects.toThrow(`${file}: size must be one of tiny, small, base, large, imported, got "huge"`);
   });
 
   it('a damaged compaction.json', async () => {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FileWriteError, tempPathFor } from '../fs-atomic.js';
-import { MODEL_PRESETS, parameterSpecs, validateLayerWidths, layerDff, layerHeads, type ModelConfig } from './config.js';
+import { IMPORTED_SIZE, MODEL_PRESETS, parameterSpecs, validateLayerWidths, layerDff, layerHeads, type ModelConfig } from './config.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 import type { CompactionReport } from './compaction-report.js';
 
@@ -36,6 +36,8 @@ export interface ModelFolderConfig {
   dropout_rate: number;
   heads_per_layer: number[];
   dff_per_layer: number[];
+  /** LayerNorm ε; absent: 1e-12 (written only when the config sets it, e.g. an imported checkpoint's). */
+  layer_norm_eps?: number;
   task: string;
 }
 
@@ -66,6 +68,7 @@ export function folderConfig(config: ModelConfig, task: string): ModelFolderConf
     dropout_rate: config.dropout_rate,
     heads_per_layer: layers.map((i) => layerHeads(config, i)),
     dff_per_layer: layers.map((i) => layerDff(config, i)),
+    ...(config.layer_norm_eps !== undefined ? { layer_norm_eps: config.layer_norm_eps } : {}),
     task,
   };
 }
@@ -153,8 +156,12 @@ export function parseFolderConfig(raw: unknown, file: string): { config: ModelCo
   if (c.format_version !== MODEL_FORMAT_VERSION) {
     throw new Error(`${file}: format_version is ${JSON.stringify(c.format_version)}; this gbp reads version ${MODEL_FORMAT_VERSION}`);
   }
-  if (typeof c.size !== 'string' || !(c.size in MODEL_PRESETS)) {
-    throw new Error(`${file}: size must be one of ${Object.keys(MODEL_PRESETS).join(', ')}, got ${JSON.stringify(c.size)}`);
+  const sizes = [...Object.keys(MODEL_PRESETS), IMPORTED_SIZE];
+  if (typeof c.size !== 'string' || !sizes.includes(c.size)) {
+    throw new Error(`${file}: size must be one of ${sizes.join(', ')}, got ${JSON.stringify(c.size)}`);
+  }
+  if (c.layer_norm_eps !== undefined && (typeof c.layer_norm_eps !== 'number' || !(c.layer_norm_eps > 0))) {
+    throw new Error(`${file}: layer_norm_eps must be a positive number, got ${JSON.stringify(c.layer_norm_eps)}`);
   }
   for (const field of POSITIVE_FIELDS) {
     const v = c[field];
@@ -180,6 +187,7 @@ export function parseFolderConfig(raw: unknown, file: string): { config: ModelCo
     num_labels: c.num_labels as number,
     heads_per_layer: c.heads_per_layer as number[],
     dff_per_layer: c.dff_per_layer as number[],
+    ...(c.layer_norm_eps !== undefined ? { layer_norm_eps: c.layer_norm_eps as number } : {}),
   };
   validateLayerWidths(config, file);
   return { config, task: c.task };

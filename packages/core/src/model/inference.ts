@@ -6,7 +6,7 @@
 import { tf } from '../tf.js';
 import { Rng } from '../rng.js';
 import { parameterSpecs, validateLayerWidths, type ModelConfig } from './config.js';
-import { forward, initialValue, type ModelInput } from './encoder.js';
+import { forward, forwardOutputs, initialValue, type ForwardOutputs, type ModelInput } from './encoder.js';
 import { readModelFolder } from './folder.js';
 import type { NamedTensor } from './safetensors.js';
 
@@ -60,6 +60,11 @@ export class InferenceModel {
   /** Logits [B, num_labels]; no masks, dropout off. The caller disposes the result. */
   logits(input: ModelInput): tf.Tensor2D {
     return tf.tidy(() => forward(this.config, (name) => this.param(name), input, { training: false }));
+  }
+
+  /** Hidden states [B*T, d], pooled output and logits; dropout off. The caller disposes them. */
+  outputs(input: ModelInput): ForwardOutputs {
+    return tf.tidy(() => forwardOutputs(this.config, (name) => this.param(name), input, { training: false }));
   }
 
   private param(name: string): tf.Tensor {

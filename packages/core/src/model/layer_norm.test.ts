@@ -27,3 +27,26 @@ describe.each(['wasm', 'cpu'] as const)('layerNorm (%s)', (backend) => {
     tf.dispose([x, gamma, beta, w]);
   });
 });
+
+describe('layerNorm ε', () => {
+  it('uses the ε it is given (a checkpoint with layer_norm_eps other than 1e-12), in the values and the gradient', async () => {
+    await initBackend('cpu');
+    // Small variance, large ε: the result depends on ε visibly. Expected computed here in plain JS.
+    const row = [0.1, -0.2, 0.05, 0.3];
+    const eps = 0.01;
+    const mean = row.reduce((a, b) => a + b, 0) / row.length;
+    const variance = row.reduce((a, b) => a + (b - mean) ** 2, 0) / row.length;
+    const expected = row.map((v) => (v - mean) / Math.sqrt(variance + eps));
+    const x = tf.tensor2d([row]);
+    const ones = tf.ones([4]);
+    const zeros = tf.zeros([4]);
+    const actual = tf.tidy(() => layerNorm(x, ones, zeros, eps).dataSync().slice());
+    const reference = tf.tidy(() => layerNormReference(x, ones, zeros, eps).dataSync().slice());
+    const gradient = tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(a, layerNorm(a, ones, zeros, eps))))(x).dataSync().slice());
+    const gradientRef = tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(a, layerNormReference(a, ones, zeros, eps))))(x).dataSync().slice());
+    [...actual].forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+    [...reference].forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+    [...gradient].forEach((v, i) => expect(v).toBeCloseTo(gradientRef[i]!, 4));
+    tf.dispose([x, ones, zeros]);
+  });
+});

@@ -8,13 +8,14 @@
  */
 import { tf } from '../tf.js';
 
+/** gbp's default ε (BERT's); a model's config may set another (ModelConfig.layer_norm_eps). */
 export const LAYER_NORM_EPS = 1e-12;
 
-const layerNormOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+const makeLayerNormOp = (eps: number) => tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, gamma, beta, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   const mean = tf.mean(x, -1, true);
   const centered = tf.sub(x, mean);
-  const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), LAYER_NORM_EPS));
+  const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), eps));
   const normed = tf.mul(centered, rstd);
   save([normed, rstd, gamma]);
   return {
@@ -29,13 +30,18 @@ const layerNormOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => 
   };
 });
 
+// One op per ε, built once: ε is a constant of the closure, not a tensor input, so it gets no gradient.
+const opsByEps = new Map<number, ReturnType<typeof makeLayerNormOp>>([[LAYER_NORM_EPS, makeLayerNormOp(LAYER_NORM_EPS)]]);
+
 /** (x − mean)/√(var + ε)·γ + β over the last axis; γ and β have the last axis' size. */
-export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
-  return layerNormOp(x, gamma, beta) as tf.Tensor;
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number = LAYER_NORM_EPS): tf.Tensor {
+  let op = opsByEps.get(eps);
+  if (op === undefined) opsByEps.set(eps, (op = makeLayerNormOp(eps)));
+  return op(x, gamma, beta) as tf.Tensor;
 }
 
 /** The same function differentiated op by op (the reference the tests compare against). */
-export function layerNormReference(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
+export function layerNormReference(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number = LAYER_NORM_EPS): tf.Tensor {
   const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, LAYER_NORM_EPS))), gamma), beta);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
 }

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../tf.js';
 import { initBackend } from '../backend/index.js';
 import { MODEL_PRESETS, modelInfo, resolveModelConfig, type ModelConfig } from './config.js';
-import { GatedBert, lossAndGradients, type ModelInput } from './encoder.js';
+import { GatedBert, forwardOutputs, lossAndGradients, type ModelInput } from './encoder.js';
 import { Rng } from '../rng.js';
 
 beforeAll(async () => {
@@ -204,5 +204,33 @@ describe('gated forward and gradients', () => {
     for (let i = 0; i < av.length; i++) expect(bv[i]).toBeCloseTo(av[i]!, 5);
     tf.dispose([a, b]);
     model.dispose();
+  });
+});
+
+describe('layer_norm_eps', () => {
+  it('the forward pass uses the config’s LayerNorm ε: with a huge ε every LayerNorm returns its β', () => {
+    // (x − mean)/√(var + ε) → 0 as ε grows, so every token's last hidden state is the last LayerNorm's β.
+    const config = tinyConfig({ layer_norm_eps: 1e8 });
+    const model = new GatedBert(config, { seed: 3 });
+    const beta = Float32Array.from({ length: config.d_model }, (_, i) => 0.1 * (i + 1));
+    tf.tidy(() => model.param('encoder.layer.0.output.LayerNorm.bias').assign(tf.tensor1d(beta)));
+    const input = randomInput(new Rng(5), 2, 6, config.vocab_size);
+    const out = tf.tidy(() => forwardOutputs(config, (name) => model.param(name), input, { training: false }).hidden.dataSync().slice());
+    for (let row = 0; row < 2 * 6; row++) {
+      for (let j = 0; j < config.d_model; j++) expect(out[row * config.d_model + j]).toBeCloseTo(beta[j]!, 3);
+    }
+    model.dispose();
+  });
+
+  it('without layer_norm_eps the model computes exactly as before (ε 1e-12)', () => {
+    const model = new GatedBert(tinyConfig(), { seed: 3 });
+    const explicit = new GatedBert(tinyConfig({ layer_norm_eps: 1e-12 }), { seed: 3 });
+    const input = randomInput(new Rng(5), 2, 6, 20);
+    const a = model.logits(input, { training: false });
+    const b = explicit.logits(input, { training: false });
+    expect(a.dataSync()).toEqual(b.dataSync());
+    tf.dispose([a, b]);
+    model.dispose();
+    explicit.dispose();
   });
 });

@@ -1,0 +1,238 @@
+/**
+ * Import of a Hugging Face BERT checkpoint, checked against ../shared/models/bert-ref-micro: the
+ * outputs of an independent PyTorch BertForSequenceClassification (skipped when the folder is absent).
+ */
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '../tf.js';
+import { initBackend } from '../backend/index.js';
+import { loadTokenizer } from '../data/tokenizer.js';
+import { modelInfo } from './config.js';
+import { GatedBert, type ModelInput } from './encoder.js';
+import { importHfFolder } from './hf-import.js';
+import { InferenceModel } from './inference.js';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
+
+const fixture = join(import.meta.dirname, '../../../../../shared/models/bert-ref-micro');
+const present = existsSync(join(fixture, 'reference.json'));
+if (!present) console.warn(`[gbp] skipping the Hugging Face import parity tests: no fixture at ${fixture} (provide ../shared/models/bert-ref-micro)`);
+
+interface ReferenceCase {
+  input_ids: number[][];
+  token_type_ids: number[][];
+  attention_mask: number[][];
+  last_hidden_state: number[][][];
+  pooler_output: number[][];
+  logits: number[][];
+}
+interface Reference {
+  texts: { single: string[]; pair: [string, string][] };
+  cases: { single: ReferenceCase; pair: ReferenceCase };
+}
+
+const TOLERANCE = 1e-4;
+
+function batchOf(c: ReferenceCase): ModelInput {
+  const B = c.input_ids.length;
+  const T = c.input_ids[0]!.length;
+  return {
+    inputIds: Int32Array.from(c.input_ids.flat()),
+    typeIds: Int32Array.from(c.token_type_ids.flat()),
+    attentionMask: Float32Array.from(c.attention_mask.flat()),
+    batchSize: B,
+    seqLen: T,
+  };
+}
+
+const maxAbsDiff = (actual: ArrayLike<number>, expected: readonly number[]): number => {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  return worst;
+};
+
+/** A copy of the fixture folder with its safetensors rewritten by `edit` (names and tensors). */
+async function editedCopy(root: string, name: string, edit: (tensors: Map<string, NamedTensor>) => Map<string, NamedTensor>): Promise<string> {
+  const dir = join(root, name);
+  await cp(fixture, dir, { recursive: true });
+  const { tensors } = decodeSafetensors(await readFile(join(fixture, 'model.safetensors')), 'fixture');
+  await rm(join(dir, 'model.safetensors'), { force: true });
+  await writeFile(join(dir, 'model.safetensors'), encodeSafetensors(edit(new Map(tensors))));
+  return dir;
+}
+
+describe.skipIf(!present)('Hugging Face import of bert-ref-micro', () => {
+  let reference: Reference;
+  let root: string;
+  beforeAll(async () => {
+    reference = JSON.parse(await readFile(join(fixture, 'reference.json'), 'utf8')) as Reference;
+    root = await mkdtemp(join(tmpdir(), 'gbp-hf-import-'));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  describe.each(['wasm', 'cpu'] as const)('on %s', (backend) => {
+    it.each(['single', 'pair'] as const)('gives the reference logits, pooler_output and last_hidden_state within 1e-4 (%s)', async (which) => {
+      await initBackend(backend);
+      const imported = await importHfFolder(fixture);
+      expect(imported.freshClassifier).toBe(false);
+      const model = InferenceModel.fromWeights(imported.config, imported.weights);
+      const c = reference.cases[which];
+      const out = model.outputs(batchOf(c));
+      const diffs = {
+        logits: maxAbsDiff(out.logits.dataSync(), c.logits.flat()),
+        pooler_output: maxAbsDiff(out.pooled.dataSync(), c.pooler_output.flat()),
+        last_hidden_state: maxAbsDiff(out.hidden.dataSync(), c.last_hidden_state.flat(2)),
+      };
+      console.log(`[gbp] bert-ref-micro ${which} on ${backend}: max |gbp - reference| ${JSON.stringify(diffs)}`);
+      for (const [output, diff] of Object.entries(diffs)) expect(diff, output).toBeLessThan(TOLERANCE);
+      tf.dispose([out.hidden, out.pooled, out.logits]);
+      model.dispose();
+    });
+
+    it('a GatedBert given the imported weights (how training starts from a checkpoint) gives the reference logits', async () => {
+      await initBackend(backend);
+      const imported = await importHfFolder(fixture);
+      const model = new GatedBert(imported.config, { seed: 1 });
+      model.setWeights(imported.weights, fixture);
+      for (const which of ['single', 'pair'] as const) {
+        const c = reference.cases[which];
+        const logits = model.logits(batchOf(c), { training: false });
+        expect(maxAbsDiff(logits.dataSync(), c.logits.flat()), which).toBeLessThan(TOLERANCE);
+        logits.dispose();
+      }
+      model.dispose();
+    });
+  });
+
+  it('counts 141,890 parameters, as transformers does', async () => {
+    const { config } = await importHfFolder(fixture);
+    expect(modelInfo(config).num_params).toBe(141_890);
+    expect(config.layer_norm_eps).toBe(1e-12);
+  });
+
+  it("tokenizes the reference texts to the reference ids with the folder's vocab.txt", async () => {
+    const tokenizer = await loadTokenizer(
+      { path: join(fixture, 'vocab.txt'), lowercase: true },
+      { vocabSize: 0, trainTexts: () => [], cacheDir: root, cacheLabel: 'unused' },
+    );
+    const cases: [ReferenceCase, string[][]][] = [
+      [reference.cases.single, reference.texts.single.map((t) => [t])],
+      [reference.cases.pair, reference.texts.pair.map((p) => [...p])],
+    ];
+    for (const [c, items] of cases) {
+      const T = c.input_ids[0]!.length;
+      const encoded = await tokenizer.encodeBatch(items, 64);
+      encoded.forEach((e, i) => {
+        const pad = (values: Int32Array, fill: number) => [...values, ...Array<number>(T - values.length).fill(fill)];
+        expect(pad(e.ids, tokenizer.padId), `ids of ${JSON.stringify(items[i])}`).toEqual(c.input_ids[i]);
+        expect(pad(e.typeIds, 0)).toEqual(c.token_type_ids[i]);
+        expect(pad(e.ids.map(() => 1), 0)).toEqual(c.attention_mask[i]);
+      });
+    }
+  });
+
+  it('reads the pre-training layout: no bert. prefix, LayerNorm .gamma/.beta, cls.* ignored, a fresh classifier created and logged', async () => {
+    await initBackend('cpu');
+    const dir = await editedCopy(root, 'pretraining-layout', (tensors) => {
+      const out = new Map<string, NamedTensor>();
+      for (const [name, t] of tensors) {
+        if (name.startsWith('classifier.')) continue;
+        out.set(name.replace(/^bert\./, '').replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta'), t);
+      }
+      out.set('cls.predictions.bias', { shape: [1036], data: new Float32Array(1036) });
+      out.set('cls.seq_relationship.weight', { shape: [2, 64], data: new Float32Array(128) });
+      return out;
+    });
+    const messages: string[] = [];
+    const imported = await importHfFolder(dir, { seed: 7, log: (m) => messages.push(m) });
+    expect(imported.freshClassifier).toBe(true);
+    expect(messages).toEqual([`${join(dir, 'model.safetensors')} has no classifier: created a fresh 2-label classifier (seed 7); it needs fine-tuning`]);
+    // Seeded: the same seed gives the same classifier.
+    const again = await importHfFolder(dir, { seed: 7 });
+    expect(again.weights.get('classifier.weight')!.data).toEqual(imported.weights.get('classifier.weight')!.data);
+    const model = InferenceModel.fromWeights(imported.config, imported.weights);
+    const c = reference.cases.pair;
+    const out = model.outputs(batchOf(c));
+    expect(maxAbsDiff(out.hidden.dataSync(), c.last_hidden_state.flat(2))).toBeLessThan(TOLERANCE);
+    expect(maxAbsDiff(out.pooled.dataSync(), c.pooler_output.flat())).toBeLessThan(TOLERANCE);
+    tf.dispose([out.hidden, out.pooled, out.logits]);
+    model.dispose();
+  });
+
+  it("reads pruned_heads (transformers' prune_heads): the same logits as the full model with that head masked", async () => {
+    await initBackend('cpu');
+    // Remove head 0 of layer 1 as prune_heads does: rows of query/key/value, columns of attention.output.dense.
+    const dh = 16;
+    const p = 'bert.encoder.layer.1.attention';
+    const dir = await editedCopy(root, 'pruned-heads', (tensors) => {
+      for (const role of ['self.query', 'self.key', 'self.value']) {
+        const w = tensors.get(`${p}.${role}.weight`)!;
+        tensors.set(`${p}.${role}.weight`, { shape: [48, 64], data: w.data.slice(dh * 64) });
+        tensors.set(`${p}.${role}.bias`, { shape: [48], data: tensors.get(`${p}.${role}.bias`)!.data.slice(dh) });
+      }
+      const o = tensors.get(`${p}.output.dense.weight`)!; // [64 out, 64 in]
+      const kept = new Float32Array(64 * 48);
+      for (let r = 0; r < 64; r++) kept.set(o.data.subarray(r * 64 + dh, (r + 1) * 64), r * 48);
+      tensors.set(`${p}.output.dense.weight`, { shape: [64, 48], data: kept });
+      return tensors;
+    });
+    const configFile = join(dir, 'config.json');
+    await writeFile(configFile, JSON.stringify({ ...JSON.parse(await readFile(configFile, 'utf8')), pruned_heads: { 1: [0] } }));
+    const pruned = await importHfFolder(dir);
+    expect(pruned.config.heads_per_layer).toEqual([4, 3]);
+    expect(modelInfo(pruned.config).num_params).toBe(141_890 - 3 * (dh * 64 + dh) - dh * 64);
+    const compact = InferenceModel.fromWeights(pruned.config, pruned.weights);
+
+    const full = await importHfFolder(fixture);
+    const masked = new GatedBert(full.config, { seed: 1 });
+    masked.setWeights(full.weights, fixture);
+    // gbp's [in, out] layout: head 0's inputs to attention.output.dense are rows 0..15.
+    masked.gateOf('encoder.layer.1.attention.output.dense.weight')!.setMask(Float32Array.from({ length: 64 * 64 }, (_, i) => (i < dh * 64 ? 0 : 1)));
+    const input = batchOf(reference.cases.pair);
+    const a = compact.logits(input);
+    const b = masked.logits(input, { training: false });
+    expect(maxAbsDiff(a.dataSync(), [...b.dataSync()])).toBeLessThan(1e-5);
+    expect(maxAbsDiff(a.dataSync(), reference.cases.pair.logits.flat())).toBeGreaterThan(1e-3); // the head mattered
+    tf.dispose([a, b]);
+    compact.dispose();
+    masked.dispose();
+  });
+
+  it('creates a fresh classifier when the task has another number of labels, and says so', async () => {
+    const messages: string[] = [];
+    const imported = await importHfFolder(fixture, { numLabels: 3, log: (m) => messages.push(m) });
+    expect(imported.freshClassifier).toBe(true);
+    expect(imported.weights.get('classifier.weight')!.shape).toEqual([64, 3]);
+    expect(messages[0]).toContain('has a classifier of shape [2, 64], not [3, 64]: created a fresh 3-label classifier');
+  });
+
+  it('refuses a tensor of the wrong shape, an unknown tensor, a missing one and a non-F32 one, by name', async () => {
+    const wrongShape = await editedCopy(root, 'wrong-shape', (t) => t.set('bert.encoder.layer.1.intermediate.dense.bias', { shape: [127], data: new Float32Array(127) }));
+    await expect(importHfFolder(wrongShape)).rejects.toThrow(
+      `${join(wrongShape, 'model.safetensors')}: tensor 'bert.encoder.layer.1.intermediate.dense.bias' has shape [127], expected [128] (from config.json)`,
+    );
+    const unknown = await editedCopy(root, 'unknown', (t) => t.set('bert.encoder.layer.0.attention.self.distance_embedding.weight', { shape: [2], data: new Float32Array(2) }));
+    await expect(importHfFolder(unknown)).rejects.toThrow(`tensors that are not parameters of a BERT of this config.json: bert.encoder.layer.0.attention.self.distance_embedding.weight`);
+    const missing = await editedCopy(root, 'missing', (t) => {
+      t.delete('bert.pooler.dense.weight');
+      return t;
+    });
+    await expect(importHfFolder(missing)).rejects.toThrow(`missing 1 tensor(s) this config.json needs, e.g. 'pooler.dense.weight' [64, 64]`);
+    // The reader hands non-F32 tensors back with their dtype (encodeSafetensors writes F32 only): edit the header.
+    const f16 = join(root, 'f16');
+    await cp(fixture, f16, { recursive: true });
+    const bytes = new Uint8Array(await readFile(join(fixture, 'model.safetensors')));
+    const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+    const header = Buffer.from(bytes.subarray(8, 8 + n)).toString('utf8');
+    const edited = header.replace(/("bert\.pooler\.dense\.bias":\{"dtype":")F32/, '$1F16');
+    expect(edited).not.toBe(header);
+    await rm(join(f16, 'model.safetensors'));
+    await writeFile(join(f16, 'model.safetensors'), Buffer.concat([bytes.subarray(0, 8), Buffer.from(edited, 'utf8'), bytes.subarray(8 + n)]));
+    await expect(importHfFolder(f16)).rejects.toThrow(`tensor 'bert.pooler.dense.bias' has dtype F16; gbp reads F32 checkpoints only`);
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * A Hugging Face BERT checkpoint folder (config.json + model.safetensors) as a gbp ModelConfig and
+ * weights by gbp name in gbp's [in, out] layout: what InferenceModel.fromWeights and
+ * GatedBert.setWeights take. Names may carry the `bert.` prefix (BertForSequenceClassification) or
+ * not (BertModel); LayerNorm parameters may be `.gamma/.beta` (older checkpoints) or
+ * `.weight/.bias`; linear weights are PyTorch's [out, in] and are transposed; `cls.*`
+ * pre-training heads are ignored; a missing or mis-sized classifier is created fresh, seeded.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tf } from '../tf.js';
+import { Rng } from '../rng.js';
+import { parameterSpecs, type ModelConfig, type ParamSpec } from './config.js';
+import { initialValue } from './encoder.js';
+import { readHfConfig, type HfConfigOptions } from './hf-config.js';
+import { decodeSafetensors, type NamedTensor } from './safetensors.js';
+
+export const HF_FILES = { config: 'config.json', weights: 'model.safetensors' } as const;
+
+/** Checkpoint tensors that are not parameters: the pre-training heads and the position-id buffer. */
+const IGNORED = [/^cls\./, /^(bert\.)?embeddings\.position_ids$/];
+
+export interface HfImportOptions extends HfConfigOptions {
+  /** Seed of a fresh classifier (when the checkpoint has none of the right size); default 0. */
+  seed?: number;
+  /** Told what the import did that the user should know (a fresh classifier). */
+  log?: (message: string) => void;
+}
+
+export interface HfImport {
+  config: ModelConfig;
+  /** Every parameter of parameterSpecs(config), by gbp name, [in, out]. */
+  weights: Map<string, NamedTensor>;
+  /** Whether the classifier was created here rather than read from the checkpoint. */
+  freshClassifier: boolean;
+}
+
+/** Reads the checkpoint folder `dir`; errors name the file and the tensor or field at fault. */
+export async function importHfFolder(dir: string, options: HfImportOptions = {}): Promise<HfImport> {
+  const configFile = join(dir, HF_FILES.config);
+  const { config } = await readHfConfig(configFile, options);
+  const weightsFile = join(dir, HF_FILES.weights);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(weightsFile);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOENT' ? `${weightsFile}: missing (gbp reads a checkpoint's weights from model.safetensors)` : `${weightsFile}: cannot read: ${(error as Error).message}`, { cause: error });
+  }
+  const { tensors } = decodeSafetensors(bytes, weightsFile);
+  return { config, ...convertHfWeights(config, tensors, weightsFile, options) };
+}
+
+/** The gbp name of checkpoint tensor `name`, or undefined for one that is ignored. */
+export function gbpName(name: string): string | undefined {
+  if (IGNORED.some((pattern) => pattern.test(name))) return undefined;
+  const bare = name.startsWith('bert.') ? name.slice('bert.'.length) : name;
+  return bare.replace(/\.LayerNorm\.gamma$/, '.LayerNorm.weight').replace(/\.LayerNorm\.beta$/, '.LayerNorm.bias');
+}
+
+/**
+ * Checkpoint tensors (HF names, PyTorch layout) as gbp weights for `config`. Refuses unknown, duplicate,
+ * missing, mis-shaped or non-F32 tensors by name; `file` names the source in errors.
+ */
+export function convertHfWeights(
+  config: ModelConfig,
+  tensors: ReadonlyMap<string, NamedTensor & { dtype?: string }>,
+  file: string,
+  options: Pick<HfImportOptions, 'seed' | 'log'> = {},
+): { weights: Map<string, NamedTensor>; freshClassifier: boolean } {
+  const specs = new Map(parameterSpecs(config).map((s) => [s.name, s]));
+  const byGbpName = new Map<string, { source: string; tensor: NamedTensor & { dtype?: string } }>();
+  const unknown: string[] = [];
+  for (const [source, tensor] of tensors) {
+    const name = gbpName(source);
+    if (name === undefined) continue;
+    if (!specs.has(name)) {
+      unknown.push(source);
+      continue;
+    }
+    const earlier = byGbpName.get(name);
+    if (earlier !== undefined) throw new Error(`${file}: '${earlier.source}' and '${source}' are both gbp's '${name}'`);
+    byGbpName.set(name, { source, tensor });
+  }
+  if (unknown.length > 0) {
+    throw new Error(`${file}: tensors that are not parameters of a BERT of this config.json: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ` (and ${unknown.length - 5} more)` : ''}`);
+  }
+
+  const weights = new Map<string, NamedTensor>();
+  let freshClassifier = false;
+  const classifierFits = ['classifier.weight', 'classifier.bias'].every((n) => {
+    const found = byGbpName.get(n);
+    return found !== undefined && sameShape(found.tensor.shape, hfShape(specs.get(n)!));
+  });
+  if (!classifierFits) {
+    const found = byGbpName.get('classifier.weight');
+    const seed = options.seed ?? 0;
+    const why = found === undefined ? 'has no classifier' : `has a classifier of shape [${found.tensor.shape.join(', ')}], not [${config.num_labels}, ${config.d_model}]`;
+    options.log?.(`${file} ${why}: created a fresh ${config.num_labels}-label classifier (seed ${seed}); it needs fine-tuning`);
+    const rng = Rng.derive(seed, 'classifier');
+    for (const n of ['classifier.weight', 'classifier.bias']) {
+      const spec = specs.get(n)!;
+      const data = tf.tidy(() => initialValue(spec, 'random', rng).dataSync() as Float32Array);
+      weights.set(n, { shape: [...spec.shape], data: Float32Array.from(data) });
+      byGbpName.delete(n);
+    }
+    freshClassifier = true;
+  }
+
+  const missing = [...specs.values()].filter((s) => !weights.has(s.name) && !byGbpName.has(s.name));
+  if (missing.length > 0) {
+    throw new Error(`${file}: missing ${missing.length} tensor(s) this config.json needs, e.g. ${missing.slice(0, 3).map((s) => `'${s.name}' [${hfShape(s).join(', ')}]`).join(', ')}`);
+  }
+  for (const [name, { source, tensor }] of byGbpName) {
+    const spec = specs.get(name)!;
+    if (tensor.dtype !== undefined && tensor.dtype !== 'F32') throw new Error(`${file}: tensor '${source}' has dtype ${tensor.dtype}; gbp reads F32 checkpoints only`);
+    const expected = hfShape(spec);
+    if (!sameShape(tensor.shape, expected)) {
+      throw new Error(`${file}: tensor '${source}' has shape [${tensor.shape.join(', ')}], expected [${expected.join(', ')}] (from config.json)`);
+    }
+    weights.set(name, isLinear(spec) ? transpose(tensor, spec) : { shape: [...spec.shape], data: tensor.data });
+  }
+  return { weights, freshClassifier };
+}
+
+/** A linear layer's weight: [in, out] in gbp, [out, in] in PyTorch. Embedding tables are [rows, d] in both. */
+const isLinear = (spec: ParamSpec): boolean => spec.kind === 'weight';
+
+/** The shape a parameter has in a PyTorch checkpoint. */
+const hfShape = (spec: ParamSpec): number[] => (isLinear(spec) ? [...spec.shape].reverse() : [...spec.shape]);
+
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((n, i) => n === b[i]);
+
+/** [out, in] PyTorch data as gbp's [in, out] (spec.shape). */
+function transpose(tensor: NamedTensor, spec: ParamSpec): NamedTensor {
+  const [rows, cols] = tensor.shape as [number, number];
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = tensor.data[r * cols + c]!;
+  return { shape: [...spec.shape], data: out };
+}
