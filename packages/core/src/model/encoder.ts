@@ -14,6 +14,7 @@ import { dropout } from './dropout.js';
 import { LAYER_NORM_EPS, layerNorm } from './layer_norm.js';
 import { gelu } from './gelu.js';
 import type { NamedTensor } from './safetensors.js';
+import { checkWeights } from './weights.js';
 
 /** Token ids and masks of one batch, row-major [batchSize, seqLen]. */
 export interface ModelInput {
@@ -91,13 +92,7 @@ export class GatedBert {
    * any, so a refused set leaves the model as it was; `source` names the weights in errors.
    */
   setWeights(weights: ReadonlyMap<string, NamedTensor>, source: string): void {
-    for (const spec of this.specs) {
-      const w = weights.get(spec.name);
-      if (w === undefined) throw new Error(`${source}: no weights for '${spec.name}' (expected shape [${spec.shape.join(', ')}])`);
-      if (w.shape.length !== spec.shape.length || w.shape.some((n, i) => n !== spec.shape[i]) || w.data.length !== w.shape.reduce((a, b) => a * b, 1)) {
-        throw new Error(`${source}: '${spec.name}' has shape [${w.shape.join(', ')}] (${w.data.length} values), expected [${spec.shape.join(', ')}]`);
-      }
-    }
+    checkWeights(this.config, weights, source);
     for (const spec of this.specs) {
       const t = tf.tensor(weights.get(spec.name)!.data, [...spec.shape], 'float32');
       this.param(spec.name).assign(t);

@@ -9,7 +9,8 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FileWriteError, tempPathFor } from '../fs-atomic.js';
 import { IMPORTED_SIZE, MODEL_PRESETS, parameterSpecs, validateLayerWidths, layerDff, layerHeads, type ModelConfig } from './config.js';
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
+import { encodeSafetensors, readSafetensorsFile, type NamedTensor } from './safetensors.js';
+import { checkWeights, refuseExtraTensors } from './weights.js';
 import type { CompactionReport } from './compaction-report.js';
 
 export const MODEL_FORMAT = 'gbp-model';
@@ -18,28 +19,16 @@ export const MODEL_FILES = { config: 'config.json', weights: 'model.safetensors'
 /** The safetensors header metadata that says the dense weights are gbp's [in, out]. */
 export const WEIGHTS_METADATA = { format: 'gbp', layout: 'in_out' } as const;
 
-/** config.json of a model folder. */
-export interface ModelFolderConfig {
-  format: typeof MODEL_FORMAT;
-  format_version: typeof MODEL_FORMAT_VERSION;
-  size: ModelConfig['size'];
-  num_layers: number;
-  d_model: number;
-  /** The original head count: head size = d_model / num_heads. */
-  num_heads: number;
-  /** The original FFN width. */
-  dff: number;
-  vocab_size: number;
-  max_len: number;
-  type_vocab_size: number;
-  num_labels: number;
-  dropout_rate: number;
+/**
+ * config.json of a model folder: the ModelConfig with its per-layer widths always written out
+ * (num_heads and dff stay the original ones: head size = d_model / num_heads), and the task.
+ * layer_norm_eps is written only when the config sets it (e.g. an imported checkpoint's).
+ */
+export type ModelFolderConfig = { format: typeof MODEL_FORMAT; format_version: typeof MODEL_FORMAT_VERSION } & Omit<ModelConfig, 'heads_per_layer' | 'dff_per_layer'> & {
   heads_per_layer: number[];
   dff_per_layer: number[];
-  /** LayerNorm ε; absent: 1e-12 (written only when the config sets it, e.g. an imported checkpoint's). */
-  layer_norm_eps?: number;
   task: string;
-}
+};
 
 export interface ModelFolderContents {
   config: ModelConfig;
@@ -74,19 +63,9 @@ export function folderConfig(config: ModelConfig, task: string): ModelFolderConf
 }
 
 /** Refuses weights that are not exactly the config's parameters (names, shapes); `where` names the source. */
-function checkWeights(config: ModelConfig, weights: ReadonlyMap<string, NamedTensor & { dtype?: string }>, where: string): void {
-  const specs = parameterSpecs(config);
-  for (const spec of specs) {
-    const t = weights.get(spec.name);
-    if (t === undefined) throw new Error(`${where}: tensor '${spec.name}' is missing (expected shape [${spec.shape.join(', ')}])`);
-    if (t.dtype !== undefined && t.dtype !== 'F32') throw new Error(`${where}: tensor '${spec.name}' has dtype ${t.dtype}, expected F32`);
-    if (t.shape.length !== spec.shape.length || t.shape.some((s, i) => s !== spec.shape[i])) {
-      throw new Error(`${where}: tensor '${spec.name}' has shape [${t.shape.join(', ')}], expected [${spec.shape.join(', ')}]`);
-    }
-  }
-  const known = new Set(specs.map((s) => s.name));
-  const extra = [...weights.keys()].filter((name) => !known.has(name));
-  if (extra.length > 0) throw new Error(`${where}: unexpected tensor(s) ${extra.map((n) => `'${n}'`).join(', ')}: not parameters of this config`);
+function checkExactWeights(config: ModelConfig, weights: ReadonlyMap<string, NamedTensor & { dtype?: string }>, where: string): void {
+  checkWeights(config, weights, where);
+  refuseExtraTensors(config, weights, where);
 }
 
 /**
@@ -96,7 +75,7 @@ function checkWeights(config: ModelConfig, weights: ReadonlyMap<string, NamedTen
  */
 export async function writeModelFolder(dir: string, contents: ModelFolderContents): Promise<void> {
   validateLayerWidths(contents.config, `model folder ${dir}`);
-  checkWeights(contents.config, contents.weights, `model folder ${dir}`);
+  checkExactWeights(contents.config, contents.weights, `model folder ${dir}`);
   const ordered = new Map(parameterSpecs(contents.config).map((s) => [s.name, contents.weights.get(s.name)!]));
   const temp = tempPathFor(dir);
   const old = tempPathFor(dir);
@@ -198,18 +177,11 @@ export async function readModelFolder(dir: string): Promise<ModelFolderContents>
   const configFile = join(dir, MODEL_FILES.config);
   const { config, task } = parseFolderConfig(parseJson(await readText(configFile, 'a gbp model folder has config.json'), configFile), configFile);
   const weightsFile = join(dir, MODEL_FILES.weights);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(weightsFile);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${weightsFile}: missing (the model's weights)` : `${weightsFile}: cannot read: ${(error as Error).message}`);
-  }
-  const decoded = decodeSafetensors(bytes, weightsFile);
+  const decoded = await readSafetensorsFile(weightsFile, "the model's weights");
   if (decoded.metadata.layout !== undefined && decoded.metadata.layout !== WEIGHTS_METADATA.layout) {
     throw new Error(`${weightsFile}: __metadata__.layout is ${JSON.stringify(decoded.metadata.layout)}, expected "${WEIGHTS_METADATA.layout}" (dense weights [in, out])`);
   }
-  checkWeights(config, decoded.tensors, weightsFile);
+  checkExactWeights(config, decoded.tensors, weightsFile);
   const vocabFile = join(dir, MODEL_FILES.vocab);
   const vocab = existsSync(vocabFile) ? await readFile(vocabFile, 'utf8') : undefined;
   const compaction = readCompactionReport(dir);

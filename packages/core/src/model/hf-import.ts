@@ -6,14 +6,13 @@
  * `.weight/.bias`; linear weights are PyTorch's [out, in] and are transposed; `cls.*`
  * pre-training heads are ignored; a missing or mis-sized classifier is created fresh, seeded.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf } from '../tf.js';
 import { Rng } from '../rng.js';
 import { parameterSpecs, type ModelConfig, type ParamSpec } from './config.js';
 import { initialValue } from './encoder.js';
 import { readHfConfig, type HfConfigOptions } from './hf-config.js';
-import { decodeSafetensors, type NamedTensor } from './safetensors.js';
+import { readSafetensorsFile, type NamedTensor } from './safetensors.js';
 
 export const HF_FILES = { config: 'config.json', weights: 'model.safetensors' } as const;
 
@@ -40,14 +39,7 @@ export async function importHfFolder(dir: string, options: HfImportOptions = {})
   const configFile = join(dir, HF_FILES.config);
   const { config } = await readHfConfig(configFile, options);
   const weightsFile = join(dir, HF_FILES.weights);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(weightsFile);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${weightsFile}: missing (gbp reads a checkpoint's weights from model.safetensors)` : `${weightsFile}: cannot read: ${(error as Error).message}`, { cause: error });
-  }
-  const { tensors } = decodeSafetensors(bytes, weightsFile);
+  const { tensors } = await readSafetensorsFile(weightsFile, "gbp reads a checkpoint's weights from model.safetensors");
   return { config, ...convertHfWeights(config, tensors, weightsFile, options) };
 }
 

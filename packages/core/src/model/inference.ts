@@ -9,6 +9,7 @@ import { parameterSpecs, validateLayerWidths, type ModelConfig } from './config.
 import { forward, forwardOutputs, initialValue, type ForwardOutputs, type ModelInput } from './encoder.js';
 import { readModelFolder } from './folder.js';
 import type { NamedTensor } from './safetensors.js';
+import { checkWeights } from './weights.js';
 
 export class InferenceModel {
   readonly numParams: number;
@@ -36,15 +37,9 @@ export class InferenceModel {
   /** A model of `config` holding `weights` (every parameter of parameterSpecs(config), by name). */
   static fromWeights(config: ModelConfig, weights: ReadonlyMap<string, NamedTensor>, task?: string): InferenceModel {
     validateLayerWidths(config);
+    checkWeights(config, weights, 'InferenceModel');
     const tensors = new Map<string, tf.Tensor>();
-    for (const spec of parameterSpecs(config)) {
-      const w = weights.get(spec.name);
-      if (w === undefined) {
-        for (const t of tensors.values()) t.dispose();
-        throw new Error(`InferenceModel: no weights for '${spec.name}'`);
-      }
-      tensors.set(spec.name, tf.tensor(w.data, [...spec.shape], 'float32'));
-    }
+    for (const spec of parameterSpecs(config)) tensors.set(spec.name, tf.tensor(weights.get(spec.name)!.data, [...spec.shape], 'float32'));
     return new InferenceModel(config, tensors, task);
   }
 

@@ -6,6 +6,7 @@
  * Written here rather than taken from npm: the only package of the name ('safetensors' 0.0.1) is
  * an unmaintained placeholder, and the format is this small.
  */
+import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 
 export interface NamedTensor {
@@ -101,4 +102,16 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): DecodedSafet
     tensors.set(name, { dtype: 'F32', shape: shape!, data });
   }
   return { metadata, tensors };
+}
+
+/** Reads and decodes a safetensors file; a missing file says what it should have held (`missingHint`). */
+export async function readSafetensorsFile(file: string, missingHint: string): Promise<DecodedSafetensors> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOENT' ? `${file}: missing (${missingHint})` : `${file}: cannot read: ${(error as Error).message}`, { cause: error });
+  }
+  return decodeSafetensors(bytes, file);
 }
