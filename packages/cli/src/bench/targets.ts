@@ -7,7 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { isModelFolder, MODEL_SIZES, type ModelSize } from '@gbp/core';
 import { UsageError } from '../args.js';
-import { readJobResults } from '../plots/results-files.js';
+import { isDenseJob, readJobResults } from '../plots/results-files.js';
 
 export const MODEL_DIR = 'model';
 
@@ -89,10 +89,9 @@ export function jobTarget(jobDir: string): JobTarget {
   if (!isModelFolder(modelDir)) throw new Error(`${modelDir}: not a gbp model folder (expected config.json with "format": "gbp-model")`);
   const job = basename(jobDir).replace(/^results_/, '');
   const results = tryReadResults(jobDir);
-  const finalSparsity = results?.rows.at(-1)?.sparsity;
   return {
     target: { kind: 'folder', label: job, path: modelDir, job, ...(results && { method: results.method }) },
-    dense: results?.method === 'baseline' || finalSparsity === 0,
+    dense: results !== undefined && isDenseJob(results),
   };
 }
 

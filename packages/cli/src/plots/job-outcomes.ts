@@ -5,6 +5,7 @@
  */
 import { dirname } from 'node:path';
 import type { LabelledJob } from './job-labels.js';
+import { isDenseJob } from './results-files.js';
 import { jobSpeed, readCompactionFacts, readPipelineBench, type BenchFile, type CompactionFacts, type JobSpeed } from './speed-files.js';
 
 export interface JobOutcome {
@@ -40,9 +41,8 @@ export const isCompacted = (o: JobOutcome): boolean => o.compaction?.structures_
 export function jobOutcomes(jobs: readonly LabelledJob[]): Outcomes {
   // Series names add only what differs between jobs, so one pipeline's lines read "magnitude", "movement".
   // (Granularity means nothing for a dense job, so only pruned jobs count for it.)
-  const isDense = (job: LabelledJob) => job.method === 'baseline' || (job.rows[job.rows.length - 1]?.sparsity ?? 0) === 0;
   const varying = (['task', 'size', 'granularity'] as const).filter((key) => {
-    const values = new Set(jobs.flatMap((job) => (key !== 'granularity' ? [job[key]] : isDense(job) ? [] : [granularityOf(job)])));
+    const values = new Set(jobs.flatMap((job) => (key !== 'granularity' ? [job[key]] : isDenseJob(job) ? [] : [granularityOf(job)])));
     return values.size > 1;
   });
   const benches = new Map<string, BenchFile | undefined>();
@@ -54,14 +54,14 @@ export function jobOutcomes(jobs: readonly LabelledJob[]): Outcomes {
   const outcomes = jobs.map((job): JobOutcome => {
     const last = job.rows[job.rows.length - 1];
     const sparsity = last?.sparsity ?? 0;
-    const dense = isDense(job);
+    const dense = isDenseJob(job);
     const context = varying.flatMap((key) => (key !== 'granularity' ? [job[key]] : dense ? [] : [granularityOf(job)]));
     const compaction = readCompactionFacts(job.dir);
     const maxLen = compaction?.max_len ?? ((job.metadata.spec ?? {}) as SpecBits).model?.max_len;
     const bench = compaction ? benchOf(dirname(job.dir)) : undefined;
     if (compaction?.structures_removed && !bench) unbenched.set(dirname(job.dir), maxLen);
     // The reference for speedups: the dense job of the same pipeline folder, task and size.
-    const reference = jobs.find((o) => isDense(o) && dirname(o.dir) === dirname(job.dir) && o.task === job.task && o.size === job.size);
+    const reference = jobs.find((o) => isDenseJob(o) && dirname(o.dir) === dirname(job.dir) && o.task === job.task && o.size === job.size);
     const speed = bench && jobSpeed(bench, job, maxLen, reference);
     return {
       job,

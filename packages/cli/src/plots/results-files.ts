@@ -95,3 +95,8 @@ export function readJobResults(dir: string): JobResults {
     metadata,
   };
 }
+
+/** The dense reference of a comparison or a bench: method baseline, or nothing pruned at the end. */
+export function isDenseJob(job: Pick<JobResults, 'method' | 'rows'>): boolean {
+  return job.method === 'baseline' || (job.rows.at(-1)?.sparsity ?? 0) === 0;
+}
