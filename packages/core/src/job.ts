@@ -111,7 +111,7 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     await hooks.call('teardown');
     setupDone = false;
     // Only a finished job leaves a model: failures and aborts have thrown before this point.
-    const saved = await writeJobModel({ model, outputDir: spec.output_dir, task: spec.task, vocab: data.vocab, examples: data.evalSets[0]?.examples ?? [], padId: data.padId, log });
+    const saved = await writeJobModel({ model, outputDir: spec.output_dir, task: spec.task, vocab: data.vocab, lowercase: spec.tokenizer.lowercase, examples: data.evalSets[0]?.examples ?? [], padId: data.padId, log });
     await recorder.status('done', trainer.records);
     const result = recorder.result(spec.output_dir, trainer.records, report, { model: saved.dir });
     emit({ type: 'done', job_id: jobId, result, time: Date.now() });

@@ -21,6 +21,8 @@ export interface JobModelInput {
   task: string;
   /** vocab.txt text of the job's tokenizer. */
   vocab: string;
+  /** Whether that tokenizer lowercases (tokenizer.lowercase). */
+  lowercase: boolean;
   /** Evaluation examples; the first LOGIT_CHECK_EXAMPLES are used. */
   examples: readonly EncodedExample[];
   padId: number;
@@ -43,7 +45,7 @@ export async function writeJobModel(input: JobModelInput): Promise<{ dir: string
   }
   const report: CompactionReport = { ...counts, max_abs_logit_diff: diff, logit_diff_examples: examples.length };
   const dir = join(input.outputDir, 'model');
-  await writeModelFolder(dir, { config, task: input.task, weights, vocab: input.vocab, compaction: report });
+  await writeModelFolder(dir, { config, task: input.task, weights, vocab: input.vocab, lowercase: input.lowercase, compaction: report });
   input.log(
     'info',
     `model: params ${millions(report.params_before)} → ${millions(report.params_after)}, heads kept ${sum(report.heads_kept)}/${sum(report.heads)}, ` +

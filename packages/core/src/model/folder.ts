@@ -28,6 +28,8 @@ export type ModelFolderConfig = { format: typeof MODEL_FORMAT; format_version: t
   heads_per_layer: number[];
   dff_per_layer: number[];
   task: string;
+  /** Whether the tokenizer lowercases its input (absent in folders written before it was recorded: true). */
+  lowercase?: boolean;
 };
 
 export interface ModelFolderContents {
@@ -37,10 +39,12 @@ export interface ModelFolderContents {
   weights: ReadonlyMap<string, NamedTensor>;
   /** vocab.txt's text (one token a line); omitted: no vocab.txt. */
   vocab?: string;
+  /** Whether vocab.txt is used lowercasing (BERT uncased); default true. */
+  lowercase?: boolean;
   compaction?: CompactionReport;
 }
 
-export function folderConfig(config: ModelConfig, task: string): ModelFolderConfig {
+export function folderConfig(config: ModelConfig, task: string, lowercase?: boolean): ModelFolderConfig {
   const layers = Array.from({ length: config.num_layers }, (_, i) => i);
   return {
     format: MODEL_FORMAT,
@@ -59,6 +63,7 @@ export function folderConfig(config: ModelConfig, task: string): ModelFolderConf
     dff_per_layer: layers.map((i) => layerDff(config, i)),
     ...(config.layer_norm_eps !== undefined ? { layer_norm_eps: config.layer_norm_eps } : {}),
     task,
+    ...(lowercase !== undefined ? { lowercase } : {}),
   };
 }
 
@@ -82,7 +87,7 @@ export async function writeModelFolder(dir: string, contents: ModelFolderContent
   try {
     await mkdir(dirname(dir), { recursive: true });
     await mkdir(temp);
-    await writeFile(join(temp, MODEL_FILES.config), `${JSON.stringify(folderConfig(contents.config, contents.task), null, 2)}\n`);
+    await writeFile(join(temp, MODEL_FILES.config), `${JSON.stringify(folderConfig(contents.config, contents.task, contents.lowercase), null, 2)}\n`);
     await writeFile(join(temp, MODEL_FILES.weights), encodeSafetensors(ordered, { ...WEIGHTS_METADATA }));
     if (contents.vocab !== undefined) await writeFile(join(temp, MODEL_FILES.vocab), contents.vocab);
     if (contents.compaction !== undefined) await writeFile(join(temp, MODEL_FILES.compaction), `${JSON.stringify(contents.compaction, null, 2)}\n`);
@@ -128,7 +133,7 @@ function parseJson(text: string, file: string): unknown {
 const POSITIVE_FIELDS = ['num_layers', 'd_model', 'num_heads', 'dff', 'vocab_size', 'max_len', 'type_vocab_size', 'num_labels'] as const;
 
 /** The ModelConfig and task of a parsed config.json; every field checked, errors name `file` and the field. */
-export function parseFolderConfig(raw: unknown, file: string): { config: ModelConfig; task: string } {
+export function parseFolderConfig(raw: unknown, file: string): { config: ModelConfig; task: string; lowercase?: boolean } {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: expected a JSON object`);
   const c = raw as Record<string, unknown>;
   if (c.format !== MODEL_FORMAT) throw new Error(`${file}: format is ${JSON.stringify(c.format)}, expected "${MODEL_FORMAT}" (not a gbp model folder)`);
@@ -150,6 +155,7 @@ export function parseFolderConfig(raw: unknown, file: string): { config: ModelCo
     throw new Error(`${file}: dropout_rate must be a number in [0, 1), got ${JSON.stringify(c.dropout_rate)}`);
   }
   if (typeof c.task !== 'string' || c.task === '') throw new Error(`${file}: task must be a task name, got ${JSON.stringify(c.task)}`);
+  if (c.lowercase !== undefined && typeof c.lowercase !== 'boolean') throw new Error(`${file}: lowercase must be true or false, got ${JSON.stringify(c.lowercase)}`);
   for (const field of ['heads_per_layer', 'dff_per_layer'] as const) {
     if (!Array.isArray(c[field])) throw new Error(`${file}: ${field} must be an array of numbers (one per layer), got ${JSON.stringify(c[field])}`);
   }
@@ -169,13 +175,13 @@ export function parseFolderConfig(raw: unknown, file: string): { config: ModelCo
     ...(c.layer_norm_eps !== undefined ? { layer_norm_eps: c.layer_norm_eps as number } : {}),
   };
   validateLayerWidths(config, file);
-  return { config, task: c.task };
+  return { config, task: c.task, ...(c.lowercase !== undefined ? { lowercase: c.lowercase as boolean } : {}) };
 }
 
 /** Reads and checks a model folder; errors name the file and what is wrong with it. */
 export async function readModelFolder(dir: string): Promise<ModelFolderContents> {
   const configFile = join(dir, MODEL_FILES.config);
-  const { config, task } = parseFolderConfig(parseJson(await readText(configFile, 'a gbp model folder has config.json'), configFile), configFile);
+  const { config, task, lowercase } = parseFolderConfig(parseJson(await readText(configFile, 'a gbp model folder has config.json'), configFile), configFile);
   const weightsFile = join(dir, MODEL_FILES.weights);
   const decoded = await readSafetensorsFile(weightsFile, "the model's weights");
   if (decoded.metadata.layout !== undefined && decoded.metadata.layout !== WEIGHTS_METADATA.layout) {
@@ -185,7 +191,7 @@ export async function readModelFolder(dir: string): Promise<ModelFolderContents>
   const vocabFile = join(dir, MODEL_FILES.vocab);
   const vocab = existsSync(vocabFile) ? await readFile(vocabFile, 'utf8') : undefined;
   const compaction = readCompactionReport(dir);
-  return { config, task, weights: decoded.tensors, ...(vocab !== undefined ? { vocab } : {}), ...(compaction ? { compaction } : {}) };
+  return { config, task, weights: decoded.tensors, ...(lowercase !== undefined ? { lowercase } : {}), ...(vocab !== undefined ? { vocab } : {}), ...(compaction ? { compaction } : {}) };
 }
 
 const REPORT_NUMBERS = ['params_before', 'params_after', 'gated_params_before', 'gated_params_after', 'flops_per_token_before', 'flops_per_token_after', 'max_len', 'unstructured_sparsity_left', 'max_abs_logit_diff', 'logit_diff_examples'] as const;

@@ -89,11 +89,8 @@ export function convertHfWeights(
     const seed = options.seed ?? 0;
     const why = found === undefined ? 'has no classifier' : `has a classifier of shape [${found.tensor.shape.join(', ')}], not [${config.num_labels}, ${config.d_model}]`;
     options.log?.(`${file} ${why}: created a fresh ${config.num_labels}-label classifier (seed ${seed}); it needs fine-tuning`);
-    const rng = Rng.derive(seed, 'classifier');
-    for (const n of ['classifier.weight', 'classifier.bias']) {
-      const spec = specs.get(n)!;
-      const data = tf.tidy(() => initialValue(spec, 'random', rng).dataSync() as Float32Array);
-      weights.set(n, { shape: [...spec.shape], data: Float32Array.from(data) });
+    for (const [n, tensor] of freshClassifierWeights(config, seed)) {
+      weights.set(n, tensor);
       byGbpName.delete(n);
     }
     freshClassifier = true;
@@ -113,6 +110,17 @@ export function convertHfWeights(
     weights.set(name, isLinear(spec) ? transpose(tensor, spec) : { shape: [...spec.shape], data: tensor.data });
   }
   return { weights, freshClassifier };
+}
+
+/** classifier.weight and classifier.bias for `config`, initialised as BERT does (seeded). */
+export function freshClassifierWeights(config: ModelConfig, seed: number): Map<string, NamedTensor> {
+  const rng = Rng.derive(seed, 'classifier');
+  const out = new Map<string, NamedTensor>();
+  for (const spec of parameterSpecs(config).filter((s) => s.name.startsWith('classifier.'))) {
+    const data = tf.tidy(() => initialValue(spec, 'random', rng).dataSync() as Float32Array);
+    out.set(spec.name, { shape: [...spec.shape], data: Float32Array.from(data) });
+  }
+  return out;
 }
 
 /** A linear layer's weight: [in, out] in gbp, [out, in] in PyTorch. Embedding tables are [rows, d] in both. */

@@ -16,9 +16,11 @@ export { GatedBert, forward, forwardOutputs, lossSum, lossAndGradients, gelu, ty
 export { autoEvalBatchSize, autoMicroBatchSize, evalBatchBytes, trainingMemory, trainingStepBytes, TrainingMemoryError, WASM_HEAP_BYTES, type TrainingMemory } from './memory.js';
 export { headSize, layerHeads, layerDff, validateLayerWidths, IMPORTED_SIZE } from './config.js';
 export { readHfConfig, parseHfConfig, MAX_POSITIONS, type HfModelConfig, type HfConfigOptions } from './hf-config.js';
-export { importHfFolder, convertHfWeights, HF_FILES, type HfImport, type HfImportOptions } from './hf-import.js';
+export { importHfFolder, convertHfWeights, freshClassifierWeights, HF_FILES, type HfImport, type HfImportOptions } from './hf-import.js';
 export { InferenceModel } from './inference.js';
 export { writeModelFolder, readModelFolder, isModelFolder, readCompactionReport, MODEL_FILES, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelFolderConfig, type ModelFolderContents } from './folder.js';
 export { flopsPerToken, type CompactionReport } from './compaction-report.js';
 export { encodeSafetensors, decodeSafetensors, type NamedTensor } from './safetensors.js';
 export { compact, maxAbsLogitDiff, type CompactedModel, type CompactionCounts } from './compact.js';
+export { locateModel, loadModel, readModelConfig, withOverrides, type LoadedModel, type LocatedModel, type LoadModelOptions, type ModelSourceKind } from './source.js';
+export { downloadHubModel, parseHubRef, type HubModelOptions, type HubRef } from './hub-model.js';
