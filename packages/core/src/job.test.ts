@@ -207,7 +207,7 @@ describe('runJob', () => {
     const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
     expect(config).toEqual({
       format: 'gbp-model', format_version: 1, size: 'tiny', num_layers: 1, d_model: 32, num_heads: 4, dff: 64, vocab_size: 120, max_len: 16,
-      type_vocab_size: 2, num_labels: 2, dropout_rate: 0.1, heads_per_layer: [4], dff_per_layer: [64], task: 'sst2',
+      type_vocab_size: 2, num_labels: 2, dropout_rate: 0.1, heads_per_layer: [4], dff_per_layer: [64], task: 'sst2', lowercase: true,
     });
     const vocab = (await readFile(join(dir, 'vocab.txt'), 'utf8')).trimEnd().split('\n');
     expect(vocab.slice(0, 5)).toEqual(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);

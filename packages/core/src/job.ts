@@ -21,6 +21,7 @@ import { progressReporter } from './job/progress.js';
 import { JobRecorder } from './job/metadata.js';
 import { classifyFailure } from './job/failure.js';
 import { writeJobModel } from './job/model-folder.js';
+import { loadPretrained } from './job/pretrained.js';
 
 export { resolveJobSpec, JobSpecError, DEFAULT_MODEL_SIZE, type DeepPartial, type PartialJobSpec } from './job/spec.js';
 export { latestJobCheckpoint, listJobCheckpoints, readJobCheckpoint, type JobCheckpoint, type FoundJobCheckpoint, type CheckpointWarning } from './job/checkpoint.js';
@@ -54,12 +55,15 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     const task = getTask(spec.task);
     const resolvedPruner = await resolveJobPruner(spec, options.pruner);
     const { writer, resumed } = await openRun(spec, startedAt, log, writeTo);
-    const config = resolveModelConfig(spec.model, task.numLabels);
+    const pretrained = spec.model.from !== undefined ? await loadPretrained(spec, task.numLabels, log) : undefined;
+    const config = pretrained?.config ?? resolveModelConfig(spec.model, task.numLabels);
     const info = modelInfo(config);
     recorder = await JobRecorder.start(writer, { spec, task, backend, modelInfo: info, startedAt });
-    const data = await prepareData(spec, task, config, log, signal);
+    const data = await prepareData(pretrained ? { ...spec, tokenizer: pretrained.tokenizer } : spec, task, config, log, signal);
 
     const builtModel = (model = new GatedBert(config, { seed: spec.train.seed }));
+    // A resume or an init_checkpoint sets the weights next (restoreStart); else the pretrained ones.
+    if (pretrained && !resumed && spec.init_checkpoint === undefined) model.setWeights(pretrained.weights, pretrained.source.dir);
     // Heads and neurons kept per layer go into every sparsity report (head size of the original model).
     const reportOptions = { headSize: config.d_model / config.num_heads };
     const activeTrainer = (trainer = new Trainer({

@@ -34,7 +34,14 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export const ModelSpecSchema = Type.Object(
   {
-    size: ModelSize,
+    size: Type.Optional(ModelSize),
+    from: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'Start from a pretrained model: a Hugging Face Hub id (org/name or org/name@revision), a Hugging Face checkpoint folder (config.json with model.safetensors or pytorch_model.bin), a gbp model folder or a job folder. Its config gives the shape (size and shape overrides are refused; max_len and dropout_rate may be set within its limits) and its vocab.txt or tokenizer.json the tokenizer.',
+      }),
+    ),
     num_layers: Type.Optional(PositiveInt('Encoder layers (overrides the preset).')),
     d_model: Type.Optional(PositiveInt('Hidden size; must be divisible by num_heads.')),
     num_heads: Type.Optional(PositiveInt('Attention heads.')),
@@ -43,7 +50,7 @@ export const ModelSpecSchema = Type.Object(
     max_len: Type.Optional(PositiveInt('Maximum sequence length in tokens; longer inputs are truncated.')),
     dropout_rate: Type.Optional(Fraction('Dropout on embeddings, attention probabilities and residual branches.')),
   },
-  { additionalProperties: false, description: 'A size preset plus any overrides.' },
+  { additionalProperties: false, description: 'A size preset plus any overrides, or a pretrained model (from) with max_len and dropout_rate.' },
 );
 export type ModelSpec = Static<typeof ModelSpecSchema>;
 

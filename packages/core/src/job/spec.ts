@@ -11,6 +11,9 @@ export type DeepPartial<T> = T extends readonly (infer U)[]
 
 export type PartialJobSpec = DeepPartial<JobSpec> & Pick<JobSpec, 'task' | 'output_dir'> & { id?: string };
 
+/** The model fields a pretrained model (model.from) fixes: its checkpoint gives them. */
+const FROM_EXCLUDES = ['size', 'num_layers', 'd_model', 'num_heads', 'dff', 'vocab_size'] as const;
+
 /** Model size when a partial spec names none: the design's reference model. */
 export const DEFAULT_MODEL_SIZE = 'base';
 
@@ -31,7 +34,8 @@ export function resolveJobSpec(partial: PartialJobSpec): JobSpec {
   const spec: Record<string, unknown> = {
     ...p,
     id: p.id ?? `${String(p.method ?? 'baseline')}_${String(p.task)}`,
-    model: { size: DEFAULT_MODEL_SIZE, ...objectOr(p.model) },
+    // A pretrained model brings its own shape: no preset is filled in beside model.from.
+    model: 'from' in objectOr(p.model) ? objectOr(p.model) : { size: DEFAULT_MODEL_SIZE, ...objectOr(p.model) },
     train: objectOr(p.train),
     pruning: objectOr(p.pruning),
     data: objectOr(p.data),
@@ -40,6 +44,17 @@ export function resolveJobSpec(partial: PartialJobSpec): JobSpec {
   };
   if (!validateSpec(spec)) throw new JobSpecError(formatAjvErrors(validateSpec.errors ?? [], JOB_SPEC_WORDING).map((i) => `${dottedPath(i.path)}: ${i.message}`));
   const resolved = spec as JobSpec;
+  if (resolved.model.from !== undefined) {
+    const shapeFields = FROM_EXCLUDES.filter((field) => resolved.model[field] !== undefined);
+    if (shapeFields.length > 0) {
+      throw new JobSpecError(
+        shapeFields.map(
+          (field) => `model.${field}: cannot be set with model.from (${resolved.model.from} gives the shape); only model.max_len and model.dropout_rate may be set beside it`,
+        ),
+      );
+    }
+    return resolved;
+  }
   const { d_model, num_heads } = resolveModelConfig(resolved.model);
   if (d_model % num_heads !== 0) throw new JobSpecError([`model.d_model (${d_model}) must be divisible by model.num_heads (${num_heads})`]);
   return resolved;

@@ -79,12 +79,16 @@ export const MODEL_PRESETS: Readonly<Record<ModelSize, Readonly<PresetFields>>> 
 
 /** The preset of `spec.size` with every field the spec sets overriding it. */
 export function resolveModelConfig(spec: ModelSpec, numLabels = 2): ModelConfig {
-  const preset = MODEL_PRESETS[spec.size];
-  if (preset === undefined) {
-    throw new Error(`model.size: unknown size '${String(spec.size)}' (expected one of ${Object.keys(MODEL_PRESETS).join(', ')})`);
+  if (spec.from !== undefined) {
+    throw new Error(`model.from ${spec.from}: the shape comes from that model's config, not a preset (read it with readModelConfig)`);
+  }
+  const size = spec.size;
+  const preset = size === undefined ? undefined : MODEL_PRESETS[size];
+  if (size === undefined || preset === undefined) {
+    throw new Error(`model.size: ${size === undefined ? 'missing' : `unknown size '${String(size)}'`} (expected one of ${Object.keys(MODEL_PRESETS).join(', ')}, or model.from)`);
   }
   const config: ModelConfig = {
-    size: spec.size,
+    size,
     num_layers: spec.num_layers ?? preset.num_layers,
     d_model: spec.d_model ?? preset.d_model,
     num_heads: spec.num_heads ?? preset.num_heads,
