@@ -66,6 +66,8 @@ export const RUN_FLAGS = [
 
 export const INFO_FLAGS = [
   { key: 'modelSize', names: ['-m', '--model-size'], kind: 'list', arg: 'SIZE', choices: MODEL_SIZES, repeat: true, help: 'size preset(s); repeat or comma-separate (default: all)' },
+  { key: 'from', names: ['--from'], kind: 'list', arg: 'MODEL', repeat: true, help: 'a pretrained model instead: Hub id, Hugging Face folder, gbp model or job folder' },
+  { key: 'numLabels', names: ['--num-labels'], kind: 'int', arg: 'N', help: "with --from: the classifier's outputs (default: the checkpoint's own, else 2)" },
   { key: 'numLayers', names: ['--num-layers'], kind: 'int', arg: 'N', help: 'override the encoder layers' },
   { key: 'dModel', names: ['--d-model'], kind: 'int', arg: 'N', help: 'override the hidden size' },
   { key: 'numHeads', names: ['--num-heads'], kind: 'int', arg: 'N', help: 'override the attention heads' },

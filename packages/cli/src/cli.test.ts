@@ -1,6 +1,7 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from './cli.js';
 import { writeStructuredPipeline } from '../test/result-fixtures.js';
@@ -80,6 +81,26 @@ describe('gbp commands', () => {
     const o = io();
     expect(await main(['info', '-m', 'tiny', '--num-layers', '4'], o.value)).toBe(0);
     expect(o.out()).toMatch(/tiny\s+4\s+256/);
+  });
+
+  const refModel = fileURLToPath(new URL('../../../../shared/models/bert-ref-micro', import.meta.url));
+  it.skipIf(!existsSync(refModel))('info --from counts a pretrained model as transformers does', async () => {
+    const t = io();
+    expect(await main(['info', '--from', refModel], t.value)).toBe(0);
+    const lines = t.out().trim().split('\n');
+    expect(lines[0]).toMatch(/^model\s+layers\s+hidden\s+heads\s+FFN\s+vocab\s+max len\s+params \(M\)\s+gated \(M\)\s+params$/);
+    // The fixture's README: 141,890 parameters (BertForSequenceClassification, 2 labels).
+    expect(lines[2]).toMatch(/bert-ref-micro\s+2\s+64\s+4\s+128\s+1036\s+64\s+0\.1\s+0\.1\s+141,890$/);
+    // 3 labels and 32 positions: 141,890 - 32 * 64 position rows + 64 + 1 for the third label.
+    const o = io();
+    expect(await main(['info', '--from', refModel, '--num-labels', '3', '--max-len', '32', '--json'], o.value)).toBe(0);
+    expect(JSON.parse(o.out())[0]).toMatchObject({ model_size: refModel, num_params: 139_907, num_labels: 3, max_len: 32 });
+    const bad = io();
+    expect(await main(['info', '--from', refModel, '-m', 'tiny'], bad.value)).toBe(2);
+    expect(bad.err()).toContain('--from gives the shape; it cannot be combined with -m');
+    const missing = io();
+    expect(await main(['info', '--from', './no-such-model'], missing.value)).toBe(1);
+    expect(missing.err()).toMatch(/^gbp: \S+\/no-such-model: no such folder \(and not a Hugging Face Hub id such as org\/name or org\/name@revision\)\n$/);
   });
 
   it('warns on stderr when a pipeline plans more jobs than run.max_jobs_warning, and still validates it', async () => {

@@ -8,7 +8,7 @@ import { pluginsCommand } from './commands/plugins.js';
 import { EXIT, runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import { DataCheckError } from './pipeline/data-check.js';
-import { FileWriteError } from '@gbp/core';
+import { FileWriteError, ModelLoadError } from '@gbp/core';
 import { PipelineError } from './pipeline/errors.js';
 import { RunRefusedError } from './run/run-refused.js';
 
@@ -19,7 +19,7 @@ Usage:
   gbp validate FILE [options]  check a pipeline and list its jobs
   gbp compare DIR...           rebuild the comparison plot and summary from results
   gbp bench TARGET...          latency and throughput of presets and pruned models (gbp bench -h)
-  gbp info [-m SIZE ...]       model sizes: layers, widths, parameter counts
+  gbp info [-m SIZE | --from M] model sizes or a pretrained model: layers, widths, parameter counts
   gbp plugins [FILE]           pruners gbp can resolve, with their options
 
 Environment: GBP_EPOCHS (like -e), GBP_DATA_DIR (like --data-dir), GBP_VERBOSE=1.
@@ -39,7 +39,7 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
       case 'bench':
         return await benchCommand(rest, io);
       case 'info':
-        return infoCommand(rest, io);
+        return await infoCommand(rest, io);
       case 'plugins':
         return await pluginsCommand(rest, io);
       case undefined:
@@ -56,8 +56,8 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
       io.stderr.write(`${error.message}\n`);
       return EXIT.usage;
     }
-    // A disk full or a folder not writable: the message names the file; a stack adds nothing.
-    if (error instanceof FileWriteError) {
+    // A disk full, a folder not writable, a model that cannot be loaded: the message names the file; a stack adds nothing.
+    if (error instanceof FileWriteError || error instanceof ModelLoadError) {
       io.stderr.write(`gbp: ${error.message}\n`);
       return EXIT.failed;
     }

@@ -28,6 +28,8 @@ export {
   importHfFolder,
   readHfConfig,
   locateModel,
+  absoluteModelRef,
+  ModelLoadError,
   loadModel,
   readModelConfig,
   parseHubRef,

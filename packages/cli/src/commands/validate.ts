@@ -5,6 +5,7 @@ import type { CommandIO } from './io.js';
 import { overridesFromFlags } from './overrides.js';
 import { planFromFile } from './plan-from-file.js';
 import { EXIT, onePositional } from './run.js';
+import { modelLabel } from '../model-label.js';
 import { textTable } from './table.js';
 
 export async function validateCommand(argv: readonly string[], io: CommandIO): Promise<number> {
@@ -21,12 +22,12 @@ export async function validateCommand(argv: readonly string[], io: CommandIO): P
     j.stage,
     j.spec.method,
     j.spec.task,
-    j.spec.model.size,
+    modelLabel(j.spec.model),
     j.spec.train.epochs,
     j.needs.length > 0 ? j.needs.join(',') : '-',
     relative(io.cwd, j.spec.output_dir),
   ]);
-  io.stdout.write(`${textTable(['job', 'stage', 'method', 'task', 'size', 'epochs', 'needs', 'output'], rows)}\n`);
+  io.stdout.write(`${textTable(['job', 'stage', 'method', 'task', 'model', 'epochs', 'needs', 'output'], rows)}\n`);
   for (const report of plan.reports) io.stdout.write(`report ${report.stage}: compares ${report.jobs.length} jobs\n`);
   return EXIT.ok;
 }

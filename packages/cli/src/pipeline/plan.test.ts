@@ -47,6 +47,15 @@ describe('planPipeline', () => {
     expect(p.concurrency).toBe(1);
   });
 
+  it('makes a model.from folder absolute against the pipeline file, keeps a Hub id, and names jobs by the model', async () => {
+    const p = await plan(`name: t\ndefaults: { task: sst2 }\nmatrix:\n  model.from: [../models/bert-x, prajjwal1/bert-mini@main]\n`);
+    expect(p.jobs.map((j) => j.id)).toEqual(['baseline_sst2_bert-x', 'baseline_sst2_bert-mini-main']);
+    expect(p.jobs.map((j) => j.spec.model)).toEqual([{ from: fileURLToPath(new URL('../../test/models/bert-x', import.meta.url)) }, { from: 'prajjwal1/bert-mini@main' }]);
+    expect(await issuesOf(`name: t\ndefaults: { task: sst2, model: { from: org/x, size: tiny } }\n`)).toEqual([
+      expect.stringMatching(/job baseline_sst2: invalid job spec:\n {2}- model.size: cannot be set with model.from \(org\/x gives the shape\)/),
+    ]);
+  });
+
   it('records in each job spec the module its pruner came from, for the worker to import as is', async () => {
     const p = await plan(`${base}matrix:\n  method: [baseline, toy, magnitude]\n`);
     const spec = (id: string) => p.jobs.find((j) => j.id === id)!.spec;

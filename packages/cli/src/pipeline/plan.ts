@@ -3,8 +3,9 @@
  * full JobSpecs (core's resolveJobSpec applies defaults), dependencies and output folders.
  * Method options are validated here by each pruner's own schema.
  */
-import { basename, extname, join } from 'node:path';
-import { isPluginPath, PrunerLoadError, resolveJobSpec, type JobSpec } from '@gbp/core';
+import { basename, dirname, extname, join } from 'node:path';
+import { absoluteModelRef, isPluginPath, PrunerLoadError, resolveJobSpec, type JobSpec } from '@gbp/core';
+import { modelLabel } from '../model-label.js';
 import { PipelineError, describeValue, type FieldPath, type PipelineIssue } from './errors.js';
 import { checkMethodOptions, prunerFinder, type MethodOptionsCheck } from './method-options.js';
 import { axisField, mergeDeep, type ResolvedPipeline, type ResolvedStage } from './resolve.js';
@@ -70,6 +71,8 @@ function axisLabel(axis: string, value: unknown): string {
   const field = axisField(axis);
   // Values that name themselves: 'small', 'structured' read better than 'sizesmall'.
   if (field === 'model.size' || field === 'pruning.granularity') return slug(value);
+  // A pretrained model by its name (bert-mini, not fromprajjwal1-bert-mini or a whole path).
+  if (field === 'model.from') return slug(modelLabel({ from: String(value) }).split('/').pop());
   if (field === 'train.seed') return `seed${slug(value)}`;
   return `${field.split('.').pop()}${slug(Array.isArray(value) ? value.join('-') : value)}`;
 }
@@ -99,6 +102,9 @@ export async function planPipeline(pipeline: ResolvedPipeline): Promise<Plan> {
       const partial = mergeDeep<Record<string, unknown>>(stage.defaults as Record<string, unknown>);
       for (const [axis, value] of Object.entries(combo)) setField(partial, axisField(axis), value);
       const merged = mergeDeep<Record<string, unknown>>(partial, stage.forced as Record<string, unknown>);
+      // A model folder in the file is relative to the file; made absolute here, as method paths are.
+      const from = (merged.model as { from?: unknown } | undefined)?.from;
+      if (typeof from === 'string') setField(merged, 'model.from', absoluteModelRef(from, dirname(pipeline.file)));
       const method = (merged.method as string | undefined) ?? 'baseline';
       const task = merged.task as string | undefined;
       if (task === undefined) {

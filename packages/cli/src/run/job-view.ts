@@ -3,6 +3,7 @@
  * shared by the plain reporter and the dashboard.
  */
 import type { JobErrorInfo } from '@gbp/core';
+import { modelLabel } from '../model-label.js';
 import type { PlannedJob } from '../pipeline/plan.js';
 import type { WorkerMessage } from './protocol.js';
 
@@ -45,7 +46,7 @@ export function initialView(job: PlannedJob, logPath: string): JobView {
     stage: job.stage,
     method: job.spec.method,
     task: job.spec.task,
-    size: job.spec.model.size,
+    size: modelLabel(job.spec.model),
     status: 'pending',
     epoch: 0,
     epochs: job.spec.train.epochs,

@@ -7,7 +7,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { basename } from 'node:path';
-import { FileWriteError, resolveModelConfig } from '@gbp/core';
+import { FileWriteError, readModelConfig, resolveModelConfig, type BackendName } from '@gbp/core';
 import { benchFinishedJobs } from '../bench/run-jobs.js';
 import type { Plan, PlannedJob } from '../pipeline/plan.js';
 import { writeJobPlots, writeComparison } from '../plots/results.js';
@@ -169,11 +169,13 @@ async function runLocked(plan: Plan, options: RunPlanOptions, setWorkers: (pids:
 
 /** bench.json of the finished jobs' models, or undefined (none compacted, or the bench failed: said in a note). */
 async function benchJobs(plan: Plan, finished: readonly JobView[], options: RunPlanOptions, note: (message: string) => void): Promise<string | undefined> {
-  const jobs = finished.flatMap((view) => {
-    const job = plan.jobs.find((j) => j.id === view.id);
-    return job ? [{ dir: view.outputDir, maxLen: resolveModelConfig(job.spec.model).max_len, backend: job.spec.backend }] : [];
-  });
   try {
+    const jobs: { dir: string; maxLen: number; backend: BackendName }[] = [];
+    for (const view of finished) {
+      const job = plan.jobs.find((j) => j.id === view.id);
+      // A pretrained model's length is its checkpoint's (or the spec's cut): its model folder says.
+      if (job) jobs.push({ dir: view.outputDir, maxLen: job.spec.model.from !== undefined ? (await readModelConfig(view.outputDir)).config.max_len : resolveModelConfig(job.spec.model).max_len, backend: job.spec.backend });
+    }
     return await benchFinishedJobs(plan.output_dir, jobs, { note, ...(options.signal && { signal: options.signal }) });
   } catch (error) {
     note(`bench failed (the jobs' results are kept): ${error instanceof Error ? error.message : String(error)}`);

@@ -6,7 +6,7 @@
  * Hugging Face cache). Local paths win over Hub ids: `./x` or an existing folder is never fetched.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parameterSpecs, type ModelConfig } from './config.js';
 import type { CompactionReport } from './compaction-report.js';
 import { isModelFolder, readModelFolder, MODEL_FILES } from './folder.js';
@@ -14,6 +14,29 @@ import { freshClassifierWeights, importHfFolder } from './hf-import.js';
 import { readHfConfig } from './hf-config.js';
 import { downloadHubModel, parseHubRef, type HubModelOptions } from './hub-model.js';
 import type { NamedTensor } from './safetensors.js';
+
+/**
+ * A model reference that cannot be loaded: a missing or wrong folder, a bad config.json, a refused
+ * tensor, a Hub failure. The message names the file or id and what was expected; callers show it
+ * without a stack.
+ */
+export class ModelLoadError extends Error {
+  readonly code = 'MODEL_LOAD';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ModelLoadError';
+  }
+}
+
+/** Runs `load`, turning its errors into ModelLoadErrors (an AbortError stays one). */
+async function asLoadError<T>(load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (error instanceof ModelLoadError || (error instanceof Error && error.name === 'AbortError')) throw error;
+    throw new ModelLoadError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
 
 export type ModelSourceKind = 'gbp-model' | 'job' | 'hf-folder' | 'hub';
 
@@ -63,8 +86,22 @@ const isDir = (path: string) => {
 /** A path the user meant as local (relative or absolute), never a Hub id. */
 const looksLikePath = (ref: string) => /^(\.{1,2}|~)?[/\\]/.test(ref) || ref.startsWith('.') || /^[A-Za-z]:[/\\]/.test(ref);
 
+/**
+ * `ref` with a local path made absolute against `baseDir` (a pipeline file's folder); a Hub id is
+ * returned as it is. A path is what starts with `/`, `.` or `~`, or what exists under `baseDir`.
+ */
+export function absoluteModelRef(ref: string, baseDir: string): string {
+  if (isAbsolute(ref)) return ref;
+  const candidate = resolve(baseDir, ref);
+  return looksLikePath(ref) || existsSync(candidate) || parseHubRef(ref) === undefined ? candidate : ref;
+}
+
 /** Finds the folder `ref` names (downloading a Hub id); errors say what `ref` was taken for and what was expected. */
-export async function locateModel(ref: string, options: Pick<LoadModelOptions, 'hub'> = {}): Promise<LocatedModel> {
+export function locateModel(ref: string, options: Pick<LoadModelOptions, 'hub'> = {}): Promise<LocatedModel> {
+  return asLoadError(() => locate(ref, options));
+}
+
+async function locate(ref: string, options: Pick<LoadModelOptions, 'hub'>): Promise<LocatedModel> {
   const local = resolve(ref);
   if (isDir(local)) {
     if (isModelFolder(local)) return { kind: 'gbp-model', ref, dir: local, format: 'gbp' };
@@ -86,8 +123,12 @@ export async function locateModel(ref: string, options: Pick<LoadModelOptions, '
 }
 
 /** Locates `ref` and reads its config and weights, with a fresh classifier when `numLabels` asks for another size. */
-export async function loadModel(ref: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  const located = await locateModel(ref, options);
+export function loadModel(ref: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  return asLoadError(() => load(ref, options));
+}
+
+async function load(ref: string, options: LoadModelOptions): Promise<LoadedModel> {
+  const located = await locate(ref, options);
   if (located.format === 'hf') {
     const imported = await importHfFolder(located.dir, { ...(options.numLabels !== undefined ? { numLabels: options.numLabels } : {}), seed: options.seed ?? 0, ...(options.log ? { log: options.log } : {}) });
     return {
@@ -123,8 +164,12 @@ export async function loadModel(ref: string, options: LoadModelOptions = {}): Pr
 }
 
 /** The config alone (no weights read): for `gbp info --from`. */
-export async function readModelConfig(ref: string, options: Pick<LoadModelOptions, 'hub' | 'numLabels'> = {}): Promise<LocatedModel & { config: ModelConfig }> {
-  const located = await locateModel(ref, options);
+export function readModelConfig(ref: string, options: Pick<LoadModelOptions, 'hub' | 'numLabels'> = {}): Promise<LocatedModel & { config: ModelConfig }> {
+  return asLoadError(() => readConfig(ref, options));
+}
+
+async function readConfig(ref: string, options: Pick<LoadModelOptions, 'hub' | 'numLabels'>): Promise<LocatedModel & { config: ModelConfig }> {
+  const located = await locate(ref, options);
   if (located.format === 'hf') {
     const { config } = await readHfConfig(join(located.dir, 'config.json'), options.numLabels !== undefined ? { numLabels: options.numLabels } : {});
     return { ...located, config };
