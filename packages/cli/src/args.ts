@@ -40,6 +40,7 @@ export const RUN_FLAGS = [
   { key: 'batchSize', names: ['-b', '--batch-size'], kind: 'int', arg: 'N', help: 'examples per optimizer step' },
   { key: 'learningRate', names: ['-l', '--learning-rate'], kind: 'number', arg: 'LR', help: 'peak learning rate (> 0)' },
   { key: 'modelSize', names: ['-m', '--model-size'], kind: 'list', arg: 'SIZE[,SIZE]', choices: MODEL_SIZES, repeat: true, help: 'model size preset(s)' },
+  { key: 'from', names: ['--from'], kind: 'string', arg: 'MODEL', help: "start every job from this pretrained model (Hub id, Hugging Face folder, gbp model or job folder) instead of the file's model" },
   { key: 'methods', names: ['-p', '--pruning-methods'], kind: 'list', arg: 'M[,M]', repeat: true, help: 'pruning methods, e.g. baseline,magnitude,movement,spt' },
   { key: 'startSparsity', names: ['-s', '--start-sparsity'], kind: 'fraction', arg: 'S', help: 'sparsity at the start of pruning, in [0, 1]' },
   { key: 'endSparsity', names: ['-f', '--end-sparsity'], kind: 'fraction', arg: 'S', help: 'final sparsity, in [0, 1]' },

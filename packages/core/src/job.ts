@@ -23,7 +23,7 @@ import { classifyFailure } from './job/failure.js';
 import { writeJobModel } from './job/model-folder.js';
 import { loadPretrained } from './job/pretrained.js';
 
-export { resolveJobSpec, JobSpecError, DEFAULT_MODEL_SIZE, type DeepPartial, type PartialJobSpec } from './job/spec.js';
+export { resolveJobSpec, JobSpecError, DEFAULT_MODEL_SIZE, PRETRAINED_SHAPE_FIELDS, type DeepPartial, type PartialJobSpec } from './job/spec.js';
 export { latestJobCheckpoint, listJobCheckpoints, readJobCheckpoint, type JobCheckpoint, type FoundJobCheckpoint, type CheckpointWarning } from './job/checkpoint.js';
 
 export interface RunJobOptions {

@@ -3,10 +3,11 @@ import type { JobDefaults } from '../pipeline/schema.js';
 import type { CliOverrides } from '../pipeline/resolve.js';
 import type { ParsedFlags, RUN_FLAGS } from '../args.js';
 import { envOverrides } from '../args.js';
+import { absoluteModelRef } from '@gbp/core';
 
 export type RunFlags = ParsedFlags<typeof RUN_FLAGS>;
 
-export function overridesFromFlags(flags: RunFlags, env: NodeJS.ProcessEnv): CliOverrides {
+export function overridesFromFlags(flags: RunFlags, env: NodeJS.ProcessEnv, cwd = process.cwd()): CliOverrides {
   const fromEnv = envOverrides(env);
   const epochs = flags.epochs ?? fromEnv.epochs;
   const set: JobDefaults = {
@@ -22,7 +23,11 @@ export function overridesFromFlags(flags: RunFlags, env: NodeJS.ProcessEnv): Cli
       ...(flags.pruningEnd !== undefined && { end_epoch: flags.pruningEnd }),
       ...(flags.sparsitySteps !== undefined && { sparsity_steps: flags.sparsitySteps.map(Number) }),
     },
-    model: { ...(flags.maxLen !== undefined && { max_len: flags.maxLen }) },
+    model: {
+      ...(flags.maxLen !== undefined && { max_len: flags.maxLen }),
+      // Relative to the working directory, as every path on the command line.
+      ...(flags.from !== undefined && { from: absoluteModelRef(flags.from, cwd) }),
+    },
   };
   const dataDir = flags.dataDir ?? fromEnv.dataDir;
   return {

@@ -21,7 +21,7 @@ export async function runCommand(argv: readonly string[], io: CommandIO): Promis
   }
   const file = onePositional(positionals, 'gbp run');
   const env = envOverrides(io.env);
-  const { plan, pipeline } = await planFromFile(file, overridesFromFlags(flags, io.env), 'gbp run', io.cwd, (warning) => io.stderr.write(`${warning}\n`));
+  const { plan, pipeline } = await planFromFile(file, overridesFromFlags(flags, io.env, io.cwd), 'gbp run', io.cwd, (warning) => io.stderr.write(`${warning}\n`));
   const verbose = flags.verbose === true || env.verbose;
   // Loaded only for a terminal: pipes and CI never pay for ink and React.
   const dashboardModule = io.isTTY && !flags.plain ? await import('../report/dashboard.js') : undefined;

@@ -15,7 +15,7 @@ export async function validateCommand(argv: readonly string[], io: CommandIO): P
     return EXIT.ok;
   }
   const file = onePositional(positionals, 'gbp validate');
-  const { plan } = await planFromFile(file, overridesFromFlags(flags, io.env), 'gbp validate', io.cwd, (warning) => io.stderr.write(`${warning}\n`));
+  const { plan } = await planFromFile(file, overridesFromFlags(flags, io.env, io.cwd), 'gbp validate', io.cwd, (warning) => io.stderr.write(`${warning}\n`));
   io.stdout.write(`${file}: valid; ${plan.jobs.length} jobs, ${plan.concurrency} at a time\n\n`);
   const rows = plan.jobs.map((j) => [
     j.id,

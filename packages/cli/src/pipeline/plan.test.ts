@@ -56,6 +56,13 @@ describe('planPipeline', () => {
     ]);
   });
 
+  it('--from replaces the file\'s model (its size and shape go with it) and keeps max_len', async () => {
+    const p = await plan(`${base}`, { set: { model: { from: 'org/bert-x' } } });
+    expect(p.jobs.map((j) => j.spec.model)).toEqual([{ from: 'org/bert-x' }]);
+    const withLen = await plan(`${base.replace('model: { size: tiny }', 'model: { size: tiny, d_model: 64, max_len: 32 }')}`, { set: { model: { from: '/m/x' } } });
+    expect(withLen.jobs.map((j) => j.spec.model)).toEqual([{ from: '/m/x', max_len: 32 }]);
+  });
+
   it('records in each job spec the module its pruner came from, for the worker to import as is', async () => {
     const p = await plan(`${base}matrix:\n  method: [baseline, toy, magnitude]\n`);
     const spec = (id: string) => p.jobs.find((j) => j.id === id)!.spec;

@@ -4,7 +4,7 @@
  * Method options are validated here by each pruner's own schema.
  */
 import { basename, dirname, extname, join } from 'node:path';
-import { absoluteModelRef, isPluginPath, PrunerLoadError, resolveJobSpec, type JobSpec } from '@gbp/core';
+import { absoluteModelRef, isPluginPath, PRETRAINED_SHAPE_FIELDS, PrunerLoadError, resolveJobSpec, type JobSpec } from '@gbp/core';
 import { modelLabel } from '../model-label.js';
 import { PipelineError, describeValue, type FieldPath, type PipelineIssue } from './errors.js';
 import { checkMethodOptions, prunerFinder, type MethodOptionsCheck } from './method-options.js';
@@ -103,8 +103,10 @@ export async function planPipeline(pipeline: ResolvedPipeline): Promise<Plan> {
       for (const [axis, value] of Object.entries(combo)) setField(partial, axisField(axis), value);
       const merged = mergeDeep<Record<string, unknown>>(partial, stage.forced as Record<string, unknown>);
       // A model folder in the file is relative to the file; made absolute here, as method paths are.
-      const from = (merged.model as { from?: unknown } | undefined)?.from;
-      if (typeof from === 'string') setField(merged, 'model.from', absoluteModelRef(from, dirname(pipeline.file)));
+      const model = merged.model as Record<string, unknown> | undefined;
+      if (typeof model?.from === 'string') model.from = absoluteModelRef(model.from, dirname(pipeline.file));
+      // --from replaces the file's model: its size and shape fields go with it.
+      if (model && (stage.forced.model as { from?: unknown } | undefined)?.from !== undefined) for (const field of PRETRAINED_SHAPE_FIELDS) delete model[field];
       const method = (merged.method as string | undefined) ?? 'baseline';
       const task = merged.task as string | undefined;
       if (task === undefined) {

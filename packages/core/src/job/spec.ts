@@ -12,7 +12,7 @@ export type DeepPartial<T> = T extends readonly (infer U)[]
 export type PartialJobSpec = DeepPartial<JobSpec> & Pick<JobSpec, 'task' | 'output_dir'> & { id?: string };
 
 /** The model fields a pretrained model (model.from) fixes: its checkpoint gives them. */
-const FROM_EXCLUDES = ['size', 'num_layers', 'd_model', 'num_heads', 'dff', 'vocab_size'] as const;
+export const PRETRAINED_SHAPE_FIELDS = ['size', 'num_layers', 'd_model', 'num_heads', 'dff', 'vocab_size'] as const;
 
 /** Model size when a partial spec names none: the design's reference model. */
 export const DEFAULT_MODEL_SIZE = 'base';
@@ -45,7 +45,7 @@ export function resolveJobSpec(partial: PartialJobSpec): JobSpec {
   if (!validateSpec(spec)) throw new JobSpecError(formatAjvErrors(validateSpec.errors ?? [], JOB_SPEC_WORDING).map((i) => `${dottedPath(i.path)}: ${i.message}`));
   const resolved = spec as JobSpec;
   if (resolved.model.from !== undefined) {
-    const shapeFields = FROM_EXCLUDES.filter((field) => resolved.model[field] !== undefined);
+    const shapeFields = PRETRAINED_SHAPE_FIELDS.filter((field) => resolved.model[field] !== undefined);
     if (shapeFields.length > 0) {
       throw new JobSpecError(
         shapeFields.map(
