@@ -59,9 +59,15 @@ interface TensorSpec {
   parameter?: boolean;
 }
 
-/** The data.pkl of a state dict (an OrderedDict of rebuilt tensors), as torch.save writes it. */
-function stateDictPickle(tensors: readonly TensorSpec[], modern = false): Uint8Array {
-  const w = new PickleWriter(modern).proto().global('collections', 'OrderedDict').op(0x29, 0x52).op(0x28);
+/**
+ * The data.pkl of a state dict (an OrderedDict of rebuilt tensors), as torch.save writes it; with
+ * `metadata`, the `_metadata` attribute state_dict() sets, as its BUILD; with `plainDict`, a dict
+ * (what transformers' sharded save writes) rather than an OrderedDict.
+ */
+function stateDictPickle(tensors: readonly TensorSpec[], modern = false, options: { metadata?: boolean; plainDict?: boolean } = {}): Uint8Array {
+  const w = new PickleWriter(modern).proto();
+  if (options.plainDict) w.op(0x7d, 0x28);
+  else w.global('collections', 'OrderedDict').op(0x29, 0x52).op(0x28);
   for (const t of tensors) {
     w.str(t.name);
     if (t.parameter) w.global('torch._utils', '_rebuild_parameter').op(0x28);
@@ -73,7 +79,13 @@ function stateDictPickle(tensors: readonly TensorSpec[], modern = false): Uint8A
     w.op(0x74, 0x52);
     if (t.parameter) w.op(0x89).global('collections', 'OrderedDict').op(0x29, 0x52).op(0x74, 0x52);
   }
-  return w.op(0x75, 0x2e).bytes();
+  w.op(0x75);
+  if (options.metadata) {
+    // BUILD(state_dict, {'_metadata': OrderedDict({'': {'version': 1}})})
+    w.op(0x7d).str('_metadata').global('collections', 'OrderedDict').op(0x29, 0x52);
+    w.op(0x28).str('').op(0x7d).str('version').int(1).op(0x73, 0x75).op(0x73, 0x62);
+  }
+  return w.op(0x2e).bytes();
 }
 
 /** A torch.save-style zip: `<prefix>/data.pkl`, `<prefix>/data/<key>`, byteorder, version. */
@@ -140,6 +152,16 @@ describe('decodeTorchBin', () => {
     const tensors = decodeTorchBin(archive(pickle, { 0: u16([0xffff, 0x3c00, 0x4000, 0xbc00]), 1: f32([0.5, -0.25]) }, { prefix: 'pytorch_model' }), FILE);
     expect(tensors.get('h')).toEqual({ dtype: 'F16', shape: [3], data: Float32Array.from([1, 2, -1]) });
     expect(tensors.get('f')).toEqual({ dtype: 'F32', shape: [2], data: Float32Array.from([0.5, -0.25]) });
+  });
+
+  it("reads state_dict()'s _metadata attribute (a BUILD of the OrderedDict) and a plain dict as state dicts, with their tensors only", () => {
+    const tensor: TensorSpec = { name: 'w', storage: 'FloatStorage', key: '0', numel: 2, size: [2], stride: [1] };
+    for (const options of [{ metadata: true }, { plainDict: true }, { plainDict: true, metadata: true }]) {
+      for (const modern of [false, true]) {
+        const tensors = decodeTorchBin(archive(stateDictPickle([tensor], modern, options), { 0: f32([3, 4]) }), FILE);
+        expect([...tensors], JSON.stringify({ options, modern })).toEqual([['w', { dtype: 'F32', shape: [2], data: Float32Array.from([3, 4]) }]]);
+      }
+    }
   });
 
   it('refuses a pickle global outside the allow-list by name, at the global, before anything calls it (GLOBAL os.system, STACK_GLOBAL builtins.eval)', () => {
