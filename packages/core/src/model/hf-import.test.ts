@@ -312,6 +312,10 @@ describe.skipIf(!present)('Hugging Face import of bert-ref-micro', () => {
       await expect(importHfFolder(neither)).rejects.toThrow(
         `${join(neither, 'model.safetensors')}: missing (gbp reads a checkpoint's weights from model.safetensors, else pytorch_model.bin, and found neither in ${neither})`,
       );
+      await writeFile(join(neither, 'pytorch_model.bin.index.json'), JSON.stringify({ weight_map: { 'bert.pooler.dense.bias': 'pytorch_model-00001-of-00002.bin' } }));
+      await expect(importHfFolder(neither)).rejects.toThrow(
+        `and found neither in ${neither}; pytorch_model.bin.index.json names a sharded checkpoint, which gbp does not read: save it in one file (save_pretrained with a larger max_shard_size))`,
+      );
     });
   });
 

@@ -52,7 +52,9 @@ async function readHfWeights(dir: string): Promise<{ file: string; tensors: Read
   const safetensors = join(dir, HF_FILES.weights);
   const torchBin = join(dir, HF_FILES.torchWeights);
   if (existsSync(safetensors) || !existsSync(torchBin)) {
-    const hint = `gbp reads a checkpoint's weights from ${HF_FILES.weights}, else ${HF_FILES.torchWeights}, and found neither in ${dir}`;
+    const index = [`${HF_FILES.weights}.index.json`, `${HF_FILES.torchWeights}.index.json`].find((name) => existsSync(join(dir, name)));
+    const sharded = index === undefined ? '' : `; ${index} names a sharded checkpoint, which gbp does not read: save it in one file (save_pretrained with a larger max_shard_size)`;
+    const hint = `gbp reads a checkpoint's weights from ${HF_FILES.weights}, else ${HF_FILES.torchWeights}, and found neither in ${dir}${sharded}`;
     return { file: safetensors, tensors: (await readSafetensorsFile(safetensors, hint)).tensors };
   }
   return { file: torchBin, tensors: await readTorchBinFile(torchBin, 'the checkpoint weights') };
