@@ -164,6 +164,20 @@ describe('decodeTorchBin', () => {
     }
   });
 
+  it('shares the data of tied tensors, and refuses views that would copy a storage more than 4 times over (a memory bomb) before copying', () => {
+    const view = (name: string, size: number[], stride: number[], offset = 0): TensorSpec => ({ name, storage: 'FloatStorage', key: '0', numel: 4, offset, size, stride });
+    const storage = { 0: f32([1, 2, 3, 4]) };
+    // The same view under five names (ties) is one copy: 16 bytes.
+    const tied = decodeTorchBin(archive(stateDictPickle(['a', 'b', 'c', 'd', 'e'].map((name) => view(name, [4], [1]))), storage), FILE);
+    expect(tied.get('e')!.data).toBe(tied.get('a')!.data);
+    expect(tied.get('a')!.data).toEqual(Float32Array.from([1, 2, 3, 4]));
+    // Distinct views of the 16-byte storage, 16 + 12 + 32 + 64 = 124 bytes (stride 0 repeats a row): refused.
+    const bomb = stateDictPickle([view('a', [4], [1]), view('b', [3], [1], 1), view('c', [2, 4], [0, 1]), view('d', [4, 4], [0, 1])]);
+    expect(() => decodeTorchBin(archive(bomb, storage), FILE)).toThrow(
+      `${FILE}: its tensors view 124 bytes of storages holding 16: more than 4 times over, which no state dict does; refusing to materialise them`,
+    );
+  });
+
   it('refuses a pickle global outside the allow-list by name, at the global, before anything calls it (GLOBAL os.system, STACK_GLOBAL builtins.eval)', () => {
     const system = new PickleWriter().proto().global('os', 'system').str('touch /tmp/gbp-pwned').op(0x85, 0x52, 0x2e).bytes();
     expect(() => decodeTorchBin(archive(system, {}), FILE)).toThrow(`${FILE}: refuses to load pickle global os.system: gbp reads tensor storages only`);
@@ -215,6 +229,11 @@ describe('decodeTorchBin', () => {
     expect(() => decodeTorchBin(archive(pickle, { 0: f32([1, 2, 3, 4]) }, { byteorder: 'big' }), FILE)).toThrow(
       `${FILE}: archive/byteorder says 'big'; gbp reads little-endian checkpoints only`,
     );
+    const twoTypes = stateDictPickle([
+      { name: 'a', storage: 'FloatStorage', key: '0', numel: 4, size: [4], stride: [1] },
+      { name: 'b', storage: 'HalfStorage', key: '0', numel: 8, size: [8], stride: [1] },
+    ]);
+    expect(() => decodeTorchBin(archive(twoTypes, { 0: f32([1, 2, 3, 4]) }), FILE)).toThrow(`${FILE}: storage '0' is named as F32 and as F16`);
     // Archives of torch < 2.1 have no byteorder entry: little-endian.
     expect(decodeTorchBin(archive(pickle, { 0: f32([1, 2, 3, 4]) }, { byteorder: null }), FILE).size).toBe(1);
     // The legacy format: a bare pickle stream starting with PROTO 2 and torch's magic number.

@@ -109,6 +109,7 @@ function stateDictHost(entries: Record<string, Uint8Array>, prefix: string, file
   const refuse = (what: string): never => {
     throw new Error(`${file}: refuses to ${what}: ${REFUSAL}`);
   };
+  const storages = new Map<string, Storage>();
   return {
     global(module, name) {
       const full = `${module}.${name}`;
@@ -163,7 +164,11 @@ function stateDictHost(entries: Record<string, Uint8Array>, prefix: string, file
       const entry = `${prefix}data/${key}`;
       const bytes = entries[entry];
       if (bytes === undefined) throw new Error(`${file}: no ${entry} in the zip for storage '${key}' that data.pkl refers to: the archive is incomplete`);
-      return new Storage(key, type.dtype, bytes);
+      // One Storage per key (as torch.load keeps one): what the views share is counted once.
+      const storage = storages.get(key) ?? new Storage(key, type.dtype, bytes);
+      if (storage.dtype !== type.dtype) throw new Error(`${file}: storage '${key}' is named as ${storage.dtype} and as ${type.dtype}`);
+      storages.set(key, storage);
+      return storage;
     },
   };
 }
@@ -217,13 +222,42 @@ export function decodeTorchBin(bytes: Uint8Array, file: string): Map<string, Che
   const where = `${file}: ${prefix}data.pkl`;
   const state = unpickle(entries[`${prefix}data.pkl`]!, stateDictHost(entries, prefix, file), where);
   if (!(state instanceof Map)) throw new Error(`${where} holds ${describe(state)}, not a state dict (a dict of tensors by name, as save_pretrained writes)`);
-  const tensors = new Map<string, CheckpointTensor>();
+  const views = new Map<string, TensorView>();
   for (const [name, value] of state) {
     if (typeof name !== 'string') throw new Error(`${where}: a state dict key that is not a string: ${describe(name)}`);
     if (!(value instanceof TensorView)) throw new Error(`${where}: entry '${name}' is ${describe(value)}, not a tensor (gbp reads a state dict: tensors by name)`);
-    tensors.set(name, materialise(name, value, file));
+    views.set(name, value);
+  }
+  refuseOverlappingViews(views, file);
+  // Tied weights (one view under two names, e.g. a decoder tied to the word embeddings) share their data.
+  const byView = new Map<string, CheckpointTensor>();
+  const tensors = new Map<string, CheckpointTensor>();
+  for (const [name, view] of views) {
+    const id = JSON.stringify([view.storage.key, view.dtype, view.offset, view.size, view.stride]);
+    const tensor = byView.get(id) ?? materialise(name, view, file);
+    byView.set(id, tensor);
+    tensors.set(name, tensor);
   }
   return tensors;
+}
+
+/** How many times over a state dict may view its storages' bytes: ties view them twice; more is a memory bomb. */
+const MAX_OVERLAP = 4;
+
+/** Refuses views that together would copy far more than the archive holds, before copying anything. */
+function refuseOverlappingViews(views: ReadonlyMap<string, TensorView>, file: string): void {
+  const distinct = new Map<string, number>();
+  const storages = new Set<Storage>();
+  for (const view of views.values()) {
+    const count = view.size.reduce((a, b) => a * b, 1);
+    distinct.set(JSON.stringify([view.storage.key, view.dtype, view.offset, view.size, view.stride]), count * DTYPE_BYTES[view.dtype]);
+    storages.add(view.storage);
+  }
+  const viewed = [...distinct.values()].reduce((a, b) => a + b, 0);
+  const held = [...storages].reduce((a, s) => a + s.bytes.length, 0);
+  if (viewed > MAX_OVERLAP * held) {
+    throw new Error(`${file}: its tensors view ${viewed} bytes of storages holding ${held}: more than ${MAX_OVERLAP} times over, which no state dict does; refusing to materialise them`);
+  }
 }
 
 /** Reads and decodes a torch.save checkpoint; a missing file says what it should have held (`missingHint`). */
