@@ -181,6 +181,11 @@ describe('decodeTorchBin', () => {
   it('refuses a pickle global outside the allow-list by name, at the global, before anything calls it (GLOBAL os.system, STACK_GLOBAL builtins.eval)', () => {
     const system = new PickleWriter().proto().global('os', 'system').str('touch /tmp/gbp-pwned').op(0x85, 0x52, 0x2e).bytes();
     expect(() => decodeTorchBin(archive(system, {}), FILE)).toThrow(`${FILE}: refuses to load pickle global os.system: gbp reads tensor storages only`);
+    // Names Object.prototype has are not storage types or dtypes.
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      const proto = new PickleWriter().proto().global('torch', name).op(0x2e).bytes();
+      expect(() => decodeTorchBin(archive(proto, {}), FILE)).toThrow(`${FILE}: refuses to load pickle global torch.${name}: gbp reads tensor storages only`);
+    }
     const evil = new PickleWriter(true).proto().global('builtins', 'eval').str('1+1').op(0x85, 0x52, 0x2e).bytes();
     expect(() => decodeTorchBin(archive(evil, {}), FILE)).toThrow(`${FILE}: refuses to load pickle global builtins.eval: gbp reads tensor storages only`);
   });

@@ -114,10 +114,11 @@ function stateDictHost(entries: Record<string, Uint8Array>, prefix: string, file
     global(module, name) {
       const full = `${module}.${name}`;
       if (CALLABLES.has(full)) return new Callable(full);
-      if (module === 'torch' && name in STORAGE_TYPES) return new StorageType(full, STORAGE_TYPES[name]!);
+      // Own keys only: `name in` would also find Object.prototype's (torch.constructor, torch.__proto__).
+      if (module === 'torch' && Object.hasOwn(STORAGE_TYPES, name)) return new StorageType(full, STORAGE_TYPES[name]!);
       // torch 2's untyped storage (bytes; its tensors carry the dtype, _rebuild_tensor_v3).
       if ((module === 'torch' || module === 'torch.storage') && name === 'UntypedStorage') return new StorageType(full, 'U8');
-      if (module === 'torch' && name in TORCH_DTYPES) return new TorchDtype(full, TORCH_DTYPES[name]!);
+      if (module === 'torch' && Object.hasOwn(TORCH_DTYPES, name)) return new TorchDtype(full, TORCH_DTYPES[name]!);
       return refuse(`load pickle global ${full}`);
     },
     call(callable, args, opcode) {
@@ -143,12 +144,15 @@ function stateDictHost(entries: Record<string, Uint8Array>, prefix: string, file
           }
           return new TensorView(storage, offset as number, size, stride, dtype);
         }
-        default: {
-          // _rebuild_parameter(data, requires_grad, backward_hooks[, state]): an nn.Parameter is its data here.
+        case 'torch._utils._rebuild_parameter':
+        case 'torch._utils._rebuild_parameter_with_state': {
+          // (data, requires_grad, backward_hooks[, state]): an nn.Parameter is its data here.
           const [data] = args;
           if (!(data instanceof TensorView)) return fail(`${describe(data)}, expected a tensor`);
           return data;
         }
+        default:
+          throw new Error(`internal: allowed callable ${callable.name} has no rebuild`);
       }
     },
     build(obj, state) {
