@@ -239,7 +239,7 @@ describe.skipIf(!present)('Hugging Face import of bert-ref-micro', () => {
     expect(messages[0]).toContain('has a classifier of shape [2, 64], not [3, 64]: created a fresh 3-label classifier');
   });
 
-  it('refuses a tensor of the wrong shape, an unknown tensor, a missing one and a non-F32 one, by name', async () => {
+  it('refuses a tensor of the wrong shape, an unknown tensor, a missing one and a non-float (I32) one, by name', async () => {
     const wrongShape = await editedCopy(root, 'wrong-shape', (t) => t.set('bert.encoder.layer.1.intermediate.dense.bias', { shape: [127], data: new Float32Array(127) }));
     await expect(importHfFolder(wrongShape)).rejects.toThrow(
       `${join(wrongShape, 'model.safetensors')}: tensor 'bert.encoder.layer.1.intermediate.dense.bias' has shape [127], expected [128] (from config.json)`,
