@@ -3,18 +3,20 @@
  * outputs of an independent PyTorch BertForSequenceClassification (skipped when the folder is absent).
  */
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFloat16 } from '@petamoriken/float16';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../tf.js';
 import { initBackend } from '../backend/index.js';
 import { loadTokenizer } from '../data/tokenizer.js';
-import { modelInfo } from './config.js';
+import { modelInfo, parameterSpecs } from './config.js';
 import { GatedBert, type ModelInput } from './encoder.js';
 import { importHfFolder } from './hf-import.js';
 import { InferenceModel } from './inference.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
+import { readTorchBinFile } from './torch-bin.js';
 
 const fixture = join(import.meta.dirname, '../../../../../shared/models/bert-ref-micro');
 const present = existsSync(join(fixture, 'reference.json'));
@@ -34,6 +36,32 @@ interface Reference {
 }
 
 const TOLERANCE = 1e-4;
+/** Outputs of the fixture's weights stored at half precision (measured max differences are logged). */
+const HALF_TOLERANCE = { F16: 5e-3, BF16: 5e-2 } as const;
+
+/** A safetensors file of `tensors` stored as F16 (rounded to nearest) or BF16 (truncated): by hand, as encodeSafetensors writes F32 only. */
+function encodeHalfSafetensors(tensors: ReadonlyMap<string, NamedTensor>, dtype: 'F16' | 'BF16'): Uint8Array {
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + 2 * t.data.length] };
+    offset += 2 * t.data.length;
+  }
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const out = new Uint8Array(8 + json.length + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  let at = 8 + json.length;
+  for (const t of tensors.values()) {
+    const bits = new Uint32Array(Float32Array.from(t.data).buffer);
+    for (let i = 0; i < t.data.length; i++, at += 2) {
+      if (dtype === 'F16') setFloat16(view, at, t.data[i]!, true);
+      else view.setUint16(at, bits[i]! >>> 16, true);
+    }
+  }
+  return out;
+}
 
 function batchOf(c: ReferenceCase): ModelInput {
   const B = c.input_ids.length;
@@ -211,7 +239,7 @@ describe.skipIf(!present)('Hugging Face import of bert-ref-micro', () => {
     expect(messages[0]).toContain('has a classifier of shape [2, 64], not [3, 64]: created a fresh 3-label classifier');
   });
 
-  it('refuses a tensor of the wrong shape, an unknown tensor, a missing one and a non-F32 one, by name', async () => {
+  it('refuses a tensor of the wrong shape, an unknown tensor, a missing one and a non-float (I32) one, by name', async () => {
     const wrongShape = await editedCopy(root, 'wrong-shape', (t) => t.set('bert.encoder.layer.1.intermediate.dense.bias', { shape: [127], data: new Float32Array(127) }));
     await expect(importHfFolder(wrongShape)).rejects.toThrow(
       `${join(wrongShape, 'model.safetensors')}: tensor 'bert.encoder.layer.1.intermediate.dense.bias' has shape [127], expected [128] (from config.json)`,
@@ -223,16 +251,114 @@ describe.skipIf(!present)('Hugging Face import of bert-ref-micro', () => {
       return t;
     });
     await expect(importHfFolder(missing)).rejects.toThrow(`missing 1 tensor(s) this config.json needs, e.g. 'pooler.dense.weight' [64, 64]`);
-    // The reader hands non-F32 tensors back with their dtype (encodeSafetensors writes F32 only): edit the header.
-    const f16 = join(root, 'f16');
-    await cp(fixture, f16, { recursive: true });
+    // The reader hands non-float tensors back with their dtype (encodeSafetensors writes F32 only): edit the header.
+    const i32 = join(root, 'i32');
+    await cp(fixture, i32, { recursive: true });
     const bytes = new Uint8Array(await readFile(join(fixture, 'model.safetensors')));
     const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
     const header = Buffer.from(bytes.subarray(8, 8 + n)).toString('utf8');
-    const edited = header.replace(/("bert\.pooler\.dense\.bias":\{"dtype":")F32/, '$1F16');
+    const edited = header.replace(/("bert\.pooler\.dense\.bias":\{"dtype":")F32/, '$1I32');
     expect(edited).not.toBe(header);
-    await rm(join(f16, 'model.safetensors'));
-    await writeFile(join(f16, 'model.safetensors'), Buffer.concat([bytes.subarray(0, 8), Buffer.from(edited, 'utf8'), bytes.subarray(8 + n)]));
-    await expect(importHfFolder(f16)).rejects.toThrow(`tensor 'bert.pooler.dense.bias' has dtype F16; gbp reads F32 checkpoints only`);
+    await rm(join(i32, 'model.safetensors'));
+    await writeFile(join(i32, 'model.safetensors'), Buffer.concat([bytes.subarray(0, 8), Buffer.from(edited, 'utf8'), bytes.subarray(8 + n)]));
+    await expect(importHfFolder(i32)).rejects.toThrow(`tensor 'bert.pooler.dense.bias' has dtype I32; gbp reads F32, F16 and BF16 checkpoints only`);
+  });
+
+  describe('from pretraining/pytorch_model.bin (torch.save zip, LayerNorm gamma/beta, cls.* heads, no classifier)', () => {
+    const pretraining = join(fixture, 'pretraining');
+
+    it.each(['single', 'pair'] as const)('gives the reference last_hidden_state and pooler_output within 1e-4 (%s), with a fresh classifier logged', async (which) => {
+      await initBackend('cpu');
+      const messages: string[] = [];
+      const imported = await importHfFolder(pretraining, { seed: 3, log: (m) => messages.push(m) });
+      expect(imported.freshClassifier).toBe(true);
+      expect(messages).toEqual([`${join(pretraining, 'pytorch_model.bin')} has no classifier: created a fresh 2-label classifier (seed 3); it needs fine-tuning`]);
+      const model = InferenceModel.fromWeights(imported.config, imported.weights);
+      const c = reference.cases[which];
+      const out = model.outputs(batchOf(c));
+      const diffs = {
+        pooler_output: maxAbsDiff(out.pooled.dataSync(), c.pooler_output.flat()),
+        last_hidden_state: maxAbsDiff(out.hidden.dataSync(), c.last_hidden_state.flat(2)),
+      };
+      console.log(`[gbp] bert-ref-micro pytorch_model.bin ${which}: max |gbp - reference| ${JSON.stringify(diffs)}`);
+      for (const [output, diff] of Object.entries(diffs)) expect(diff, output).toBeLessThan(TOLERANCE);
+      tf.dispose([out.hidden, out.pooled, out.logits]);
+      model.dispose();
+    });
+
+    it("holds model.safetensors' encoder and pooler bit for bit; its cls.* heads and gamma/beta names are read and mapped", async () => {
+      const raw = await readTorchBinFile(join(pretraining, 'pytorch_model.bin'), 'fixture');
+      expect(raw.has('cls.predictions.bias')).toBe(true);
+      expect(raw.get('bert.embeddings.LayerNorm.gamma')).toMatchObject({ dtype: 'F32', shape: [64] });
+      const fromBin = await importHfFolder(pretraining);
+      const fromSafetensors = await importHfFolder(fixture);
+      const names = [...fromSafetensors.weights.keys()].filter((name) => !name.startsWith('classifier.'));
+      expect(names).toHaveLength(parameterSpecs(fromSafetensors.config).length - 2);
+      for (const name of names) {
+        const [a, b] = [fromBin.weights.get(name)!, fromSafetensors.weights.get(name)!];
+        expect(a.shape, name).toEqual(b.shape);
+        expect(new Uint32Array(a.data.buffer, a.data.byteOffset, a.data.length), name).toEqual(new Uint32Array(b.data.buffer, b.data.byteOffset, b.data.length));
+      }
+    });
+
+    it('reads model.safetensors when a folder has both, and names both files when it has neither', async () => {
+      const both = join(root, 'both');
+      await cp(fixture, both, { recursive: true });
+      await cp(join(pretraining, 'pytorch_model.bin'), join(both, 'pytorch_model.bin'));
+      expect((await importHfFolder(both)).freshClassifier).toBe(false); // the .bin has no classifier
+      const neither = join(root, 'neither');
+      await mkdir(neither);
+      await cp(join(fixture, 'config.json'), join(neither, 'config.json'));
+      await expect(importHfFolder(neither)).rejects.toThrow(
+        `${join(neither, 'model.safetensors')}: missing (gbp reads a checkpoint's weights from model.safetensors, else pytorch_model.bin, and found neither in ${neither})`,
+      );
+      await writeFile(join(neither, 'pytorch_model.bin.index.json'), JSON.stringify({ weight_map: { 'bert.pooler.dense.bias': 'pytorch_model-00001-of-00002.bin' } }));
+      await expect(importHfFolder(neither)).rejects.toThrow(
+        `and found neither in ${neither}; pytorch_model.bin.index.json names a sharded checkpoint, which gbp does not read: save it in one file (save_pretrained with a larger max_shard_size))`,
+      );
+    });
+  });
+
+  describe.each(['F16', 'BF16'] as const)('from a %s model.safetensors (made here from the fixture)', (dtype) => {
+    it('imports with every weight the float32 value of its stored one, and the reference outputs within rounding', async () => {
+      await initBackend('cpu');
+      const { tensors } = decodeSafetensors(await readFile(join(fixture, 'model.safetensors')), 'fixture');
+      const dir = join(root, dtype);
+      await cp(fixture, dir, { recursive: true });
+      await rm(join(dir, 'model.safetensors'));
+      await writeFile(join(dir, 'model.safetensors'), encodeHalfSafetensors(tensors, dtype));
+      const half = await importHfFolder(dir);
+      const full = await importHfFolder(fixture);
+      let changed = 0;
+      const wrong: string[] = [];
+      for (const [name, b] of full.weights) {
+        const a = half.weights.get(name)!;
+        expect(a.shape, name).toEqual(b.shape);
+        const [aBits, bBits] = [new Uint32Array(a.data.buffer, a.data.byteOffset, a.data.length), new Uint32Array(b.data.buffer, b.data.byteOffset, b.data.length)];
+        for (let i = 0; i < b.data.length; i++) {
+          const [x, y] = [a.data[i]!, b.data[i]!];
+          if (x !== y) changed++;
+          // BF16 was written by truncation: the top 16 bits of the float32. F16 by rounding to nearest:
+          // within half a unit in the last of its 11 significant bits (2^-25 for subnormals).
+          const ok = dtype === 'BF16' ? aBits[i] === (bBits[i]! & 0xffff0000) >>> 0 : Math.abs(x - y) <= Math.abs(y) * 2 ** -11 + 2 ** -25;
+          if (!ok) wrong.push(`${name}[${i}]: ${dtype} gave ${x} for float32 ${y}`);
+        }
+      }
+      expect(wrong.slice(0, 5)).toEqual([]);
+      expect(changed).toBeGreaterThan(0);
+      const model = InferenceModel.fromWeights(half.config, half.weights);
+      const diffs: Record<string, number> = {};
+      for (const which of ['single', 'pair'] as const) {
+        const c = reference.cases[which];
+        const out = model.outputs(batchOf(c));
+        diffs[`${which} logits`] = maxAbsDiff(out.logits.dataSync(), c.logits.flat());
+        diffs[`${which} pooler_output`] = maxAbsDiff(out.pooled.dataSync(), c.pooler_output.flat());
+        diffs[`${which} last_hidden_state`] = maxAbsDiff(out.hidden.dataSync(), c.last_hidden_state.flat(2));
+        tf.dispose([out.hidden, out.pooled, out.logits]);
+      }
+      console.log(`[gbp] bert-ref-micro as ${dtype}: max |gbp - reference| ${JSON.stringify(diffs)}`);
+      for (const [output, diff] of Object.entries(diffs)) expect(diff, output).toBeLessThan(HALF_TOLERANCE[dtype]);
+      model.dispose();
+    });
   });
 });

@@ -1,20 +1,25 @@
 /**
- * A Hugging Face BERT checkpoint folder (config.json + model.safetensors) as a gbp ModelConfig and
- * weights by gbp name in gbp's [in, out] layout: what InferenceModel.fromWeights and
- * GatedBert.setWeights take. Names may carry the `bert.` prefix (BertForSequenceClassification) or
- * not (BertModel); LayerNorm parameters may be `.gamma/.beta` (older checkpoints) or
- * `.weight/.bias`; linear weights are PyTorch's [out, in] and are transposed; `cls.*`
- * pre-training heads are ignored; a missing or mis-sized classifier is created fresh, seeded.
+ * A Hugging Face BERT checkpoint folder (config.json + model.safetensors, else pytorch_model.bin)
+ * as a gbp ModelConfig and weights by gbp name in gbp's [in, out] layout: what
+ * InferenceModel.fromWeights and GatedBert.setWeights take. Names may carry the `bert.` prefix
+ * (BertForSequenceClassification) or not (BertModel); LayerNorm parameters may be `.gamma/.beta`
+ * (older checkpoints) or `.weight/.bias`; linear weights are PyTorch's [out, in] and are
+ * transposed; F16 and BF16 weights are widened to float32; `cls.*` pre-training heads are
+ * ignored; a missing or mis-sized classifier is created fresh, seeded.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../tf.js';
 import { Rng } from '../rng.js';
 import { parameterSpecs, type ModelConfig, type ParamSpec } from './config.js';
 import { initialValue } from './encoder.js';
 import { readHfConfig, type HfConfigOptions } from './hf-config.js';
+import { isFloatDtype } from './dtypes.js';
 import { readSafetensorsFile, type NamedTensor } from './safetensors.js';
+import { readTorchBinFile } from './torch-bin.js';
 
-export const HF_FILES = { config: 'config.json', weights: 'model.safetensors' } as const;
+/** The files of a checkpoint folder; the weights are read from `weights`, else from `torchWeights`. */
+export const HF_FILES = { config: 'config.json', weights: 'model.safetensors', torchWeights: 'pytorch_model.bin' } as const;
 
 /** Checkpoint tensors that are not parameters: the pre-training heads and the position-id buffer. */
 const IGNORED = [/^cls\./, /^(bert\.)?embeddings\.position_ids$/];
@@ -38,9 +43,21 @@ export interface HfImport {
 export async function importHfFolder(dir: string, options: HfImportOptions = {}): Promise<HfImport> {
   const configFile = join(dir, HF_FILES.config);
   const { config } = await readHfConfig(configFile, options);
-  const weightsFile = join(dir, HF_FILES.weights);
-  const { tensors } = await readSafetensorsFile(weightsFile, "gbp reads a checkpoint's weights from model.safetensors");
-  return { config, ...convertHfWeights(config, tensors, weightsFile, options) };
+  const { file, tensors } = await readHfWeights(dir);
+  return { config, ...convertHfWeights(config, tensors, file, options) };
+}
+
+/** The checkpoint tensors of folder `dir`: model.safetensors when there is one (safer and faster to read), else pytorch_model.bin. */
+async function readHfWeights(dir: string): Promise<{ file: string; tensors: ReadonlyMap<string, NamedTensor & { dtype: string }> }> {
+  const safetensors = join(dir, HF_FILES.weights);
+  const torchBin = join(dir, HF_FILES.torchWeights);
+  if (existsSync(safetensors) || !existsSync(torchBin)) {
+    const index = [`${HF_FILES.weights}.index.json`, `${HF_FILES.torchWeights}.index.json`].find((name) => existsSync(join(dir, name)));
+    const sharded = index === undefined ? '' : `; ${index} names a sharded checkpoint, which gbp does not read: save it in one file (save_pretrained with a larger max_shard_size)`;
+    const hint = `gbp reads a checkpoint's weights from ${HF_FILES.weights}, else ${HF_FILES.torchWeights}, and found neither in ${dir}${sharded}`;
+    return { file: safetensors, tensors: (await readSafetensorsFile(safetensors, hint)).tensors };
+  }
+  return { file: torchBin, tensors: await readTorchBinFile(torchBin, 'the checkpoint weights') };
 }
 
 /** The gbp name of checkpoint tensor `name`, or undefined for one that is ignored. */
@@ -52,7 +69,8 @@ export function gbpName(name: string): string | undefined {
 
 /**
  * Checkpoint tensors (HF names, PyTorch layout) as gbp weights for `config`. Refuses unknown, duplicate,
- * missing, mis-shaped or non-F32 tensors by name; `file` names the source in errors.
+ * missing, mis-shaped or non-float tensors by name (F32, F16 and BF16 arrive as float32 data);
+ * `file` names the source in errors.
  */
 export function convertHfWeights(
   config: ModelConfig,
@@ -102,7 +120,7 @@ export function convertHfWeights(
   }
   for (const [name, { source, tensor }] of byGbpName) {
     const spec = specs.get(name)!;
-    if (tensor.dtype !== undefined && tensor.dtype !== 'F32') throw new Error(`${file}: tensor '${source}' has dtype ${tensor.dtype}; gbp reads F32 checkpoints only`);
+    if (tensor.dtype !== undefined && !isFloatDtype(tensor.dtype)) throw new Error(`${file}: tensor '${source}' has dtype ${tensor.dtype}; gbp reads F32, F16 and BF16 checkpoints only`);
     const expected = hfShape(spec);
     if (!sameShape(tensor.shape, expected)) {
       throw new Error(`${file}: tensor '${source}' has shape [${tensor.shape.join(', ')}], expected [${expected.join(', ')}] (from config.json)`);

@@ -1,5 +1,5 @@
 /**
- * The safetensors format (https://huggingface.co/docs/safetensors), F32 only: an 8-byte
+ * The safetensors format (https://huggingface.co/docs/safetensors), written as F32, read as F32, F16 or BF16: an 8-byte
  * little-endian header length N, N bytes of JSON ({name: {dtype, shape, data_offsets}, and an
  * optional "__metadata__" of strings}), then the raw little-endian tensor bytes.
  *
@@ -8,6 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
+import { decodeFloats, DTYPE_BYTES, isFloatDtype } from './dtypes.js';
 
 export interface NamedTensor {
   readonly shape: readonly number[];
@@ -58,8 +59,9 @@ export interface DecodedSafetensors {
 }
 
 /**
- * Parses safetensors `bytes`; `file` names the file in errors. Tensors of other dtypes are returned
- * with an empty `data` and their dtype, so the caller can say which tensor has the wrong type.
+ * Parses safetensors `bytes`; `file` names the file in errors. F32, F16 and BF16 tensors come back
+ * as float32 data with their source `dtype`; tensors of other dtypes are returned with an empty
+ * `data` and their dtype, so the caller can say which tensor has the wrong type.
  */
 export function decodeSafetensors(bytes: Uint8Array, file: string): DecodedSafetensors {
   assertLittleEndian();
@@ -92,14 +94,15 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): DecodedSafet
     if (!(Number.isInteger(begin) && Number.isInteger(end) && begin >= 0 && begin <= end && end <= dataLength)) {
       fail(`tensor '${name}' data_offsets [${begin}, ${end}] lie outside the ${dataLength} data bytes`);
     }
-    if (entry.dtype !== 'F32') {
-      tensors.set(name, { dtype: entry.dtype!, shape: shape!, data: new Float32Array(0) });
+    const dtype = entry.dtype!;
+    if (!isFloatDtype(dtype)) {
+      tensors.set(name, { dtype, shape: shape!, data: new Float32Array(0) });
       continue;
     }
-    if (end - begin !== 4 * sizeOf(shape!)) fail(`tensor '${name}' of shape [${shape!.join(', ')}] needs ${4 * sizeOf(shape!)} bytes, data_offsets give ${end - begin}`);
-    // A copy: the file's buffer may not be 4-byte aligned.
-    const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + dataStart + begin, bytes.byteOffset + dataStart + end));
-    tensors.set(name, { dtype: 'F32', shape: shape!, data });
+    const size = DTYPE_BYTES[dtype] * sizeOf(shape!);
+    if (end - begin !== size) fail(`tensor '${name}' of dtype ${dtype} and shape [${shape!.join(', ')}] needs ${size} bytes, data_offsets give ${end - begin}`);
+    const data = decodeFloats(bytes.subarray(dataStart + begin, dataStart + end), dtype, sizeOf(shape!));
+    tensors.set(name, { dtype, shape: shape!, data });
   }
   return { metadata, tensors };
 }
