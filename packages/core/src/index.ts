@@ -32,6 +32,8 @@ export {
   readModelConfig,
   parseHubRef,
   downloadHubModel,
+  HubModelError,
+  type HubModelErrorKind,
   type HfImport,
   type HfImportOptions,
   type LoadedModel,
