@@ -14,7 +14,7 @@ import { initBackend } from '../backend/index.js';
 import { tf } from '../tf.js';
 import { startFakeHub, gitOid, sha256, type FakeHub } from './__fixtures__/fake-hub.js';
 import { hubCacheDir } from './hub-cache.js';
-import { downloadHubModel, filesToFetch, HubModelError, parseHubRef } from './hub-model.js';
+import { downloadHubModel, filesToFetch, HubModelError, parseHubRef, quarterProgress } from './hub-model.js';
 import { InferenceModel } from './inference.js';
 import { loadModel } from './source.js';
 
@@ -43,6 +43,9 @@ async function deadEndpoint(): Promise<string> {
   await new Promise((resolve) => server.close(resolve));
   return `http://127.0.0.1:${port}`;
 }
+
+/** Byte equality without a deep compare element by element (slow on half a megabyte). */
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
 
 /** Every file under `dir` (following no links), for checks on what was written. */
 async function filesUnder(dir: string): Promise<string[]> {
@@ -85,6 +88,7 @@ describe.skipIf(!present)('Hugging Face Hub models (loopback Hub)', () => {
         refs: { main: MAIN },
         files: { 'config.json': files['config.json']!, 'model.safetensors.index.json': new TextEncoder().encode('{}'), 'model-00001-of-00002.safetensors': safetensors },
       },
+      { id: 'org/no-commit', refs: { main: 'main' }, files }, // a server that answers without a commit id
       { id: 'org/corrupt', refs: { main: MAIN }, files, served: { 'model.safetensors': corrupted } },
       { id: 'org/cut-off', refs: { main: MAIN }, files, served: { 'model.safetensors': safetensors.subarray(0, 1000) } },
     ]);
@@ -115,7 +119,7 @@ describe.skipIf(!present)('Hugging Face Hub models (loopback Hub)', () => {
     // Relative links into blobs/, named as huggingface_hub names them: LFS sha256, else the git oid.
     expect(await readlink(join(snapshot, 'model.safetensors'))).toBe(join('..', '..', 'blobs', sha256(files['model.safetensors']!)));
     expect(await readlink(join(snapshot, 'config.json'))).toBe(join('..', '..', 'blobs', gitOid(files['config.json']!)));
-    expect(new Uint8Array(await readFile(join(snapshot, 'model.safetensors')))).toEqual(files['model.safetensors']);
+    expect(sameBytes(await readFile(join(snapshot, 'model.safetensors')), files['model.safetensors']!)).toBe(true);
     expect(await readFile(join(repo, 'refs', 'main'), 'utf8')).toBe(MAIN);
     expect((await filesUnder(repo)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     // Only one weights file, nothing the model does not need.
@@ -257,6 +261,36 @@ describe.skipIf(!present)('Hugging Face Hub models (loopback Hub)', () => {
     expect(written.filter((f) => f.includes(sha256(files['model.safetensors']!)) || f.endsWith('.tmp') || f.endsWith('model.safetensors') || f.includes('refs'))).toEqual([]);
   });
 
+  it('two downloads of one model into one cache at once both get the complete snapshot (per-process temporary files, atomic renames)', async () => {
+    const cache = freshCache();
+    const ref = { id: 'org/bert-micro', revision: 'main' };
+    const [a, b] = await Promise.all([downloadHubModel(ref, { cacheDir: cache }), downloadHubModel(ref, { cacheDir: cache })]);
+    expect(a).toBe(b);
+    expect(sameBytes(await readFile(join(a, 'model.safetensors')), files['model.safetensors']!)).toBe(true);
+    expect((await filesUnder(repoDir(cache))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('an aborted signal stops before any request; a reference that leads out of the cache is refused', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const cache = freshCache();
+    await expect(downloadHubModel({ id: 'org/bert-micro', revision: 'main' }, { cacheDir: cache, signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(downloadHubModel({ id: 'org/bert-micro', revision: '../../outside' }, { cacheDir: cache })).rejects.toThrow(
+      'org/bert-micro@../../outside: not a Hugging Face Hub id and revision (expected org/name@revision, without ..)',
+    );
+    expect(hub.requests).toEqual([]);
+    expect(await filesUnder(cache)).toEqual([]);
+  });
+
+  it('an answer without a commit id is refused before any file is fetched', async () => {
+    const cache = freshCache();
+    await expect(downloadHubModel({ id: 'org/no-commit', revision: 'main' }, { cacheDir: cache })).rejects.toThrow(
+      /^org\/no-commit@main: http:\/\/127\.0\.0\.1:\d+ did not say which commit the revision is \(sha "main"\); is HF_ENDPOINT a Hugging Face Hub\?$/,
+    );
+    expect(fileRequests()).toEqual([]);
+    expect(await filesUnder(cache)).toEqual([]);
+  });
+
   it('the cache folder is cacheDir, else HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub', async () => {
     for (const name of ['HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'HF_HOME', 'XDG_CACHE_HOME']) vi.stubEnv(name, undefined);
     vi.stubEnv('HOME', '/home/someone');
@@ -277,6 +311,14 @@ describe('Hub references and file choice', () => {
     expect(parseHubRef('org/name@refs/pr/3')).toEqual({ id: 'org/name', revision: 'refs/pr/3' });
     expect(parseHubRef('org/name@../../../etc')).toBeUndefined();
     expect(parseHubRef('org/name@refs/../../x')).toBeUndefined();
+  });
+
+  it('reports progress at 25, 50 and 75 % of files above 10 MB, once each', () => {
+    const said: string[] = [];
+    const onBytes = quarterProgress(40e6, (done) => said.push(done))!;
+    for (const bytes of [1e6, 10e6, 10.5e6, 35e6, 40e6]) onBytes(bytes);
+    expect(said).toEqual(['25 % of 40.0 MB', '50 % of 40.0 MB', '75 % of 40.0 MB']);
+    expect(quarterProgress(9e6, () => undefined)).toBeUndefined();
   });
 
   it('takes config.json, model.safetensors over pytorch_model.bin, and the tokenizer files present; refuses a repository without them', () => {

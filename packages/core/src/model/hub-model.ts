@@ -14,6 +14,7 @@ import {
   hasBlob,
   hasCachedFile,
   hubCacheDir,
+  isCommitHash,
   linkSnapshotFile,
   repoCacheDir,
   snapshotDir,
@@ -106,6 +107,9 @@ function settingsOf(ref: HubRef, options: HubModelOptions): Settings {
  * tokenizer_config.json). Errors name the id, the revision and what is missing.
  */
 export async function downloadHubModel(ref: HubRef, options: HubModelOptions = {}): Promise<string> {
+  if (parseHubRef(`${ref.id}@${ref.revision}`) === undefined) {
+    throw new HubModelError('unsupported', `${label(ref)}: not a Hugging Face Hub id and revision (expected org/name@revision, without ..)`);
+  }
   const settings = settingsOf(ref, options);
   if (settings.offline) {
     const cached = await cachedSnapshot(ref, settings);
@@ -150,6 +154,9 @@ async function download(ref: HubRef, settings: Settings): Promise<string> {
   // The one request every call makes: which commit the revision is now, and the repository's files.
   const info = await modelInfo({ name: ref.id, revision: ref.revision, additionalFields: ['sha', 'filePaths'], ...credentials });
   const commit = info.sha;
+  if (typeof commit !== 'string' || !isCommitHash(commit)) {
+    throw new HubModelError('hub', `${label(ref)}: ${endpoint} did not say which commit the revision is (sha ${JSON.stringify(commit)}); is HF_ENDPOINT a Hugging Face Hub?`);
+  }
   const files = filesToFetch(ref, info.filePaths);
   const snapshot = snapshotDir(repoDir, commit);
   const missing: string[] = [];
@@ -209,7 +216,7 @@ function blobInfo(entry: { oid?: string; size: number; xetHash?: string; lfs?: {
 }
 
 /** A progress callback that speaks at 25 %, 50 % and 75 % of files above 10 MB. */
-function quarterProgress(total: number, say: (done: string) => void): ((bytes: number) => void) | undefined {
+export function quarterProgress(total: number, say: (done: string) => void): ((bytes: number) => void) | undefined {
   if (total < 10e6) return undefined;
   let next = 1;
   return (bytes) => {
