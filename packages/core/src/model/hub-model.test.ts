@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -289,6 +289,26 @@ describe.skipIf(!present)('Hugging Face Hub models (loopback Hub)', () => {
     );
     expect(fileRequests()).toEqual([]);
     expect(await filesUnder(cache)).toEqual([]);
+  });
+
+  it('a snapshot another tool wrote in the shared layout (links or plain files) is used as it is, offline and online', async () => {
+    const cache = freshCache();
+    const repo = repoDir(cache);
+    const snapshot = join(repo, 'snapshots', MAIN);
+    await mkdir(join(repo, 'blobs'), { recursive: true });
+    await mkdir(join(repo, 'refs'), { recursive: true });
+    await mkdir(snapshot, { recursive: true });
+    await writeFile(join(repo, 'blobs', 'weights-blob'), files['model.safetensors']!);
+    await symlink(join('..', '..', 'blobs', 'weights-blob'), join(snapshot, 'model.safetensors'));
+    for (const name of ['config.json', 'vocab.txt', 'tokenizer_config.json']) await writeFile(join(snapshot, name), files[name]!);
+    await writeFile(join(repo, 'refs', 'main'), MAIN);
+
+    const offline = await loadModel('org/bert-micro', { hub: { cacheDir: cache, offline: true } });
+    expect(offline).toMatchObject({ dir: snapshot, tokenizerPath: join(snapshot, 'vocab.txt') });
+    expect(offline.weights.size).toBeGreaterThan(0);
+    expect(hub.requests).toEqual([]);
+    expect(await downloadHubModel({ id: 'org/bert-micro', revision: 'main' }, { cacheDir: cache })).toBe(snapshot);
+    expect(fileRequests()).toEqual([]);
   });
 
   it('the cache folder is cacheDir, else HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub', async () => {
