@@ -82,6 +82,7 @@ describe.skipIf(!present)('Hugging Face Hub models (loopback Hub)', () => {
     hub = await startFakeHub([
       { id: 'org/bert-micro', refs: { main: MAIN, v1: V1 }, files },
       { id: 'org/gated', refs: { main: MAIN }, files, token: RIGHT_TOKEN },
+      { id: 'org/not-granted', refs: { main: MAIN }, files, token: RIGHT_TOKEN, refusal: 403 },
       { id: 'org/pt-only', refs: { main: MAIN }, files: { 'config.json': files['config.json']!, 'pytorch_model.bin': files['pytorch_model.bin']!, 'vocab.txt': files['vocab.txt']! } },
       {
         id: 'org/sharded',
@@ -220,6 +221,7 @@ describe.skipIf(!present)('Hugging Face Hub models (loopback Hub)', () => {
     for (const file of await filesUnder(cache)) everything.push(await readFile(file, 'utf8'));
     expect(everything.filter((text) => text.includes(WRONG_TOKEN))).toEqual([]);
 
+    await expect(downloadHubModel({ id: 'org/not-granted', revision: 'main' }, { cacheDir: cache })).rejects.toThrow(/^org\/not-granted@main: .* refused access \(HTTP 403: [^]*the token in HF_TOKEN has no access to it/);
     vi.stubEnv('HF_TOKEN', '');
     await expect(downloadHubModel({ id: 'org/gated', revision: 'main' }, { cacheDir: cache })).rejects.toThrow(/refused access \(HTTP 401[^]*set HF_TOKEN to an access token that can read it/);
   });

@@ -18,6 +18,8 @@ export interface FakeRepo {
   lfs?: (file: string) => boolean;
   /** The repository needs `Authorization: Bearer <token>` (a gated or private model). */
   token?: string;
+  /** The answer to a missing or wrong token: 401 (the Hub's for no or a bad token), or 403 (a valid token not granted access). Default 401. */
+  refusal?: 401 | 403;
   /** What the CDN really sends for a file, instead of the announced content (a corrupted transfer). */
   served?: Record<string, Uint8Array>;
 }
@@ -66,7 +68,7 @@ export async function startFakeHub(repos: FakeRepo[]): Promise<FakeHub> {
     const repo = id === undefined ? undefined : byId.get(id);
     if (id === undefined) return json(res, 404, { error: 'Not found' });
     if (repo?.token !== undefined && req.headers.authorization !== `Bearer ${repo.token}`) {
-      return json(res, 401, { error: `Access to model ${id} is restricted. You must have access to it and be authenticated to access it. Please log in.` }, { 'x-error-code': 'GatedRepo' });
+      return json(res, repo.refusal ?? 401, { error: `Access to model ${id} is restricted. You must have access to it and be authenticated to access it. Please log in.` }, { 'x-error-code': 'GatedRepo' });
     }
     if (!repo) return json(res, 404, { error: 'Repository not found' }, { 'x-error-code': 'RepoNotFound' });
     const revision = api?.[3] ?? resolve![2]!;
