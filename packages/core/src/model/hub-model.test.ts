@@ -145,6 +145,12 @@ describe.skipIf(!present)('Hugging Face Hub models (loopback Hub)', () => {
     model.dispose();
   });
 
+  it("loadModel's log gets the download's progress when the hub options have no log of their own", async () => {
+    const log: string[] = [];
+    await loadModel('org/bert-micro@v1', { hub: { cacheDir: freshCache() }, log: (m) => log.push(m) });
+    expect(log.filter((m) => m.startsWith('org/bert-micro@v1: downloading model.safetensors (0.6 MB)'))).toHaveLength(1);
+  });
+
   it('a second call downloads nothing: one revision check, no file request', async () => {
     const cache = freshCache();
     const first = await downloadHubModel({ id: 'org/bert-micro', revision: 'main' }, { cacheDir: cache });

@@ -64,7 +64,7 @@ const isDir = (path: string) => {
 const looksLikePath = (ref: string) => /^(\.{1,2}|~)?[/\\]/.test(ref) || ref.startsWith('.') || /^[A-Za-z]:[/\\]/.test(ref);
 
 /** Finds the folder `ref` names (downloading a Hub id); errors say what `ref` was taken for and what was expected. */
-export async function locateModel(ref: string, options: Pick<LoadModelOptions, 'hub'> = {}): Promise<LocatedModel> {
+export async function locateModel(ref: string, options: Pick<LoadModelOptions, 'hub' | 'log'> = {}): Promise<LocatedModel> {
   const local = resolve(ref);
   if (isDir(local)) {
     if (isModelFolder(local)) return { kind: 'gbp-model', ref, dir: local, format: 'gbp' };
@@ -81,7 +81,9 @@ export async function locateModel(ref: string, options: Pick<LoadModelOptions, '
   if (existsSync(local)) throw new Error(`${ref}: a file, not a model folder`);
   const hubRef = looksLikePath(ref) ? undefined : parseHubRef(ref);
   if (hubRef === undefined) throw new Error(`${ref}: no such folder (and not a Hugging Face Hub id such as org/name or org/name@revision)`);
-  const dir = await downloadHubModel(hubRef, options.hub);
+  // The download's progress goes where the caller's log goes, unless the hub options have their own.
+  const log = options.hub?.log ?? options.log;
+  const dir = await downloadHubModel(hubRef, { ...options.hub, ...(log ? { log } : {}) });
   return { kind: 'hub', ref, dir, format: 'hf' };
 }
 
@@ -123,7 +125,7 @@ export async function loadModel(ref: string, options: LoadModelOptions = {}): Pr
 }
 
 /** The config alone (no weights read): for `gbp info --from`. */
-export async function readModelConfig(ref: string, options: Pick<LoadModelOptions, 'hub' | 'numLabels'> = {}): Promise<LocatedModel & { config: ModelConfig }> {
+export async function readModelConfig(ref: string, options: Pick<LoadModelOptions, 'hub' | 'numLabels' | 'log'> = {}): Promise<LocatedModel & { config: ModelConfig }> {
   const located = await locateModel(ref, options);
   if (located.format === 'hf') {
     const { config } = await readHfConfig(join(located.dir, 'config.json'), options.numLabels !== undefined ? { numLabels: options.numLabels } : {});
