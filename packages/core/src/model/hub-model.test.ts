@@ -10,6 +10,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AbortError } from '../abort.js';
 import { initBackend } from '../backend/index.js';
 import { tf } from '../tf.js';
 import { startFakeHub, gitOid, sha256, type FakeHub } from './__fixtures__/fake-hub.js';
@@ -278,11 +279,27 @@ describe.skipIf(!present)('Hugging Face Hub models (loopback Hub)', () => {
     expect((await filesUnder(repoDir(cache))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
-  it('an aborted signal stops before any request; a reference that leads out of the cache is refused', async () => {
-    const controller = new AbortController();
-    controller.abort();
+  it('an aborted signal stops before any request; one aborted during a download keeps nothing', async () => {
     const cache = freshCache();
-    await expect(downloadHubModel({ id: 'org/bert-micro', revision: 'main' }, { cacheDir: cache, signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    const before = new AbortController();
+    before.abort();
+    const ref = { id: 'org/bert-micro', revision: 'main' };
+    await expect(downloadHubModel(ref, { cacheDir: cache, signal: before.signal })).rejects.toThrow(new AbortError('org/bert-micro@main: the download was aborted'));
+    expect(hub.requests).toEqual([]);
+
+    const during = new AbortController();
+    const log = (m: string) => {
+      if (m.includes('downloading model.safetensors')) during.abort();
+    };
+    const error = await downloadHubModel(ref, { cacheDir: cache, signal: during.signal, log }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortError);
+    expect((error as Error).message).toBe('org/bert-micro@main: the download was aborted');
+    const written = await filesUnder(repoDir(cache));
+    expect(written.filter((f) => f.includes(sha256(files['model.safetensors']!)) || f.endsWith('.tmp') || f.endsWith('model.safetensors') || f.includes('refs'))).toEqual([]);
+  });
+
+  it('a reference that leads out of the cache is refused before any request', async () => {
+    const cache = freshCache();
     await expect(downloadHubModel({ id: 'org/bert-micro', revision: '../../outside' }, { cacheDir: cache })).rejects.toThrow(
       'org/bert-micro@../../outside: not a Hugging Face Hub id and revision (expected org/name@revision, without ..)',
     );

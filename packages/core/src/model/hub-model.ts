@@ -8,6 +8,7 @@
  * included) is @huggingface/hub's; the cache writes are hub-cache.ts's.
  */
 import { downloadFile, HubApiError, modelInfo, pathsInfo } from '@huggingface/hub';
+import { AbortError, throwIfAborted } from '../abort.js';
 import { hubEndpoint, hubOfflineFromEnv } from '../data/hub.js';
 import {
   cachedCommit,
@@ -110,6 +111,8 @@ export async function downloadHubModel(ref: HubRef, options: HubModelOptions = {
   if (parseHubRef(`${ref.id}@${ref.revision}`) === undefined) {
     throw new HubModelError('unsupported', `${label(ref)}: not a Hugging Face Hub id and revision (expected org/name@revision, without ..)`);
   }
+  const aborted = `${label(ref)}: the download was aborted`;
+  throwIfAborted(options.signal, aborted);
   const settings = settingsOf(ref, options);
   if (settings.offline) {
     const cached = await cachedSnapshot(ref, settings);
@@ -129,6 +132,8 @@ export async function downloadHubModel(ref: HubRef, options: HubModelOptions = {
   try {
     return await download(ref, settings);
   } catch (error) {
+    // However the abort surfaced (fetch's DOMException, the library's stream message), it is core's one AbortError.
+    if (options.signal?.aborted) throw new AbortError(aborted);
     if (!isNetworkError(error)) throw hubFailure(ref, settings, error);
     // As huggingface_hub does: the Hub unreachable, a cached snapshot of the revision still serves.
     const cached = await cachedSnapshot(ref, settings);
@@ -242,7 +247,7 @@ function hubMessage(error: HubApiError): string {
 /** A failure as a HubModelError that names the model, the endpoint and what to do; never the token. */
 function hubFailure(ref: HubRef, { endpoint, token }: Settings, error: unknown): Error {
   const hide = (message: string) => (token ? message.replaceAll(token, '<HF_TOKEN>') : message);
-  if (error instanceof HubModelError || (error instanceof Error && error.name === 'AbortError')) return error;
+  if (error instanceof HubModelError) return error;
   if (error instanceof BlobCheckError) return new HubModelError('hub', error.message, { cause: error });
   if (error instanceof HubApiError) {
     const said = hubMessage(error);
@@ -266,5 +271,5 @@ function hubFailure(ref: HubRef, { endpoint, token }: Settings, error: unknown):
     );
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new HubModelError('hub', hide(`${label(ref)}: ${message}`), { cause: error });
+  return new HubModelError('hub', hide(`${label(ref)}: ${message} (from ${endpoint})`), { cause: error });
 }
