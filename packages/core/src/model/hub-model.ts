@@ -232,9 +232,10 @@ export function quarterProgress(total: number, say: (done: string) => void): ((b
 /** fetch's "fetch failed" (undici's one message for no HTTP answer: refused, no DNS, reset, bad port): the Hub was not reached. */
 const isNetworkError = (error: unknown): boolean => error instanceof TypeError && error.message === 'fetch failed';
 
+/** The system's reason (ECONNREFUSED, ENOTFOUND, ...); `||` because an AggregateError (every address refused) may have an empty message. */
 const networkReason = (error: unknown): string => {
   const cause = (error as Error).cause as NodeJS.ErrnoException | undefined;
-  return cause?.code ?? cause?.message ?? String(error);
+  return cause?.code || cause?.message || String(error);
 };
 
 /** The Hub's own words for a failed request (its JSON `error`), kept short. */
