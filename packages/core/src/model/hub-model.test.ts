@@ -141,6 +141,7 @@ describe.skipIf(!present)('Hugging Face Hub models (loopback Hub)', () => {
     });
     const actual = logits.dataSync();
     const worst = c.logits.flat().reduce((w, expected, i) => Math.max(w, Math.abs(actual[i]! - expected)), 0);
+    console.log(`[gbp] bert-ref-micro from the loopback Hub: max |logits - reference| ${worst}`);
     expect(worst).toBeLessThan(1e-4);
     tf.dispose(logits);
     model.dispose();
