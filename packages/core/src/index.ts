@@ -34,6 +34,8 @@ export {
   readModelConfig,
   parseHubRef,
   downloadHubModel,
+  HubModelError,
+  type HubModelErrorKind,
   type HfImport,
   type HfImportOptions,
   type LoadedModel,

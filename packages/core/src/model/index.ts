@@ -23,4 +23,4 @@ export { flopsPerToken, type CompactionReport } from './compaction-report.js';
 export { encodeSafetensors, decodeSafetensors, type NamedTensor } from './safetensors.js';
 export { compact, maxAbsLogitDiff, type CompactedModel, type CompactionCounts } from './compact.js';
 export { absoluteModelRef, ModelLoadError, locateModel, loadModel, readModelConfig, withOverrides, type LoadedModel, type LocatedModel, type LoadModelOptions, type ModelSourceKind } from './source.js';
-export { downloadHubModel, parseHubRef, type HubModelOptions, type HubRef } from './hub-model.js';
+export { downloadHubModel, parseHubRef, HubModelError, type HubModelErrorKind, type HubModelOptions, type HubRef } from './hub-model.js';

@@ -14,19 +14,9 @@ import { freshClassifierWeights, importHfFolder } from './hf-import.js';
 import { readHfConfig } from './hf-config.js';
 import { downloadHubModel, parseHubRef, type HubModelOptions } from './hub-model.js';
 import type { NamedTensor } from './safetensors.js';
+import { ModelLoadError } from './load-error.js';
 
-/**
- * A model reference that cannot be loaded: a missing or wrong folder, a bad config.json, a refused
- * tensor, a Hub failure. The message names the file or id and what was expected; callers show it
- * without a stack.
- */
-export class ModelLoadError extends Error {
-  readonly code = 'MODEL_LOAD';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'ModelLoadError';
-  }
-}
+export { ModelLoadError };
 
 /** Runs `load`, turning its errors into ModelLoadErrors (an AbortError stays one). */
 async function asLoadError<T>(load: () => Promise<T>): Promise<T> {
@@ -97,11 +87,11 @@ export function absoluteModelRef(ref: string, baseDir: string): string {
 }
 
 /** Finds the folder `ref` names (downloading a Hub id); errors say what `ref` was taken for and what was expected. */
-export function locateModel(ref: string, options: Pick<LoadModelOptions, 'hub'> = {}): Promise<LocatedModel> {
+export function locateModel(ref: string, options: Pick<LoadModelOptions, 'hub' | 'log'> = {}): Promise<LocatedModel> {
   return asLoadError(() => locate(ref, options));
 }
 
-async function locate(ref: string, options: Pick<LoadModelOptions, 'hub'>): Promise<LocatedModel> {
+async function locate(ref: string, options: Pick<LoadModelOptions, 'hub' | 'log'>): Promise<LocatedModel> {
   const local = resolve(ref);
   if (isDir(local)) {
     if (isModelFolder(local)) return { kind: 'gbp-model', ref, dir: local, format: 'gbp' };
@@ -118,7 +108,9 @@ async function locate(ref: string, options: Pick<LoadModelOptions, 'hub'>): Prom
   if (existsSync(local)) throw new Error(`${ref}: a file, not a model folder`);
   const hubRef = looksLikePath(ref) ? undefined : parseHubRef(ref);
   if (hubRef === undefined) throw new Error(`${ref}: no such folder (and not a Hugging Face Hub id such as org/name or org/name@revision)`);
-  const dir = await downloadHubModel(hubRef, options.hub);
+  // The download's progress goes where the caller's log goes, unless the hub options have their own.
+  const log = options.hub?.log ?? options.log;
+  const dir = await downloadHubModel(hubRef, { ...options.hub, ...(log ? { log } : {}) });
   return { kind: 'hub', ref, dir, format: 'hf' };
 }
 
@@ -164,11 +156,11 @@ async function load(ref: string, options: LoadModelOptions): Promise<LoadedModel
 }
 
 /** The config alone (no weights read): for `gbp info --from`. */
-export function readModelConfig(ref: string, options: Pick<LoadModelOptions, 'hub' | 'numLabels'> = {}): Promise<LocatedModel & { config: ModelConfig }> {
+export function readModelConfig(ref: string, options: Pick<LoadModelOptions, 'hub' | 'numLabels' | 'log'> = {}): Promise<LocatedModel & { config: ModelConfig }> {
   return asLoadError(() => readConfig(ref, options));
 }
 
-async function readConfig(ref: string, options: Pick<LoadModelOptions, 'hub' | 'numLabels'>): Promise<LocatedModel & { config: ModelConfig }> {
+async function readConfig(ref: string, options: Pick<LoadModelOptions, 'hub' | 'numLabels' | 'log'>): Promise<LocatedModel & { config: ModelConfig }> {
   const located = await locate(ref, options);
   if (located.format === 'hf') {
     const { config } = await readHfConfig(join(located.dir, 'config.json'), options.numLabels !== undefined ? { numLabels: options.numLabels } : {});
