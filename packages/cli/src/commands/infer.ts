@@ -1,0 +1,167 @@
+/** `gbp infer --model M (--input FILE | --text T [--pair P])`: predictions of a model as JSONL, and metrics for labelled rows. */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Writable } from 'node:stream';
+import { initBackend, InferenceModel, loadModel, openAtomicFile, tokenizerFromFile, type BackendName, type LoadedModel, type TaskName } from '@gbp/core';
+import { helpText, INFER_FLAGS, parseFlags, UsageError } from '../args.js';
+import { inferMetrics, metricsTask } from '../infer/infer-metrics.js';
+import { readInferRows, rowTexts, type BadRow, type InferRow } from '../infer/input-rows.js';
+import { outputRow, predictedLabel } from '../infer/output-row.js';
+import { predictRows } from '../infer/predict.js';
+import type { CommandIO } from './io.js';
+import { EXIT } from './run.js';
+
+export const INFER_USAGE = 'Usage: gbp infer --model M (--input FILE.jsonl | --text TEXT [--pair TEXT]) [--output FILE] [--pooled] [--batch N] [--task TASK] [--backend NAME]';
+
+const INFER_INTRO = `Each input row is a JSON object with its text in GLUE's fields (sentence; sentence1, sentence2;
+question, sentence; premise, hypothesis; question1, question2) or text (and text_pair). Output: each
+row plus logits, label (the argmax class id, or the score of a one-output model) and with --pooled
+pooler_output; a row's own label moves to input_label. Rows with a label are scored with the task's
+metrics (printed to stderr, or to stdout with --output). Texts are cut at the model's max_len.
+Exit codes: 0 success, 1 some rows were bad (reported by line; the others are written) or it failed,
+2 invalid flags or model (nothing ran), 130 stopped (an --output file is not written).`;
+
+export const DEFAULT_INFER_BATCH = 32;
+/** Seconds between two progress lines. */
+const PROGRESS_EVERY_S = 1;
+
+export async function inferCommand(argv: readonly string[], io: CommandIO): Promise<number> {
+  const { flags, positionals } = parseFlags(argv, INFER_FLAGS, 'gbp infer');
+  if (flags.help) {
+    io.stdout.write(helpText(INFER_USAGE, INFER_FLAGS, INFER_INTRO));
+    return EXIT.ok;
+  }
+  if (positionals.length > 0) throw new UsageError(`gbp infer: unexpected argument '${positionals[0]}'; give the model with --model M and the rows with --input FILE or --text TEXT`);
+  if (flags.model === undefined) throw new UsageError('gbp infer: give the model with --model M (a model folder, a job results folder, a Hugging Face folder or a Hub id); see gbp infer -h');
+  if ((flags.input === undefined) === (flags.text === undefined)) {
+    throw new UsageError(`gbp infer: give ${flags.input === undefined ? 'either' : 'only one of'} --input FILE.jsonl or --text TEXT`);
+  }
+  if (flags.pair !== undefined && flags.text === undefined) throw new UsageError('gbp infer: --pair is the second segment of --text; give --text too');
+  const inputFile = flags.input === undefined || flags.input === '-' ? undefined : resolve(io.cwd, flags.input);
+  if (inputFile !== undefined && !isFile(inputFile)) {
+    throw new UsageError(`gbp infer: --input ${flags.input}: ${existsSync(inputFile) ? 'a folder, not a file' : 'no such file'} (expected a JSONL file, one JSON object a line)`);
+  }
+  const outputFile = flags.output === undefined ? undefined : resolve(io.cwd, flags.output);
+  if (outputFile !== undefined && existsSync(outputFile) && !isFile(outputFile)) throw new UsageError(`gbp infer: --output ${flags.output} is a folder; give a file name`);
+
+  const say = (message: string) => io.stderr.write(`gbp infer: ${message}\n`);
+  const loaded = await loadModelOrRefuse(flags.model, io.cwd, say);
+  const tokenizer = await modelTokenizer(loaded);
+  const { config } = loaded;
+  const task = metricsTask(flags.task, loaded.task, config.num_labels, flags.model);
+  if (loaded.freshClassifier) say(`${flags.model} has no trained classifier (a fresh one was made): its logits and labels mean nothing until it is fine-tuned`);
+
+  const labelKind = { numLabels: config.num_labels };
+  let rows: InferRow[];
+  let bad: BadRow[] = [];
+  if (flags.text !== undefined) {
+    const fields = { text: flags.text, ...(flags.pair !== undefined && { text_pair: flags.pair }) };
+    rows = [{ line: 1, fields, texts: rowTexts(fields, '--text') }];
+  } else {
+    const input = inputFile === undefined ? io.stdin : createReadStream(inputFile);
+    ({ rows, bad } = await readInferRows(createInterface({ input, crlfDelay: Infinity }), flags.input!, labelKind));
+    for (const row of bad) say(row.message);
+  }
+
+  const backend = await initBackend((flags.backend ?? 'auto') as BackendName);
+  const model = InferenceModel.fromWeights(config, loaded.weights, loaded.task);
+  const batchSize = flags.batch ?? DEFAULT_INFER_BATCH;
+  say(`${rows.length} row${rows.length === 1 ? '' : 's'}, ${flags.model} (${loaded.kind}, ${config.num_labels} outputs, max_len ${config.max_len}), batch ${batchSize}, ${backend.name}`);
+
+  const controller = new AbortController();
+  const detach = io.onSignals(() => controller.abort());
+  const file = outputFile === undefined ? undefined : await openAtomicFile(outputFile);
+  const write = file ? (text: string) => file.write(text) : (text: string) => writeTo(io.stdout, text);
+  const scored = { predictions: [] as number[], labels: [] as number[] };
+  const started = performance.now();
+  let lastProgress = started;
+  const progress = (done: number) => {
+    const now = performance.now();
+    if (done < rows.length && now - lastProgress < PROGRESS_EVERY_S * 1000) return;
+    lastProgress = now;
+    const rate = done / Math.max((now - started) / 1000, 1e-3);
+    say(`${done}/${rows.length} rows, ${rate.toFixed(1)} rows/s`);
+  };
+  try {
+    for await (const chunk of predictRows(model, tokenizer, rows, { batchSize, pooled: flags.pooled === true, onProgress: progress, signal: controller.signal })) {
+      let text = '';
+      chunk.rows.forEach((row, i) => {
+        const prediction = chunk.predictions[i]!;
+        text += `${JSON.stringify(outputRow(row, prediction))}\n`;
+        if (row.label !== undefined) {
+          scored.predictions.push(predictedLabel(prediction.logits));
+          scored.labels.push(row.label);
+        }
+      });
+      await write(text);
+    }
+    await file?.commit();
+  } catch (error) {
+    await file?.abort();
+    if (controller.signal.aborted) {
+      say(`stopped; ${file ? `${flags.output} not written` : 'the rows above were written'}`);
+      return EXIT.aborted;
+    }
+    throw error;
+  } finally {
+    detach();
+    model.dispose();
+  }
+
+  const report = file ? (line: string) => io.stdout.write(`${line}\n`) : say;
+  if (file) report(`output: ${outputFile} (${rows.length} rows)`);
+  if (scored.labels.length > 0) report(metricsLine(task, config.num_labels, scored, rows.length));
+  if (bad.length > 0) {
+    say(`${bad.length} bad row${bad.length === 1 ? '' : 's'} (line${bad.length === 1 ? '' : 's'} ${bad.map((b) => b.line).join(', ')}) left out; the other ${rows.length} ${file ? `are in ${flags.output}` : 'were written'}`);
+    return EXIT.failed;
+  }
+  return EXIT.ok;
+}
+
+/** "metrics (sst2, 4 labelled rows): accuracy 0.7500" */
+function metricsLine(task: TaskName | undefined, numLabels: number, scored: { predictions: number[]; labels: number[] }, total: number): string {
+  const metrics = inferMetrics(task, numLabels, scored.predictions, scored.labels);
+  const values = Object.entries(metrics).map(([name, value]) => `${name} ${value.toFixed(4)}`);
+  const count = `${scored.labels.length}${scored.labels.length < total ? ` of ${total}` : ''} labelled rows`;
+  return `metrics (${task ?? (numLabels === 1 ? 'score' : 'classes')}, ${count}): ${values.join(', ')}`;
+}
+
+/** The model, or a UsageError with what the reference was taken for and what was expected (nothing has run). */
+async function loadModelOrRefuse(ref: string, cwd: string, log: (message: string) => void): Promise<LoadedModel> {
+  try {
+    return await loadModel(isLocal(ref, cwd) ? resolve(cwd, ref) : ref, { log });
+  } catch (error) {
+    throw new UsageError(`gbp infer: --model ${ref}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** The tokenizer the model was trained with: its folder's vocab.txt or tokenizer.json. */
+async function modelTokenizer(loaded: LoadedModel) {
+  if (loaded.tokenizerPath === undefined) {
+    throw new UsageError(`gbp infer: ${loaded.dir} has no tokenizer (vocab.txt or tokenizer.json); gbp infer needs the one the model was trained with`);
+  }
+  const tokenizer = await tokenizerFromFile(loaded.tokenizerPath, loaded.lowercase);
+  if (tokenizer.vocabSize > loaded.config.vocab_size) {
+    throw new UsageError(`gbp infer: ${loaded.tokenizerPath} has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${loaded.config.vocab_size}: not this model's tokenizer`);
+  }
+  return tokenizer;
+}
+
+const isFile = (path: string) => existsSync(path) && statSync(path).isFile();
+/** A reference that names something under cwd (the command's, which tests set) rather than a Hub id. */
+const isLocal = (ref: string, cwd: string) => existsSync(resolve(cwd, ref));
+
+/** Writes to a stream, waiting for it to drain when its buffer is full (a reader that went away ends the wait). */
+function writeTo(stream: Writable, text: string): Promise<void> {
+  return new Promise((done) => {
+    if (stream.write(text) || stream.destroyed) return done();
+    const finish = () => {
+      stream.off('drain', finish);
+      stream.off('close', finish);
+      done();
+    };
+    stream.on('drain', finish);
+    stream.on('close', finish);
+  });
+}
