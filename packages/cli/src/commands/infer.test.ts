@@ -6,7 +6,7 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Writable, type PassThrough } from 'node:stream';
 import { loadModel, tokenizerFromFile, writeModelFolder } from '@gbp/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureIO } from '../../test/fixtures/capture-io.js';
@@ -134,6 +134,17 @@ describe.skipIf(!present)('gbp infer on the reference checkpoint', () => {
     const rows = jsonl(result.out);
     expect(rows.map((r) => r.sentence)).toEqual([a, b, c]);
     expectClose(rows[2]!.logits, reference.cases.single.logits[2]!);
+  });
+
+  it('reads rows from stdin with --input -, scoring only the labelled ones', async () => {
+    const io = captureIO(dir);
+    const [a, b] = reference.texts.single;
+    (io.value.stdin as PassThrough).end(`${JSON.stringify({ text: a, label: 0 })}\n${JSON.stringify({ text: b })}\n{}\n`);
+    const code = await main(['infer', '--backend', 'cpu', '--model', 'gbp-model', '--input', '-'], io.value);
+    expect(code).toBe(1);
+    expect(io.err()).toContain('gbp infer: stdin:3: no text field; expected');
+    expect(io.err()).toContain('gbp infer: metrics (sst2, 1 of 2 rows labelled): accuracy 1.0000\n');
+    expect(jsonl(io.out()).map((r) => r.text)).toEqual([a, b]);
   });
 
   it('takes a job folder as the model (its model/)', async () => {

@@ -60,7 +60,7 @@ export async function inferCommand(argv: readonly string[], io: CommandIO): Prom
     rows = [{ line: 1, fields, texts: rowTexts(fields, '--text') }];
   } else {
     const input = inputFile === undefined ? io.stdin : createReadStream(inputFile);
-    ({ rows, bad } = await readInferRows(createInterface({ input, crlfDelay: Infinity }), flags.input!, labelKind));
+    ({ rows, bad } = await readInferRows(createInterface({ input, crlfDelay: Infinity }), inputFile === undefined ? 'stdin' : flags.input!, labelKind));
     for (const row of bad) say(row.message);
   }
 
@@ -123,7 +123,8 @@ export async function inferCommand(argv: readonly string[], io: CommandIO): Prom
 function metricsLine(task: TaskName | undefined, numLabels: number, scored: { predictions: number[]; labels: number[] }, total: number): string {
   const metrics = inferMetrics(task, numLabels, scored.predictions, scored.labels);
   const values = Object.entries(metrics).map(([name, value]) => `${name} ${value.toFixed(4)}`);
-  const count = `${scored.labels.length}${scored.labels.length < total ? ` of ${total}` : ''} labelled rows`;
+  const labelled = scored.labels.length;
+  const count = labelled < total ? `${labelled} of ${total} rows labelled` : `${labelled} labelled rows`;
   return `metrics (${task ?? (numLabels === 1 ? 'score' : 'classes')}, ${count}): ${values.join(', ')}`;
 }
 
