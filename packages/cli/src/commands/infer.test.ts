@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable, type PassThrough } from 'node:stream';
 import { loadModel, tokenizerFromFile, writeModelFolder } from '@gbp/core';
+import { decodeSafetensors, encodeSafetensors } from '@gbp/core/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureIO } from '../../test/fixtures/capture-io.js';
 import { main } from '../cli.js';
@@ -145,6 +146,48 @@ describe.skipIf(!present)('gbp infer on the reference checkpoint', () => {
     expect(io.err()).toContain('gbp infer: stdin:3: no text field; expected');
     expect(io.err()).toContain('gbp infer: metrics (sst2, 1 of 2 rows labelled): accuracy 1.0000\n');
     expect(jsonl(io.out()).map((r) => r.text)).toEqual([a, b]);
+  });
+
+  it('refuses an input without a row it can read, leaving --output as it was', async () => {
+    writeFileSync(join(dir, 'kept.jsonl'), 'kept\n');
+    const empty = await infer(['--model', 'gbp-model', '--input', write('empty.jsonl', ['']), '--output', 'kept.jsonl']);
+    expect(empty.code).toBe(2);
+    expect(empty.err).toBe('gbp infer: empty.jsonl has no rows; nothing written\n');
+    const allBad = await infer(['--model', 'gbp-model', '--input', write('all-bad.jsonl', ['{"sentence": 1}', 'x']), '--output', 'kept.jsonl']);
+    expect(allBad.code).toBe(2);
+    expect(allBad.err).toContain("gbp infer: all-bad.jsonl:1: field 'sentence': expected a string, got 1\n");
+    expect(allBad.err).toContain('gbp infer: all-bad.jsonl has no rows that could be read (2 bad); nothing written\n');
+    expect(readFileSync(join(dir, 'kept.jsonl'), 'utf8')).toBe('kept\n');
+  });
+
+  it('gives the score as the label of a one-output model and scores it with Pearson and Spearman', async () => {
+    // The encoder of the reference with a fresh one-output head, saved as an stsb model.
+    const loaded = await loadModel(fixture, { numLabels: 1 });
+    await writeModelFolder(join(dir, 'scorer'), { config: loaded.config, task: 'stsb', weights: loaded.weights, vocab: readFileSync(join(fixture, 'vocab.txt'), 'utf8') });
+    const first = await infer(['--model', 'scorer', '--input', write('scores.jsonl', reference.texts.pair.map(([sentence1, sentence2]) => ({ sentence1, sentence2 })))]);
+    expect(first.code, first.err).toBe(0);
+    const scores = jsonl(first.out).map((row) => {
+      expect(row.logits).toHaveLength(1);
+      expect(row.label).toBe((row.logits as number[])[0]);
+      return row.label as number;
+    });
+    // Two points always correlate perfectly: gold scores in the order of the predictions give 1, reversed -1.
+    const gold = scores[0]! < scores[1]! ? [1, 4] : [4, 1];
+    const labelled = write('scores-labelled.jsonl', reference.texts.pair.map(([sentence1, sentence2], i) => ({ sentence1, sentence2, label: gold[i] })));
+    expect((await infer(['--model', 'scorer', '--input', labelled])).err).toContain('gbp infer: metrics (stsb, 2 labelled rows): pearson 1.0000, spearman 1.0000\n');
+    const reversed = write('scores-reversed.jsonl', reference.texts.pair.map(([sentence1, sentence2], i) => ({ sentence1, sentence2, label: gold[1 - i] })));
+    expect((await infer(['--model', 'scorer', '--input', reversed])).err).toContain('gbp infer: metrics (stsb, 2 labelled rows): pearson -1.0000, spearman -1.0000\n');
+  });
+
+  it('warns that a checkpoint without a classifier has meaningless logits', async () => {
+    const headless = join(dir, 'headless');
+    cpSync(fixture, headless, { recursive: true, filter: (path) => !path.includes('pretraining') });
+    const { tensors } = decodeSafetensors(readFileSync(join(fixture, 'model.safetensors')), 'model.safetensors');
+    writeFileSync(join(headless, 'model.safetensors'), encodeSafetensors(new Map([...tensors].filter(([name]) => !name.startsWith('classifier.')))));
+    const result = await infer(['--model', 'headless', '--text', 'a film', '--pooled']);
+    expect(result.code, result.err).toBe(0);
+    expect(result.err).toContain('gbp infer: headless has no trained classifier (a fresh one was made): its logits and labels mean nothing until it is fine-tuned\n');
+    expect(jsonl(result.out)[0]!.pooler_output).toHaveLength(64);
   });
 
   it('takes a job folder as the model (its model/)', async () => {

@@ -60,8 +60,11 @@ export async function inferCommand(argv: readonly string[], io: CommandIO): Prom
     rows = [{ line: 1, fields, texts: rowTexts(fields, '--text') }];
   } else {
     const input = inputFile === undefined ? io.stdin : createReadStream(inputFile);
-    ({ rows, bad } = await readInferRows(createInterface({ input, crlfDelay: Infinity }), inputFile === undefined ? 'stdin' : flags.input!, labelKind));
+    const name = inputFile === undefined ? 'stdin' : flags.input!;
+    ({ rows, bad } = await readInferRows(createInterface({ input, crlfDelay: Infinity }), name, labelKind));
     for (const row of bad) say(row.message);
+    // Nothing to predict: an --output file that is there stays as it is.
+    if (rows.length === 0) throw new UsageError(`gbp infer: ${name} has no rows${bad.length > 0 ? ` that could be read (${bad.length} bad)` : ''}; nothing written`);
   }
 
   const backend = await initBackend((flags.backend ?? 'auto') as BackendName);
