@@ -20,7 +20,8 @@ row plus logits, label (the argmax class id, or the score of a one-output model)
 pooler_output; a row's own label moves to input_label. Rows with a label are scored with the task's
 metrics (printed to stderr, or to stdout with --output). Texts are cut at the model's max_len.
 Exit codes: 0 success, 1 some rows were bad (reported by line; the others are written) or it failed,
-2 invalid flags or model (nothing ran), 130 stopped (an --output file is not written).`;
+2 invalid flags, model or input without a readable row (nothing ran), 130 stopped (an --output
+file is not written).`;
 
 export const DEFAULT_INFER_BATCH = 32;
 /** Seconds between two progress lines. */
