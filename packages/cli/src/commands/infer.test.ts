@@ -137,6 +137,14 @@ describe.skipIf(!present)('gbp infer on the reference checkpoint', () => {
     expectClose(rows[2]!.logits, reference.cases.single.logits[2]!);
   });
 
+  it('names at most ten bad lines in its summary', async () => {
+    const file = write('many-bad.jsonl', [...Array.from({ length: 12 }, () => 'x'), { sentence: 'fine' }]);
+    const result = await infer(['--model', 'gbp-model', '--input', file]);
+    expect(result.code).toBe(1);
+    expect(result.err.match(/many-bad\.jsonl:\d+: not valid JSON/g)).toHaveLength(12);
+    expect(result.err).toContain('gbp infer: 12 bad rows (lines 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more) left out; the other 1 were written\n');
+  });
+
   it('reads rows from stdin with --input -, scoring only the labelled ones', async () => {
     const io = captureIO(dir);
     const [a, b] = reference.texts.single;

@@ -3,10 +3,10 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
-import { initBackend, InferenceModel, loadModel, openAtomicFile, tokenizerFromFile, type BackendName, type LoadedModel, type TaskName } from '@gbp/core';
+import { initBackend, InferenceModel, loadModel, openAtomicFile, tokenizerFromFile, type AtomicFile, type BackendName, type LoadedModel, type TaskName } from '@gbp/core';
 import { helpText, INFER_FLAGS, parseFlags, UsageError } from '../args.js';
 import { inferMetrics, metricsTask } from '../infer/infer-metrics.js';
-import { readInferRows, rowTexts, type BadRow, type InferRow } from '../infer/input-rows.js';
+import { readInferRows, rowTexts, type BadRow, type InferRow, type LabelKind } from '../infer/input-rows.js';
 import { outputRow, predictedLabel } from '../infer/output-row.js';
 import { predictRows } from '../infer/predict.js';
 import type { CommandIO } from './io.js';
@@ -53,21 +53,7 @@ export async function inferCommand(argv: readonly string[], io: CommandIO): Prom
   const task = metricsTask(flags.task, loaded.task, config.num_labels, flags.model);
   if (loaded.freshClassifier) say(`${flags.model} has no trained classifier (a fresh one was made): its logits and labels mean nothing until it is fine-tuned`);
 
-  const labelKind = { numLabels: config.num_labels };
-  let rows: InferRow[];
-  let bad: BadRow[] = [];
-  if (flags.text !== undefined) {
-    const fields = { text: flags.text, ...(flags.pair !== undefined && { text_pair: flags.pair }) };
-    rows = [{ line: 1, fields, texts: rowTexts(fields, '--text') }];
-  } else {
-    const input = inputFile === undefined ? io.stdin : createReadStream(inputFile);
-    const name = inputFile === undefined ? 'stdin' : flags.input!;
-    ({ rows, bad } = await readInferRows(createInterface({ input, crlfDelay: Infinity }), name, labelKind));
-    for (const row of bad) say(row.message);
-    // Nothing to predict: an --output file that is there stays as it is.
-    if (rows.length === 0) throw new UsageError(`gbp infer: ${name} has no rows${bad.length > 0 ? ` that could be read (${bad.length} bad)` : ''}; nothing written`);
-  }
-
+  const { rows, bad } = await inputRows(flags, inputFile, io, { numLabels: config.num_labels }, say);
   const backend = await initBackend((flags.backend ?? 'auto') as BackendName);
   const model = InferenceModel.fromWeights(config, loaded.weights, loaded.task);
   const batchSize = flags.batch ?? DEFAULT_INFER_BATCH;
@@ -75,31 +61,14 @@ export async function inferCommand(argv: readonly string[], io: CommandIO): Prom
 
   const controller = new AbortController();
   const detach = io.onSignals(() => controller.abort());
-  const file = outputFile === undefined ? undefined : await openAtomicFile(outputFile);
-  const write = file ? (text: string) => file.write(text) : (text: string) => writeTo(io.stdout, text);
-  const scored = { predictions: [] as number[], labels: [] as number[] };
-  const started = performance.now();
-  let lastProgress = started;
-  const progress = (done: number) => {
-    const now = performance.now();
-    if (done < rows.length && now - lastProgress < PROGRESS_EVERY_S * 1000) return;
-    lastProgress = now;
-    const rate = done / Math.max((now - started) / 1000, 1e-3);
-    say(`${done}/${rows.length} rows, ${rate.toFixed(1)} rows/s`);
-  };
+  let file: AtomicFile | undefined;
+  let scored: Scored;
   try {
-    for await (const chunk of predictRows(model, tokenizer, rows, { batchSize, pooled: flags.pooled === true, onProgress: progress, signal: controller.signal })) {
-      let text = '';
-      chunk.rows.forEach((row, i) => {
-        const prediction = chunk.predictions[i]!;
-        text += `${JSON.stringify(outputRow(row, prediction))}\n`;
-        if (row.label !== undefined) {
-          scored.predictions.push(predictedLabel(prediction.logits));
-          scored.labels.push(row.label);
-        }
-      });
-      await write(text);
-    }
+    file = outputFile === undefined ? undefined : await openAtomicFile(outputFile);
+    const sink = file;
+    const write = sink ? (text: string) => sink.write(text) : (text: string) => writeTo(io.stdout, text);
+    const predictions = predictRows(model, tokenizer, rows, { batchSize, pooled: flags.pooled === true, onProgress: progressReporter(rows.length, say), signal: controller.signal });
+    scored = await writePredictions(predictions, write);
     await file?.commit();
   } catch (error) {
     await file?.abort();
@@ -117,14 +86,75 @@ export async function inferCommand(argv: readonly string[], io: CommandIO): Prom
   if (file) report(`output: ${outputFile} (${rows.length} rows)`);
   if (scored.labels.length > 0) report(metricsLine(task, config.num_labels, scored, rows.length));
   if (bad.length > 0) {
-    say(`${bad.length} bad row${bad.length === 1 ? '' : 's'} (line${bad.length === 1 ? '' : 's'} ${bad.map((b) => b.line).join(', ')}) left out; the other ${rows.length} ${file ? `are in ${flags.output}` : 'were written'}`);
+    say(`${bad.length} bad row${bad.length === 1 ? '' : 's'} (${lineList(bad)}) left out; the other ${rows.length} ${file ? `are in ${flags.output}` : 'were written'}`);
     return EXIT.failed;
   }
   return EXIT.ok;
 }
 
+/** The rows of --text, or of --input (a file or stdin), each bad line reported; refuses an input without a good row. */
+async function inputRows(
+  flags: { text?: string; pair?: string; input?: string },
+  inputFile: string | undefined,
+  io: CommandIO,
+  labels: LabelKind,
+  say: (message: string) => void,
+): Promise<{ rows: InferRow[]; bad: BadRow[] }> {
+  if (flags.text !== undefined) {
+    const fields = { text: flags.text, ...(flags.pair !== undefined && { text_pair: flags.pair }) };
+    return { rows: [{ line: 1, fields, texts: rowTexts(fields, '--text') }], bad: [] };
+  }
+  const input = inputFile === undefined ? io.stdin : createReadStream(inputFile);
+  const name = inputFile === undefined ? 'stdin' : flags.input!;
+  const { rows, bad } = await readInferRows(createInterface({ input, crlfDelay: Infinity }), name, labels);
+  for (const row of bad) say(row.message);
+  // Nothing to predict: an --output file that is there stays as it is.
+  if (rows.length === 0) throw new UsageError(`gbp infer: ${name} has no rows${bad.length > 0 ? ` that could be read (${bad.length} bad)` : ''}; nothing written`);
+  return { rows, bad };
+}
+
+/** Predictions and gold labels of the labelled rows. */
+type Scored = { predictions: number[]; labels: number[] };
+
+/** Writes each chunk's output rows as JSONL, in input order; returns what the metrics need. */
+async function writePredictions(chunks: ReturnType<typeof predictRows>, write: (text: string) => Promise<void>): Promise<Scored> {
+  const scored: Scored = { predictions: [], labels: [] };
+  for await (const chunk of chunks) {
+    let text = '';
+    chunk.rows.forEach((row, i) => {
+      const prediction = chunk.predictions[i]!;
+      text += `${JSON.stringify(outputRow(row, prediction))}\n`;
+      if (row.label !== undefined) {
+        scored.predictions.push(predictedLabel(prediction.logits));
+        scored.labels.push(row.label);
+      }
+    });
+    await write(text);
+  }
+  return scored;
+}
+
+/** Progress lines on stderr: rows done of all and rows/s, at most one a PROGRESS_EVERY_S, and the last. */
+function progressReporter(total: number, say: (message: string) => void): (done: number) => void {
+  const started = performance.now();
+  let last = started;
+  return (done) => {
+    const now = performance.now();
+    if (done < total && now - last < PROGRESS_EVERY_S * 1000) return;
+    last = now;
+    say(`${done}/${total} rows, ${(done / Math.max((now - started) / 1000, 1e-3)).toFixed(1)} rows/s`);
+  };
+}
+
+/** "line 4", "lines 2, 4, 5" or the first ten and how many more. */
+function lineList(bad: readonly BadRow[]): string {
+  const SHOWN = 10;
+  const lines = bad.slice(0, SHOWN).map((b) => b.line).join(', ');
+  return `line${bad.length === 1 ? '' : 's'} ${lines}${bad.length > SHOWN ? ` and ${bad.length - SHOWN} more` : ''}`;
+}
+
 /** "metrics (sst2, 4 labelled rows): accuracy 0.7500" */
-function metricsLine(task: TaskName | undefined, numLabels: number, scored: { predictions: number[]; labels: number[] }, total: number): string {
+function metricsLine(task: TaskName | undefined, numLabels: number, scored: Scored, total: number): string {
   const metrics = inferMetrics(task, numLabels, scored.predictions, scored.labels);
   const values = Object.entries(metrics).map(([name, value]) => `${name} ${value.toFixed(4)}`);
   const labelled = scored.labels.length;
