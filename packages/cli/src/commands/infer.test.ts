@@ -131,7 +131,7 @@ describe.skipIf(!present)('gbp infer on the reference checkpoint', () => {
     expect(result.err).toContain('gbp infer: bad.jsonl:4: no text field; expected text (with optional text_pair), sentence1+sentence2');
     expect(result.err).toContain(`gbp infer: bad.jsonl:5: field 'sentence': expected a string, got 7\n`);
     expect(result.err).toContain(`gbp infer: bad.jsonl:6: field 'label': expected a class id, an integer in 0..1 (or -1 for none), got 5\n`);
-    expect(result.err).toContain('gbp infer: 4 bad rows (lines 2, 4, 5, 6) left out; the other 3 were written\n');
+    expect(result.err).toContain('gbp infer: 4 bad rows (lines 2, 4, 5, 6) left out; the other 3 rows were written\n');
     const rows = jsonl(result.out);
     expect(rows.map((r) => r.sentence)).toEqual([a, b, c]);
     expectClose(rows[2]!.logits, reference.cases.single.logits[2]!);
@@ -142,7 +142,7 @@ describe.skipIf(!present)('gbp infer on the reference checkpoint', () => {
     const result = await infer(['--model', 'gbp-model', '--input', file]);
     expect(result.code).toBe(1);
     expect(result.err.match(/many-bad\.jsonl:\d+: not valid JSON/g)).toHaveLength(12);
-    expect(result.err).toContain('gbp infer: 12 bad rows (lines 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more) left out; the other 1 were written\n');
+    expect(result.err).toContain('gbp infer: 12 bad rows (lines 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more) left out; the other row was written\n');
   });
 
   it('reads rows from stdin with --input -, scoring only the labelled ones', async () => {

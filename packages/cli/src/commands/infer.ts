@@ -86,7 +86,7 @@ export async function inferCommand(argv: readonly string[], io: CommandIO): Prom
   if (file) report(`output: ${outputFile} (${rows.length} rows)`);
   if (scored.labels.length > 0) report(metricsLine(task, config.num_labels, scored, rows.length));
   if (bad.length > 0) {
-    say(`${bad.length} bad row${bad.length === 1 ? '' : 's'} (${lineList(bad)}) left out; the other ${rows.length} ${file ? `are in ${flags.output}` : 'were written'}`);
+    say(`${bad.length} bad row${bad.length === 1 ? '' : 's'} (${lineList(bad)}) left out; ${othersWritten(rows.length, file ? flags.output : undefined)}`);
     return EXIT.failed;
   }
   return EXIT.ok;
@@ -144,6 +144,12 @@ function progressReporter(total: number, say: (message: string) => void): (done:
     last = now;
     say(`${done}/${total} rows, ${(done / Math.max((now - started) / 1000, 1e-3)).toFixed(1)} rows/s`);
   };
+}
+
+/** "the other row was written", "the other 3 rows are in out.jsonl" */
+function othersWritten(count: number, output: string | undefined): string {
+  const rows = count === 1 ? 'row' : `${count} rows`;
+  return `the other ${rows} ${output !== undefined ? `${count === 1 ? 'is' : 'are'} in ${output}` : count === 1 ? 'was written' : 'were written'}`;
 }
 
 /** "line 4", "lines 2, 4, 5" or the first ten and how many more. */
