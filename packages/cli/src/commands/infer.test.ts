@@ -145,6 +145,20 @@ describe.skipIf(!present)('gbp infer on the reference checkpoint', () => {
     expect(result.err).toContain('gbp infer: 12 bad rows (lines 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more) left out; the other row was written\n');
   });
 
+  it('reads a file with a byte order mark and CRLF line ends, and refuses bytes that are not UTF-8 naming the line', async () => {
+    const [a, b] = reference.texts.single;
+    writeFileSync(join(dir, 'windows.jsonl'), `\ufeff${JSON.stringify({ sentence: a })}\r\n${JSON.stringify({ sentence: b })}\r\n`);
+    const windows = await infer(['--model', 'gbp-model', '--input', 'windows.jsonl']);
+    expect(windows.code, windows.err).toBe(0);
+    expect(jsonl(windows.out).map((r) => r.sentence)).toEqual([a, b]);
+
+    writeFileSync(join(dir, 'latin1.jsonl'), Buffer.concat([Buffer.from(`${JSON.stringify({ sentence: a })}\n{"sentence": "caf`), Buffer.from([0xe9]), Buffer.from('"}\n')]));
+    const latin1 = await infer(['--model', 'gbp-model', '--input', 'latin1.jsonl']);
+    expect(latin1.code).toBe(2);
+    expect(latin1.err).toMatch(new RegExp(`^gbp infer: ${join(dir, 'latin1.jsonl').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: .*UTF-8`));
+    expect(latin1.out).toBe('');
+  });
+
   it('reads rows from stdin with --input -, scoring only the labelled ones', async () => {
     const io = captureIO(dir);
     const [a, b] = reference.texts.single;

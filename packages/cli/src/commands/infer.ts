@@ -1,9 +1,9 @@
 /** `gbp infer --model M (--input FILE | --text T [--pair P])`: predictions of a model as JSONL, and metrics for labelled rows. */
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
-import { initBackend, InferenceModel, loadModel, openAtomicFile, tokenizerFromFile, type AtomicFile, type BackendName, type LoadedModel, type TaskName } from '@gbp/core';
+import { DataError, initBackend, InferenceModel, loadModel, openAtomicFile, readLines, tokenizerFromFile, type AtomicFile, type BackendName, type LoadedModel, type TaskName } from '@gbp/core';
 import { helpText, INFER_FLAGS, parseFlags, UsageError } from '../args.js';
 import { inferMetrics, metricsTask } from '../infer/infer-metrics.js';
 import { readInferRows, rowTexts, type BadRow, type InferRow, type LabelKind } from '../infer/input-rows.js';
@@ -104,9 +104,17 @@ async function inputRows(
     const fields = { text: flags.text, ...(flags.pair !== undefined && { text_pair: flags.pair }) };
     return { rows: [{ line: 1, fields, texts: rowTexts(fields, '--text') }], bad: [] };
   }
-  const input = inputFile === undefined ? io.stdin : createReadStream(inputFile);
   const name = inputFile === undefined ? 'stdin' : flags.input!;
-  const { rows, bad } = await readInferRows(createInterface({ input, crlfDelay: Infinity }), name, labels);
+  // A file through core's line reader (BOM, CRLF, UTF-8 and line length checked, naming file:line).
+  const lines = inputFile === undefined ? createInterface({ input: io.stdin, crlfDelay: Infinity }) : readLines(inputFile);
+  let read: { rows: InferRow[]; bad: BadRow[] };
+  try {
+    read = await readInferRows(lines, name, labels);
+  } catch (error) {
+    if (error instanceof DataError) throw new UsageError(`gbp infer: ${error.message}`);
+    throw error;
+  }
+  const { rows, bad } = read;
   for (const row of bad) say(row.message);
   // Nothing to predict: an --output file that is there stays as it is.
   if (rows.length === 0) throw new UsageError(`gbp infer: ${name} has no rows${bad.length > 0 ? ` that could be read (${bad.length} bad)` : ''}; nothing written`);

@@ -4,6 +4,7 @@ export { computeMetrics } from './metrics.js';
 export type { Example } from './rows.js';
 export { loadSplit, localCandidates, type LoadSplitOptions } from './load.js';
 export { DataError, badField } from './errors.js';
+export { readLines, DEFAULT_MAX_LINE_BYTES, type ReadLinesOptions } from './lines.js';
 export { defaultCacheDir } from './cache.js';
 export {
   loadTokenizer,
