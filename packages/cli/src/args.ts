@@ -98,6 +98,19 @@ export const BENCH_FLAGS = [
   { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },
 ] as const satisfies readonly FlagSpec[];
 
+export const INFER_FLAGS = [
+  { key: 'model', names: ['--model'], kind: 'string', arg: 'M', help: 'a model folder, a job results folder (its model/), a Hugging Face folder or a Hub id org/name[@revision]' },
+  { key: 'input', names: ['-i', '--input'], kind: 'string', arg: 'FILE', help: 'JSONL rows to predict (- reads stdin)' },
+  { key: 'text', names: ['--text'], kind: 'string', arg: 'TEXT', help: 'one text to predict instead of --input' },
+  { key: 'pair', names: ['--pair'], kind: 'string', arg: 'TEXT', help: 'the second segment of the --text pair' },
+  { key: 'output', names: ['-o', '--output'], kind: 'string', arg: 'FILE', help: 'write the JSONL here (whole, atomically) instead of to stdout' },
+  { key: 'pooled', names: ['--pooled'], kind: 'bool', help: 'also output pooler_output (the pooled [CLS] vector)' },
+  { key: 'batch', names: ['--batch'], kind: 'int', arg: 'N', help: 'rows per batch (default 32)' },
+  { key: 'task', names: ['--task'], kind: 'string', arg: 'TASK', choices: TASK_NAMES, help: "GLUE task whose metrics score labelled rows (default: the model's task)" },
+  { key: 'backend', names: ['--backend'], kind: 'string', arg: 'NAME', choices: BACKEND_NAMES, help: 'TF.js backend, default auto (as gbp run)' },
+  { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },
+] as const satisfies readonly FlagSpec[];
+
 export const PLUGINS_FLAGS = [
   { key: 'plugin', names: ['--plugin'], kind: 'list', arg: 'MODULE', repeat: true, help: 'also list this pruner module (package or path)' },
   { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },

@@ -2,6 +2,7 @@
 import { UsageError } from './args.js';
 import { benchCommand } from './commands/bench.js';
 import { compareCommand } from './commands/compare.js';
+import { inferCommand } from './commands/infer.js';
 import { infoCommand } from './commands/info.js';
 import { processIO, type CommandIO } from './commands/io.js';
 import { pluginsCommand } from './commands/plugins.js';
@@ -19,6 +20,7 @@ Usage:
   gbp validate FILE [options]  check a pipeline and list its jobs
   gbp compare DIR...           rebuild the comparison plot and summary from results
   gbp bench TARGET...          latency and throughput of presets and pruned models (gbp bench -h)
+  gbp infer --model M ...      predictions of a model for JSONL rows or one text (gbp infer -h)
   gbp info [-m SIZE | --from M] model sizes or a pretrained model: layers, widths, parameter counts
   gbp plugins [FILE]           pruners gbp can resolve, with their options
 
@@ -38,6 +40,8 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
         return await compareCommand(rest, io);
       case 'bench':
         return await benchCommand(rest, io);
+      case 'infer':
+        return await inferCommand(rest, io);
       case 'info':
         return await infoCommand(rest, io);
       case 'plugins':
@@ -49,7 +53,7 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
         io.stdout.write(HELP);
         return command === undefined ? EXIT.usage : EXIT.ok;
       default:
-        throw new UsageError(`gbp: unknown command '${command}'; commands: run, validate, compare, bench, info, plugins`);
+        throw new UsageError(`gbp: unknown command '${command}'; commands: run, validate, compare, bench, infer, info, plugins`);
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof PipelineError || error instanceof DataCheckError || error instanceof RunRefusedError) {

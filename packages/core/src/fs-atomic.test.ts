@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fillDisk, mountTinyDisk } from './testing/tiny-disk.js';
-import { FileWriteError, writeFileAtomic } from './fs-atomic.js';
+import { FileWriteError, openAtomicFile, writeFileAtomic } from './fs-atomic.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gbp-atomic-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -43,5 +43,41 @@ describe('writeFileAtomic', () => {
     expect(readdirSync(disk.dir).sort()).toEqual(['filler', 'metadata.json']);
     expect(readFileSync(path, 'utf8')).toBe('old');
     rmSync(filler);
+  });
+});
+
+describe('openAtomicFile', () => {
+  it('shows nothing at the path until commit, then the pieces in order, and leaves no temporary file', async () => {
+    const dir = join(root, 'stream');
+    const path = join(dir, 'out.jsonl');
+    const file = await openAtomicFile(path);
+    await file.write('{"a":1}\n');
+    await file.write('{"a":2}\n');
+    expect(readdirSync(dir).includes('out.jsonl')).toBe(false);
+    await file.commit();
+    expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n{"a":2}\n');
+    expect(readdirSync(dir)).toEqual(['out.jsonl']);
+  });
+
+  it('abort keeps the previous file and removes the temporary one', async () => {
+    const dir = join(root, 'stream-abort');
+    const path = join(dir, 'out.jsonl');
+    await writeFileAtomic(path, 'previous\n');
+    const file = await openAtomicFile(path);
+    await file.write('half');
+    await file.abort();
+    expect(readFileSync(path, 'utf8')).toBe('previous\n');
+    expect(readdirSync(dir)).toEqual(['out.jsonl']);
+  });
+
+  it('a commit that cannot rename names the file and removes the temporary one', async () => {
+    const dir = join(root, 'stream-blocked');
+    mkdirSync(join(dir, 'out.jsonl'), { recursive: true });
+    writeFileSync(join(dir, 'out.jsonl', 'inside'), 'keep');
+    const file = await openAtomicFile(join(dir, 'out.jsonl'));
+    await file.write('x');
+    const failure = file.commit();
+    await expect(failure).rejects.toThrow(`cannot write ${join(dir, 'out.jsonl')}: `);
+    expect(readdirSync(dir)).toEqual(['out.jsonl']);
   });
 });

@@ -4,7 +4,7 @@
  * previous version. A failure removes the temporary file and names the file meant.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** A unique sibling of `path` to write first and rename over it. */
@@ -41,4 +41,56 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A file written in pieces that appears at its path whole or not at all. */
+export interface AtomicFile {
+  readonly path: string;
+  write(text: string): Promise<void>;
+  /** Renames the finished temporary file over `path`. */
+  commit(): Promise<void>;
+  /** Removes the temporary file; whatever was at `path` stays. */
+  abort(): Promise<void>;
+}
+
+/**
+ * writeFileAtomic for output too large to hold in memory (e.g. `gbp infer`'s JSONL): pieces go
+ * to a temporary sibling, commit() renames it over `path`. A failure removes the temporary file
+ * and names the file meant.
+ */
+export async function openAtomicFile(path: string): Promise<AtomicFile> {
+  const temp = tempPathFor(path);
+  let handle: FileHandle;
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    handle = await open(temp, 'wx');
+  } catch (error) {
+    throw new FileWriteError(path, error);
+  }
+  let handleOpen = true;
+  const discard = async () => {
+    if (handleOpen) await handle.close().catch(() => undefined);
+    handleOpen = false;
+    await rm(temp, { force: true }).catch(() => undefined);
+  };
+  const guarded = async (step: () => Promise<void>) => {
+    try {
+      await step();
+    } catch (error) {
+      await discard();
+      throw new FileWriteError(path, error);
+    }
+  };
+  return {
+    path,
+    // writeFile on a handle writes at the current position, all of it (write() may stop short)
+    write: (text) => guarded(() => handle.writeFile(text)),
+    commit: () =>
+      guarded(async () => {
+        await handle.close();
+        handleOpen = false;
+        await rename(temp, path);
+      }),
+    abort: discard,
+  };
 }

@@ -66,6 +66,6 @@ export {
   type PrunerHelpers,
 } from './pruning/index.js';
 export * from './results/index.js';
-export { writeFileAtomic, writeJsonAtomic, FileWriteError } from './fs-atomic.js';
+export { writeFileAtomic, writeJsonAtomic, openAtomicFile, FileWriteError, type AtomicFile } from './fs-atomic.js';
 export { processExists } from './process-alive.js';
 export * from './job.js';

@@ -3,10 +3,12 @@ export { TASKS, getTask, taskSplits, type TaskInfo } from './tasks.js';
 export { computeMetrics } from './metrics.js';
 export type { Example } from './rows.js';
 export { loadSplit, localCandidates, type LoadSplitOptions } from './load.js';
-export { DataError } from './errors.js';
+export { DataError, badField } from './errors.js';
+export { readLines, DEFAULT_MAX_LINE_BYTES, type ReadLinesOptions } from './lines.js';
 export { defaultCacheDir } from './cache.js';
 export {
   loadTokenizer,
+  tokenizerFromFile,
   SPECIAL_TOKENS,
   type EncodedInput,
   type GbpTokenizer,

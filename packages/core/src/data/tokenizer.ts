@@ -258,6 +258,11 @@ async function fromPath(path: string, lowercase: boolean): Promise<WordPieceToke
   return path.endsWith('.json') ? fromTokenizerJson(path) : fromVocabTxt(path, lowercase);
 }
 
+/** A model's own tokenizer: a vocab.txt, a tokenizer.json or a folder holding one (what loadTokenizer does with tokenizer.path). */
+export function tokenizerFromFile(path: string, lowercase = true): Promise<GbpTokenizer> {
+  return fromPath(path, lowercase);
+}
+
 /** Bumped whenever trainWordPieceVocab's output changes, so a new trainer never reuses old files. */
 const TRAINER_VERSION = 'v1';
 
