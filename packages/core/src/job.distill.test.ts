@@ -4,14 +4,18 @@
  * vocabulary, or none at all, before training, naming the teacher.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveJobSpec, runJob, type PartialJobSpec } from './job.js';
 import type { JobEvent } from './events.js';
 import { writeSyntheticSst2 } from './testing/conformance.js';
-import { freshClassifierWeights, readModelFolder, writeModelFolder } from './model/index.js';
+import { decodeSafetensors, encodeSafetensors, freshClassifierWeights, readModelFolder, writeModelFolder } from './model/index.js';
+
+const hfFixture = join(import.meta.dirname, '../../../../shared/models/bert-ref-micro');
+const hfPresent = existsSync(join(hfFixture, 'model.safetensors'));
+if (!hfPresent) console.warn(`[gbp] skipping distillation from a Hugging Face folder: no fixture at ${hfFixture} (provide ../shared/models/bert-ref-micro)`);
 
 let root: string;
 let dataDir: string;
@@ -124,5 +128,27 @@ describe('runJob with train.distill', () => {
     const unfinished = join(root, 'out', 'aborted-copy');
     await cp(join(root, 'out', 'aborted', 'checkpoints'), join(unfinished, 'checkpoints'), { recursive: true });
     await expect(runJob(distilled('unfinished', unfinished), () => undefined)).rejects.toThrow(`train.distill.teacher ${unfinished}: ${unfinished}: a job folder without model/`);
+  });
+
+  it.skipIf(!hfPresent)('distils from a Hugging Face folder into a smaller student of its vocabulary, and refuses one without a classifier', async () => {
+    const student = (name: string, teacher: string) =>
+      spec(name, {
+        model: { size: 'tiny', num_layers: 1, d_model: 32, num_heads: 4, dff: 64, vocab_size: 1036, max_len: 16 },
+        tokenizer: { path: join(hfFixture, 'vocab.txt'), lowercase: true },
+        train: { epochs: 1, batch_size: 16, learning_rate: 2e-3, seed: 9, distill: { teacher, alpha: 0.5, temperature: 2 } },
+      } as never);
+    const events: JobEvent[] = [];
+    const result = await runJob(student('from-hf', hfFixture), (e) => events.push(e));
+    expect(result.epochs).toHaveLength(1);
+    expect(events.some((e) => e.type === 'log' && e.source === 'teacher' && e.message.endsWith(`from ${hfFixture}`))).toBe(true);
+    // The same checkpoint without its classifier (as a pre-training checkpoint is).
+    const headless = join(root, 'headless');
+    await mkdir(headless);
+    for (const file of ['config.json', 'vocab.txt']) await cp(join(hfFixture, file), join(headless, file));
+    const { tensors } = decodeSafetensors(await readFile(join(hfFixture, 'model.safetensors')), 'model.safetensors');
+    await writeFile(join(headless, 'model.safetensors'), encodeSafetensors(new Map([...tensors].filter(([name]) => !name.startsWith('classifier.')))));
+    await expect(runJob(student('from-headless', headless), () => undefined)).rejects.toThrow(
+      `train.distill.teacher ${headless}: ${headless} has no trained classifier; a teacher must be fine-tuned on the task`,
+    );
   });
 });
