@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { resolveJobSpec, runJob, type PartialJobSpec } from './job.js';
 import type { JobEvent } from './events.js';
 import { writeSyntheticSst2 } from './testing/conformance.js';
-import { decodeSafetensors, encodeSafetensors, freshClassifierWeights, readModelFolder, writeModelFolder } from './model/index.js';
+import { decodeSafetensors, encodeSafetensors, freshClassifierWeights, loadModel, readModelFolder, withOverrides, writeModelFolder } from './model/index.js';
 
 const hfFixture = join(import.meta.dirname, '../../../../shared/models/bert-ref-micro');
 const hfPresent = existsSync(join(hfFixture, 'model.safetensors'));
@@ -107,6 +107,16 @@ describe('runJob with train.distill', () => {
     const s = distilled('three', three);
     await expect(runJob(s, () => undefined)).rejects.toThrow(`train.distill.teacher ${three}: has 3 labels (task mnli), but the task has 2`);
     expect(existsSync(join(s.output_dir, 'checkpoints'))).toBe(false);
+  });
+
+  it('refuses a teacher with fewer positions than the training examples have tokens, saying what to lower', async () => {
+    const short = join(root, 'short');
+    const loaded = await loadModel(teacherJob);
+    const { config, weights } = withOverrides(loaded, { max_len: 6 });
+    await writeModelFolder(short, { config, weights, task: 'sst2', vocab: await readFile(join(teacherJob, 'model', 'vocab.txt'), 'utf8') });
+    await expect(runJob(distilled('short', short), () => undefined)).rejects.toThrow(
+      new RegExp(`^train\\.distill\\.teacher ${short}: takes at most 6 tokens, but training examples have up to \\d+ \\(lower model\\.max_len to 6\\)$`),
+    );
   });
 
   it('refuses a teacher of another vocabulary before training, naming it and the first id that differs', async () => {

@@ -69,7 +69,7 @@ export const DistillSpecSchema = Type.Object(
   {
     additionalProperties: false,
     description:
-      "Knowledge distillation (Sanh et al.): loss per example = alpha * T^2 * KL(softmax(teacher/T) || softmax(student/T)) + (1 - alpha) * task loss. The teacher's logits are computed once before training, dropout off.",
+      "Knowledge distillation (Sanh et al.): loss per example = alpha * T^2 * KL(softmax(teacher/T) || softmax(student/T)) + (1 - alpha) * task loss. The teacher's logits are computed once before training, dropout off. train_loss reports this objective; eval_loss stays the task loss.",
   },
 );
 export type DistillSpec = Static<typeof DistillSpecSchema>;
