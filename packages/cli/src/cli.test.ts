@@ -71,6 +71,23 @@ describe('gbp commands', () => {
     );
   });
 
+  it('validate plans a pipeline that distils from a stage, and refuses a teacher stage missing from needs at its line', async () => {
+    const distil = join(dir, 'distil.yaml');
+    const text = (needs: string) =>
+      `name: d\ndefaults: { task: sst2, model: { size: tiny } }\nstages:\n  dense: {}\n  distil:\n${needs}    defaults: { train: { distill: { teacher: dense, temperature: 3 } } }\n`;
+    writeFileSync(distil, text('    needs: [dense]\n'));
+    const t = io();
+    expect(await main(['validate', distil], t.value)).toBe(0);
+    expect(t.out()).toContain(`${distil}: valid; 2 jobs, 1 at a time`);
+    expect(t.out()).toMatch(/baseline_sst2_distil\s+distil\s+baseline\s+sst2\s+tiny\s+3\s+baseline_sst2_dense\s/);
+    writeFileSync(distil, text(''));
+    const u = io();
+    expect(await main(['validate', distil], u.value)).toBe(2);
+    expect(u.err()).toBe(
+      `1 error in pipeline ${distil}:\n  ${distil}:6:46: stages.distil.defaults.train.distill.teacher: 'dense' names a stage: list it in needs of stage 'distil' to distil from its jobs\n`,
+    );
+  });
+
   it('info prints the model table for presets and overrides', async () => {
     const t = io();
     expect(await main(['info', '-m', 'tiny', '-m', 'base'], t.value)).toBe(0);

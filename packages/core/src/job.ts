@@ -12,7 +12,7 @@ import { initBackend } from './backend/index.js';
 import { getTask, computeMetrics } from './data/index.js';
 import { GatedBert, modelInfo, resolveModelConfig } from './model/index.js';
 import { sparsityReport, assertSparsityTarget, granularityOf, sparsityTolerance } from './pruning/index.js';
-import { Trainer } from './train/index.js';
+import { Trainer, type TrainerDistill } from './train/index.js';
 import { jobEmitter } from './job/emit.js';
 import { openRun, prepareData } from './job/prepare.js';
 import { attachPruner, resolveJobPruner, type AttachedPruner } from './job/pruner.js';
@@ -22,6 +22,7 @@ import { JobRecorder } from './job/metadata.js';
 import { classifyFailure } from './job/failure.js';
 import { writeJobModel } from './job/model-folder.js';
 import { loadPretrained } from './job/pretrained.js';
+import { checkTeacherVocabulary, loadTeacher, teacherLogits, trainerDistill, type Teacher } from './job/teacher.js';
 
 export { resolveJobSpec, JobSpecError, DEFAULT_MODEL_SIZE, PRETRAINED_SHAPE_FIELDS, type DeepPartial, type PartialJobSpec } from './job/spec.js';
 export { latestJobCheckpoint, listJobCheckpoints, readJobCheckpoint, type JobCheckpoint, type FoundJobCheckpoint, type CheckpointWarning } from './job/checkpoint.js';
@@ -54,12 +55,23 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     const backend = await initBackend(spec.backend);
     const task = getTask(spec.task);
     const resolvedPruner = await resolveJobPruner(spec, options.pruner);
+    const distillSpec = spec.train.distill;
+    // Read (and its labels checked) before any work; dropped once its logits are computed.
+    let teacher: Teacher | null = distillSpec ? await loadTeacher(distillSpec, task.numLabels) : null;
     const { writer, resumed } = await openRun(spec, startedAt, log, writeTo);
     const pretrained = spec.model.from !== undefined ? await loadPretrained(spec, task.numLabels, log) : undefined;
     const config = pretrained?.config ?? resolveModelConfig(spec.model, task.numLabels);
     const info = modelInfo(config);
     recorder = await JobRecorder.start(writer, { spec, task, backend, modelInfo: info, startedAt });
-    const data = await prepareData(pretrained ? { ...spec, tokenizer: pretrained.tokenizer } : spec, task, config, log, signal);
+    const tokenizer = pretrained?.tokenizer ?? spec.tokenizer;
+    const data = await prepareData({ ...spec, tokenizer }, task, config, log, signal);
+    let distill: TrainerDistill | undefined;
+    if (distillSpec && teacher) {
+      await checkTeacherVocabulary(teacher, data.vocab, tokenizer.lowercase, log);
+      const batchSize = spec.train.eval_batch_size ?? spec.train.batch_size;
+      distill = trainerDistill(distillSpec, await teacherLogits(teacher, data.train, { padId: data.padId, batchSize, log, signal }));
+      teacher = null;
+    }
 
     const builtModel = (model = new GatedBert(config, { seed: spec.train.seed }));
     // A resume or an init_checkpoint sets the weights next (restoreStart); else the pretrained ones.
@@ -76,6 +88,7 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
       computeMetrics: (predictions, labels) => computeMetrics(spec.task, predictions, labels),
       hooks,
       sparsity: () => sparsityReport(builtModel.gates).global,
+      ...(distill && { distill }),
     }));
     await restoreStart(spec, { model, trainer, resumed, log });
     const pruner: AttachedPruner | null =

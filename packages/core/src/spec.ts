@@ -54,6 +54,33 @@ export const ModelSpecSchema = Type.Object(
 );
 export type ModelSpec = Static<typeof ModelSpecSchema>;
 
+export const DistillSpecSchema = Type.Object(
+  {
+    teacher: Type.String({
+      minLength: 1,
+      description:
+        'The teacher: a gbp model folder or a job folder (its model/); in a pipeline also a stage listed in needs (each job takes the model of the job with the same values on that stage\'s matrix axes). A path in a pipeline is relative to the pipeline file.',
+    }),
+    alpha: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1,
+      default: 0.9,
+      description: 'Weight of the distillation term; the task loss gets 1 - alpha.',
+    }),
+    temperature: Type.Number({
+      exclusiveMinimum: 0,
+      default: 2,
+      description: 'Softmax temperature T of teacher and student in the distillation term, which is scaled by T^2 (unused for regression, where the term is the squared error to the teacher).',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "Knowledge distillation (Sanh et al.): loss per example = alpha * T^2 * KL(softmax(teacher/T) || softmax(student/T)) + (1 - alpha) * task loss. The teacher's logits are computed once before training, dropout off. train_loss reports this objective; eval_loss stays the task loss.",
+  },
+);
+export type DistillSpec = Static<typeof DistillSpecSchema>;
+
 export const TrainSpecSchema = Type.Object(
   {
     epochs: PositiveInt('Training epochs.', { default: 3 }),
@@ -70,6 +97,7 @@ export const TrainSpecSchema = Type.Object(
     max_train_examples: Type.Optional(PositiveInt('Use only the first N training examples (a slice, for quick runs).')),
     max_eval_examples: Type.Optional(PositiveInt('Evaluate on only the first N examples of each eval split.')),
     checkpoint_every_epoch: Type.Boolean({ default: true, description: 'Write a checkpoint after every epoch.' }),
+    distill: Type.Optional(DistillSpecSchema),
   },
   { additionalProperties: false },
 );

@@ -1,4 +1,7 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PipelineError } from './errors.js';
 import { loadPipeline } from './load.js';
@@ -146,6 +149,89 @@ stages:
       ['toy_rte_prune', 2, 'baseline_rte_dense'],
     ]);
     expect(p.reports).toEqual([{ stage: 'compare', jobs: p.jobs.map((j) => j.id) }]);
+  });
+
+  describe('train.distill.teacher', () => {
+    const staged = (distil: string, dense = 'matrix: { task: [sst2, rte] }') => `name: staged
+defaults: { model: { size: tiny }, train: { epochs: 2 } }
+stages:
+  dense:
+    ${dense}
+  compare:
+    needs: [dense]
+    report: comparison
+  distil:
+${distil}`;
+
+    it('naming a stage: each job distils from the job of that stage with the same values on its axes (its job folder)', async () => {
+      const p = await plan(staged(`    needs: [dense]
+    defaults: { train: { distill: { teacher: dense, alpha: 0.5 } } }
+    matrix: { task: [sst2, rte], seed: [1, 2] }
+`));
+      const distilled = p.jobs.filter((j) => j.stage === 'distil');
+      expect(distilled.map((j) => [j.id, j.teacherFrom, j.spec.train.distill])).toEqual(
+        [
+          ['baseline_sst2_seed1_distil', 'baseline_sst2_dense'],
+          ['baseline_sst2_seed2_distil', 'baseline_sst2_dense'],
+          ['baseline_rte_seed1_distil', 'baseline_rte_dense'],
+          ['baseline_rte_seed2_distil', 'baseline_rte_dense'],
+        ].map(([id, from]) => [id, from, { teacher: `/work/x/results/staged/results_${from}`, alpha: 0.5, temperature: 2 }]),
+      );
+      expect(p.jobs.find((j) => j.stage === 'dense')).not.toHaveProperty('teacherFrom');
+    });
+
+    it('reports a stage not in needs, a report stage and no matching job at the field, once per field', async () => {
+      expect(await issuesOf(staged(`    defaults: { train: { distill: { teacher: dense } } }
+    matrix: { task: [sst2, rte] }
+`))).toEqual(["10:46 stages.distil.defaults.train.distill.teacher: 'dense' names a stage: list it in needs of stage 'distil' to distil from its jobs"]);
+      expect(await issuesOf(staged(`    needs: [compare]
+    matrix: { task: [sst2], train.distill: [{ teacher: dense }, { teacher: compare }] }
+`))).toEqual([
+        "11:56 stages.distil.matrix[\"train.distill\"][0].teacher: 'dense' names a stage: list it in needs of stage 'distil' to distil from its jobs",
+        "11:76 stages.distil.matrix[\"train.distill\"][1].teacher: 'compare' is a report stage; it has no models to distil from",
+      ]);
+      expect(await issuesOf(staged(`    needs: [dense]
+    matrix: { task: [sst2] }
+`, 'matrix: { task: [sst2], seed: [1, 2] }').replace('train: { epochs: 2 }', 'train: { epochs: 2, distill: { teacher: dense } }'))).toEqual([
+        // Pipeline defaults: the dense stage itself would distil from itself, which it does not need.
+        "2:76 defaults.train.distill.teacher: 'dense' is this stage: a stage cannot distil from its own jobs",
+        "2:76 defaults.train.distill.teacher: teacher: job baseline_sst2_distil: no job of stage 'dense' has task=\"sst2\", train.seed=42",
+      ]);
+    });
+
+    it('a path is relative to the pipeline file and must be a model folder; a matrix of teachers names jobs by their values', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'gbp-teacher-'));
+      try {
+        await mkdir(join(dir, 'models', 'hf'), { recursive: true });
+        await writeFile(join(dir, 'models', 'hf', 'config.json'), '{}');
+        await mkdir(join(dir, 'models', 'empty'));
+        const text = `name: t
+defaults: { task: sst2, model: { size: tiny } }
+matrix:
+  train.distill: [{ teacher: models/hf, alpha: 0.5 }, { teacher: ./models/hf, alpha: 0.7 }, { teacher: org/bert-teacher, alpha: 0.9 }]
+`;
+        const p = await planPipeline(resolvePipeline(loadPipeline(join(dir, 'p.yaml'), text), {}, '/elsewhere'));
+        expect(p.jobs.map((j) => [j.id, j.spec.train.distill])).toEqual([
+          ['baseline_sst2_distillmodels-hf-0.5', { teacher: join(dir, 'models', 'hf'), alpha: 0.5, temperature: 2 }],
+          ['baseline_sst2_distill.-models-hf-0.7', { teacher: join(dir, 'models', 'hf'), alpha: 0.7, temperature: 2 }],
+          // Not a folder and org/name: a Hub id, fetched when the job starts.
+          ['baseline_sst2_distillorg-bert-teacher-0.9', { teacher: 'org/bert-teacher', alpha: 0.9, temperature: 2 }],
+        ]);
+        const bad = text.replace('./models/hf', 'models/empty').replace('models/hf,', 'nowhere,');
+        let issues: string[] = [];
+        try {
+          await planPipeline(resolvePipeline(loadPipeline(join(dir, 'p.yaml'), bad), {}, '/elsewhere'));
+        } catch (error) {
+          issues = (error as PipelineError).issues.map((i) => `${i.line}:${i.column} ${i.path}: ${i.message}`);
+        }
+        expect(issues).toEqual([
+          `4:30 matrix["train.distill"][0].teacher: 'nowhere' is neither a stage (main), an existing folder (looked for ${join(dir, 'nowhere')}) nor a Hub id (org/name)`,
+          `4:64 matrix["train.distill"][1].teacher: ${join(dir, 'models', 'empty')}: not a model folder (expected a gbp model/ folder, a job folder with model/, or a Hugging Face folder with config.json and model.safetensors or pytorch_model.bin)`,
+        ]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
   });
 
   it('reports a missing task and duplicate ids', async () => {

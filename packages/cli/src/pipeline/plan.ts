@@ -6,7 +6,9 @@
 import { basename, dirname, extname, join } from 'node:path';
 import { absoluteModelRef, isPluginPath, PRETRAINED_SHAPE_FIELDS, PrunerLoadError, resolveJobSpec, type JobSpec } from '@gbp/core';
 import { modelLabel } from '../model-label.js';
-import { PipelineError, describeValue, type FieldPath, type PipelineIssue } from './errors.js';
+import { PipelineError, type FieldPath, type PipelineIssue } from './errors.js';
+import { sourceJobMatcher } from './match.js';
+import { linkTeachers } from './teacher.js';
 import { checkMethodOptions, prunerFinder, type MethodOptionsCheck } from './method-options.js';
 import { axisField, mergeDeep, type ResolvedPipeline, type ResolvedStage } from './resolve.js';
 
@@ -21,6 +23,8 @@ export interface PlannedJob {
   readonly needs: readonly string[];
   /** Id of the job whose final checkpoint this one starts from (init_from). */
   readonly initFrom?: string;
+  /** Id of the job whose model is this one's distillation teacher (train.distill.teacher naming a stage). */
+  readonly teacherFrom?: string;
 }
 
 export interface ReportPlan {
@@ -40,9 +44,6 @@ export interface Plan {
 
 /** The per-job folder inside the pipeline's folder. */
 export const jobFolder = (outputDir: string, id: string) => join(outputDir, `results_${id}`);
-
-const getField = (spec: unknown, dotted: string): unknown =>
-  dotted.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), spec);
 
 const setField = (target: Record<string, unknown>, dotted: string, value: unknown) => {
   const keys = dotted.split('.');
@@ -74,7 +75,9 @@ function axisLabel(axis: string, value: unknown): string {
   // A pretrained model by its name (bert-mini, not fromprajjwal1-bert-mini or a whole path).
   if (field === 'model.from') return slug(modelLabel({ from: String(value) }).split('/').pop());
   if (field === 'train.seed') return `seed${slug(value)}`;
-  return `${field.split('.').pop()}${slug(Array.isArray(value) ? value.join('-') : value)}`;
+  // An object (train.distill) reads as its values: distilldense-0.9-2.
+  const text = Array.isArray(value) ? value.join('-') : value !== null && typeof value === 'object' ? Object.values(value).join('-') : value;
+  return `${field.split('.').pop()}${slug(text)}`;
 }
 
 /** Builds the plan; throws PipelineError with every problem found (located in the file). */
@@ -146,6 +149,7 @@ export async function planPipeline(pipeline: ResolvedPipeline): Promise<Plan> {
       stageJobs.push({ id, stage: stage.name, axes: combo, spec, needs: needed });
     }
     if (stage.initFrom) linkInitCheckpoints(stage, stageJobs, byStage.get(stage.initFrom) ?? [], pipeline, issues);
+    await linkTeachers(stage, stageJobs, byStage, pipeline, issues);
     byStage.set(stage.name, stageJobs);
     for (const job of stageJobs) jobs.push(job); // not push(...): a spread of 100k+ arguments overflows the stack
   }
@@ -163,10 +167,7 @@ export async function planPipeline(pipeline: ResolvedPipeline): Promise<Plan> {
   };
 }
 
-/**
- * Each job of an init_from stage starts from the job of the source stage with the same values on
- * the source stage's matrix axes (e.g. the dense job of the same task and size).
- */
+/** Each job of an init_from stage starts from its job of the source stage (sourceJobMatcher). */
 function linkInitCheckpoints(
   stage: ResolvedStage,
   stageJobs: PlannedJob[],
@@ -174,30 +175,11 @@ function linkInitCheckpoints(
   pipeline: ResolvedPipeline,
   issues: PipelineIssue[],
 ) {
-  const sourceStage = pipeline.stages.find((s) => s.name === stage.initFrom)!;
-  const keys = Object.keys(sourceStage.matrix).map(axisField);
-  const keyOf = (job: PlannedJob) => JSON.stringify(keys.map((k) => getField(job.spec, k)));
-  // Source jobs by their values on those axes: one lookup per job, not a scan.
-  const byKey = new Map<string, PlannedJob[]>();
-  for (const src of sourceJobs) {
-    const key = keyOf(src);
-    const group = byKey.get(key);
-    if (group) group.push(src);
-    else byKey.set(key, [src]);
-  }
+  const match = sourceJobMatcher(pipeline, stage.initFrom!, sourceJobs);
   stageJobs.forEach((job, i) => {
-    const matches = byKey.get(keyOf(job)) ?? [];
-    if (matches.length !== 1) {
-      const what = keys.map((k) => `${k}=${describeValue(getField(job.spec, k))}`).join(', ') || 'any values';
-      issues.push(
-        pipeline.source.issue(
-          [...stage.paths.stage, 'init_from'],
-          `job ${job.id}: ${matches.length === 0 ? 'no' : 'more than one'} job of stage '${stage.initFrom}' has ${what}`,
-        ),
-      );
-      return;
-    }
-    stageJobs[i] = { ...job, initFrom: matches[0]!.id };
+    const found = match(job);
+    if ('problem' in found) issues.push(pipeline.source.issue([...stage.paths.stage, 'init_from'], found.problem));
+    else stageJobs[i] = { ...job, initFrom: found.job.id };
   });
 }
 

@@ -38,7 +38,13 @@ export interface ResolvedStage {
   /** Axis -> values after overrides (forced fields remove their axis). */
   readonly matrix: Readonly<Matrix>;
   /** Where each axis and method's options came from, for located errors. */
-  readonly paths: { readonly stage: FieldPath; readonly matrix: FieldPath; readonly methods: (method: string) => FieldPath };
+  readonly paths: {
+    readonly stage: FieldPath;
+    readonly matrix: FieldPath;
+    readonly methods: (method: string) => FieldPath;
+    /** Where a defaults field (e.g. ['train', 'distill']) was set: the stage's defaults, else the pipeline's. */
+    readonly defaults: (field: FieldPath) => FieldPath;
+  };
   readonly methods: MethodOptions;
   /** Fields forced by the command line (applied after the matrix). */
   readonly forced: JobDefaults;
@@ -96,6 +102,9 @@ function leafPaths(value: Plain, prefix = ''): string[] {
     isPlain(v) ? leafPaths(v, `${prefix}${key}.`) : v === undefined ? [] : [`${prefix}${key}`],
   );
 }
+
+const valueAt = (value: unknown, path: FieldPath): unknown =>
+  path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined), value);
 
 const toAbsolute = (base: string, path: string) => (isAbsolute(path) ? path : resolvePath(base, path));
 
@@ -160,6 +169,7 @@ export function resolvePipeline(
         stage: path,
         matrix: pipeline.stages ? [...path, 'matrix'] : ['matrix'],
         methods: (method) => (stage.methods?.[method] !== undefined ? [...path, 'methods', method] : ['methods', method]),
+        defaults: (field) => (pipeline.stages && valueAt(stage.defaults, field) !== undefined ? [...path, 'defaults', ...field] : ['defaults', ...field]),
       },
     };
   });

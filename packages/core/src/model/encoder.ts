@@ -15,6 +15,7 @@ import { LAYER_NORM_EPS, layerNorm } from './layer_norm.js';
 import { gelu } from './gelu.js';
 import type { NamedTensor } from './safetensors.js';
 import { checkWeights } from './weights.js';
+import { distillLossSum, lossSum, type DistillTarget } from './loss.js';
 
 /** Token ids and masks of one batch, row-major [batchSize, seqLen]. */
 export interface ModelInput {
@@ -216,35 +217,25 @@ export function forwardOutputs(config: ModelConfig, p: ParamLookup, input: Model
 }
 
 /**
- * Sum over the batch of per-example losses: softmax cross-entropy for classification, squared
- * error for regression (num_labels = 1). Summed, so micro-batches add up; divide by the batch size.
- */
-export function lossSum(logits: tf.Tensor2D, labels: Float32Array, numLabels: number): tf.Scalar {
-  if (numLabels === 1) {
-    const diff = tf.sub(tf.reshape(logits, [-1]), tf.tensor1d(labels, 'float32'));
-    return tf.sum(tf.square(diff));
-  }
-  const oneHot = tf.oneHot(tf.tensor1d(Int32Array.from(labels), 'int32'), numLabels);
-  return tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits, -1), oneHot))) as tf.Scalar;
-}
-
-/**
  * Loss (sum over the rows / `divisor`) and its gradients with respect to every parameter, in
  * `model.specs` order. For a gated weight the gradient is ∂L/∂(W⊙M): the forward runs on the
  * effective weight, formed here once, so the gradient is dense (masked entries included).
+ * With `distill` (the teacher's logits for these rows) the loss is the distillation loss.
  * The caller owns (and disposes) the returned tensors.
  */
 export function lossAndGradients(
   model: GatedBert,
   input: ModelInput & { labels: Float32Array },
-  options: ForwardOptions & { divisor: number },
+  options: ForwardOptions & { divisor: number; distill?: DistillTarget },
 ): { value: tf.Scalar; grads: tf.Tensor[] } {
   const index = new Map(model.specs.map((s, i) => [s.name, i]));
   return tf.tidy(() => {
     const inputs = model.specs.map((s) => (s.gate !== undefined ? model.gateOf(s.name)!.effective() : model.param(s.name)));
     const f = (...xs: tf.Tensor[]): tf.Scalar => {
       const logits = forward(model.config, (name) => xs[index.get(name)!]!, input, options);
-      return tf.div(lossSum(logits, input.labels, model.config.num_labels), options.divisor);
+      const n = model.config.num_labels;
+      const sum = options.distill ? distillLossSum(logits, input.labels, n, options.distill) : lossSum(logits, input.labels, n);
+      return tf.div(sum, options.divisor);
     };
     return tf.valueAndGrads(f)(inputs);
   });

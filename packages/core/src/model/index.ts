@@ -12,12 +12,13 @@ export {
 } from './config.js';
 export type { Gate, GateGradients } from './gate.js';
 export { GatedDense } from './gated_dense.js';
-export { GatedBert, forward, forwardOutputs, lossSum, lossAndGradients, gelu, type ModelInput, type ParamLookup, type ForwardOptions, type ForwardOutputs, type InitMode } from './encoder.js';
+export { GatedBert, forward, forwardOutputs, lossAndGradients, gelu, type ModelInput, type ParamLookup, type ForwardOptions, type ForwardOutputs, type InitMode } from './encoder.js';
 export { autoEvalBatchSize, autoMicroBatchSize, evalBatchBytes, trainingMemory, trainingStepBytes, TrainingMemoryError, WASM_HEAP_BYTES, type TrainingMemory } from './memory.js';
 export { headSize, layerHeads, layerDff, validateLayerWidths, IMPORTED_SIZE } from './config.js';
 export { readHfConfig, parseHfConfig, MAX_POSITIONS, type HfModelConfig, type HfConfigOptions } from './hf-config.js';
 export { importHfFolder, convertHfWeights, freshClassifierWeights, HF_FILES, type HfImport, type HfImportOptions } from './hf-import.js';
 export { InferenceModel } from './inference.js';
+export { lossSum, distillLossSum, type DistillTarget } from './loss.js';
 export { writeModelFolder, readModelFolder, isModelFolder, readCompactionReport, MODEL_FILES, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelFolderConfig, type ModelFolderContents } from './folder.js';
 export { flopsPerToken, type CompactionReport } from './compaction-report.js';
 export { encodeSafetensors, decodeSafetensors, type NamedTensor } from './safetensors.js';

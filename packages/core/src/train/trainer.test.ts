@@ -10,9 +10,9 @@ import type { PrunerContext } from '../hooks/types.js';
 import type { EncodedExample } from '../data/index.js';
 import type { EpochRecord } from '../events.js';
 import { makeBatches } from '../data/index.js';
-import { GatedBert, resolveModelConfig } from '../model/index.js';
+import { GatedBert, distillLossSum, resolveModelConfig } from '../model/index.js';
 import { TrainSpecSchema, type TrainSpec } from '../spec.js';
-import { Trainer, AbortError, type TrainerState } from './trainer.js';
+import { Trainer, AbortError, type TrainerDistill, type TrainerState } from './trainer.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 
 beforeAll(async () => {
@@ -51,7 +51,7 @@ const accuracy = (p: ArrayLike<number>, l: ArrayLike<number>) => {
   return { accuracy: ok / p.length };
 };
 
-function makeTrainer(train: TrainSpec, opts: { hooks?: HookRegistry; dropout?: number; examples?: number } = {}) {
+function makeTrainer(train: TrainSpec, opts: { hooks?: HookRegistry; dropout?: number; examples?: number; distill?: TrainerDistill } = {}) {
   const config = resolveModelConfig({ size: 'tiny', num_layers: 1, d_model: 32, num_heads: 4, dff: 64, vocab_size: VOCAB, max_len: 16, dropout_rate: opts.dropout ?? 0.1 });
   const model = new GatedBert(config, { seed: train.seed });
   const trainer = new Trainer({
@@ -64,6 +64,7 @@ function makeTrainer(train: TrainSpec, opts: { hooks?: HookRegistry; dropout?: n
     computeMetrics: accuracy,
     hooks: opts.hooks ?? new HookRegistry(),
     sparsity: () => 0,
+    ...(opts.distill && { distill: opts.distill }),
   });
   return { model, trainer, dispose: () => (trainer.optimizer.dispose(), model.dispose()) };
 }
@@ -168,6 +169,29 @@ describe('Trainer', () => {
     tf.dispose([...a.grads, ...b.grads]);
     dispose();
     full.dispose();
+  });
+
+  it('distilling, each row of a shuffled batch trains towards its own example\'s teacher logits, over micro-batches too', () => {
+    const examples = synthetic(64, 1);
+    // Distinct logits per example: a row paired with another example's would change the loss.
+    const teacherLogits = Float32Array.from({ length: 64 * 2 }, (_, i) => Math.sin(i * 1.7) * 3);
+    const distill = { alpha: 0.7, temperature: 2, teacherLogits };
+    const { model, trainer, dispose } = makeTrainer(trainSpec({ micro_batch_size: 5 }), { dropout: 0, distill });
+    const batch = makeBatches(examples, 16, { rng: new Rng(11), padId: 0 })[0]!;
+    expect(Array.from(batch.indices)).not.toEqual(Array.from({ length: 16 }, (_, i) => i));
+    const rows = new Float32Array(32);
+    batch.indices.forEach((example, row) => rows.set(teacherLogits.subarray(2 * example, 2 * example + 2), 2 * row));
+    const expected = tf.tidy(() => distillLossSum(model.logits(batch, { training: false }), batch.labels, 2, { ...distill, teacherLogits: rows }).dataSync()[0]! / 16);
+    const { loss, grads } = trainer.computeGradients(batch);
+    expect(loss).toBeCloseTo(expected, 5);
+    tf.dispose(grads);
+    dispose();
+  });
+
+  it('refuses teacher logits that do not cover the training examples', () => {
+    expect(() => makeTrainer(trainSpec(), { distill: { alpha: 0.5, temperature: 1, teacherLogits: new Float32Array(10) } })).toThrow(
+      'distillation: teacher logits for 5 examples, but 64 training examples',
+    );
   });
 
   it('live tensors do not grow over 50 steps', async () => {

@@ -10,7 +10,8 @@ import type { HookRegistry } from '../hooks/registry.js';
 import type { EpochRecord, Metrics } from '../events.js';
 import type { TrainSpec } from '../spec.js';
 import { makeBatches, type Batch, type EncodedExample } from '../data/index.js';
-import { lossAndGradients, lossSum, type GatedBert } from '../model/encoder.js';
+import { lossAndGradients, type GatedBert } from '../model/encoder.js';
+import { lossSum, type DistillTarget } from '../model/loss.js';
 import { autoEvalBatchSize, autoMicroBatchSize } from '../model/memory.js';
 import { AdamW, assignFrom } from './adamw.js';
 import { clipByGlobalNorm } from './clip.js';
@@ -62,6 +63,16 @@ export interface TrainerOptions {
   hooks: HookRegistry;
   /** Global sparsity of the gates (for epoch records). */
   sparsity: () => number;
+  /** Train towards a teacher as well as the labels (train.distill); eval losses stay the task loss. */
+  distill?: TrainerDistill;
+}
+
+/** Distillation settings with the teacher's logits of every training example, computed before training. */
+export interface TrainerDistill {
+  alpha: number;
+  temperature: number;
+  /** Row i holds the logits of trainExamples[i]: [trainExamples.length, numLabels] row-major. */
+  teacherLogits: Float32Array;
 }
 
 /** Everything besides the variables that a checkpoint needs to continue exactly. */
@@ -142,6 +153,10 @@ export class Trainer {
     this.model = options.model;
     this.spec = options.train;
     if (options.trainExamples.length === 0) throw new Error('no training examples');
+    const teacherRows = options.distill && options.distill.teacherLogits.length / options.numLabels;
+    if (teacherRows !== undefined && teacherRows !== options.trainExamples.length) {
+      throw new Error(`distillation: teacher logits for ${teacherRows} examples, but ${options.trainExamples.length} training examples`);
+    }
     this.stepsPerEpoch = Math.ceil(options.trainExamples.length / this.spec.batch_size);
     this.totalSteps = this.stepsPerEpoch * this.spec.epochs;
     this.schedule = makeLrSchedule(this.spec.learning_rate, this.spec.warmup_ratio, this.totalSteps);
@@ -219,7 +234,8 @@ export class Trainer {
     for (let start = 0; start < batch.batchSize; start += micro) {
       const end = Math.min(batch.batchSize, start + micro);
       const part = micro >= batch.batchSize ? batch : sliceBatch(batch, start, end);
-      const { value, grads } = lossAndGradients(this.model, part, { training: true, dropoutSeed: seedSource, divisor: batch.batchSize });
+      const distill = this.distillTarget(part.indices);
+      const { value, grads } = lossAndGradients(this.model, part, { training: true, dropoutSeed: seedSource, divisor: batch.batchSize, ...(distill && { distill }) });
       lossTotal += value.dataSync()[0]!;
       value.dispose();
       if (accumulated === null) {
@@ -236,6 +252,16 @@ export class Trainer {
       }
     }
     return { loss: lossTotal, grads: accumulated! };
+  }
+
+  /** The teacher's logits of the examples `indices` (a micro-batch's rows), when distilling. */
+  private distillTarget(indices: Int32Array): DistillTarget | undefined {
+    const distill = this.options.distill;
+    if (distill === undefined) return undefined;
+    const n = this.options.numLabels;
+    const teacherLogits = new Float32Array(indices.length * n);
+    indices.forEach((example, row) => teacherLogits.set(distill.teacherLogits.subarray(example * n, (example + 1) * n), row * n));
+    return { alpha: distill.alpha, temperature: distill.temperature, teacherLogits };
   }
 
   /**
