@@ -78,7 +78,7 @@ export function checkExportTarget(dir: string, options: { force?: boolean; sourc
   if (!statSync(target).isDirectory()) throw new Error(`${dir}: exists and is not a folder; choose another output folder`);
   const entries = readdirSync(target);
   if (entries.length > 0 && options.force !== true) {
-    const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? `, ... (${entries.length} entries)` : '');
+    const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? ` and ${entries.length - 3} more` : '');
     throw new Error(`${dir}: folder is not empty (${shown}); refusing to overwrite it${options.hint ? `; ${options.hint}` : ''}`);
   }
 }
