@@ -2,6 +2,7 @@
 import { UsageError } from './args.js';
 import { benchCommand } from './commands/bench.js';
 import { compareCommand } from './commands/compare.js';
+import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 import { processIO, type CommandIO } from './commands/io.js';
 import { pluginsCommand } from './commands/plugins.js';
@@ -20,6 +21,7 @@ Usage:
   gbp compare DIR...           rebuild the comparison plot and summary from results
   gbp bench TARGET...          latency and throughput of presets and pruned models (gbp bench -h)
   gbp info [-m SIZE ...]       model sizes: layers, widths, parameter counts
+  gbp export SOURCE [options]  a job's model as a Hugging Face folder for transformers (gbp export -h)
   gbp plugins [FILE]           pruners gbp can resolve, with their options
 
 Environment: GBP_EPOCHS (like -e), GBP_DATA_DIR (like --data-dir), GBP_VERBOSE=1.
@@ -40,6 +42,8 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
         return await benchCommand(rest, io);
       case 'info':
         return infoCommand(rest, io);
+      case 'export':
+        return await exportCommand(rest, io);
       case 'plugins':
         return await pluginsCommand(rest, io);
       case undefined:
@@ -49,7 +53,7 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
         io.stdout.write(HELP);
         return command === undefined ? EXIT.usage : EXIT.ok;
       default:
-        throw new UsageError(`gbp: unknown command '${command}'; commands: run, validate, compare, bench, info, plugins`);
+        throw new UsageError(`gbp: unknown command '${command}'; commands: run, validate, compare, bench, info, export, plugins`);
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof PipelineError || error instanceof DataCheckError || error instanceof RunRefusedError) {
