@@ -236,6 +236,40 @@ describe('export of a compacted model', () => {
   });
 });
 
+describe('the tokenizer of an export', () => {
+  const config = small({});
+  const weights = randomWeights(config, 4);
+  const vocab = ['[UNK]', '[CLS]', '[SEP]', '[MASK]', '[PAD]', 'a', 'b'];
+  const tokenizerJson = (lowercase: boolean) =>
+    JSON.stringify({ model: { type: 'WordPiece', vocab: Object.fromEntries(vocab.map((t, i) => [t, i])) }, normalizer: { type: 'BertNormalizer', lowercase } });
+
+  it("takes do_lower_case from a tokenizer.json's BertNormalizer (what gbp tokenized with), ships a vocab.txt beside it too", async () => {
+    const source = join(root, 'tok-cased');
+    await mkdir(source);
+    await writeFile(join(source, 'tokenizer.json'), tokenizerJson(false));
+    await writeFile(join(source, 'vocab.txt'), `${vocab.join('\n')}\n`);
+    const out = join(root, 'tok-cased-out');
+    // loadModel's default lowercase (true) when the folder has no tokenizer_config.json.
+    await exportHfFolder(out, { config, weights, lowercase: true, tokenizerPath: join(source, 'tokenizer.json') });
+    expect((await readdir(out)).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt']);
+    expect(JSON.parse(await readFile(join(out, 'tokenizer_config.json'), 'utf8'))).toMatchObject({ do_lower_case: false, tokenizer_class: 'BertTokenizer' });
+    expect(JSON.parse(await readFile(join(out, 'config.json'), 'utf8'))).toMatchObject({ pad_token_id: 4 });
+    expect((await loadModel(out)).lowercase).toBe(false);
+  });
+
+  it('with a tokenizer.json alone names no slow tokenizer class', async () => {
+    const source = join(root, 'tok-json-only');
+    await mkdir(source);
+    await writeFile(join(source, 'tokenizer.json'), tokenizerJson(true));
+    const out = join(root, 'tok-json-only-out');
+    await exportHfFolder(out, { config, weights, lowercase: true, tokenizerPath: join(source, 'tokenizer.json') });
+    expect((await readdir(out)).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    const tokenizerConfig = JSON.parse(await readFile(join(out, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+    expect(tokenizerConfig.tokenizer_class).toBeUndefined();
+    expect(tokenizerConfig.do_lower_case).toBe(true);
+  });
+});
+
 describe('the export folder', () => {
   const config = small({});
   const weights = randomWeights(config, 3);

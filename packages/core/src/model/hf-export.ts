@@ -5,13 +5,13 @@
  * the export gives the same model. Per-layer widths a BertConfig cannot express are padded
  * exactly (bert-widths.ts) and said so in the returned notes. Written atomically as a whole.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { writeFolderAtomic } from '../fs-atomic.js';
-import { parseVocabTxt } from '../data/tokenizer.js';
 import { LAYER_NORM_EPS } from './layer_norm.js';
 import { layerHeads, parameterSpecs, type ModelConfig } from './config.js';
 import { toBertWidths } from './bert-widths.js';
+import { padTokenId, tokenizerFiles } from './hf-export-tokenizer.js';
 import { HF_FILES, hfShape, isLinear, transpose2d } from './hf-import.js';
 import { encodeSafetensors, type NamedTensor, type SafetensorsDtype } from './safetensors.js';
 import { checkWeights } from './weights.js';
@@ -131,37 +131,6 @@ function bertConfig(config: ModelConfig, padId: number): Record<string, unknown>
   };
 }
 
-/** The [PAD] token's id in the tokenizer's vocabulary; 0 (BERT's) when there is no tokenizer or no [PAD]. */
-function padTokenId(tokenizerPath: string | undefined): number {
-  if (tokenizerPath === undefined) return 0;
-  const text = readFileSync(tokenizerPath, 'utf8');
-  if (basename(tokenizerPath) === 'vocab.txt') return parseVocabTxt(text).get('[PAD]') ?? 0;
-  try {
-    const id = (JSON.parse(text) as { model?: { vocab?: Record<string, unknown> } }).model?.vocab?.['[PAD]'];
-    return typeof id === 'number' ? id : 0;
-  } catch (error) {
-    throw new Error(`${tokenizerPath}: not valid JSON (${(error as Error).message})`, { cause: error });
-  }
-}
-
-/** tokenizer_config.json for BERT's WordPiece tokenizer with gbp's settings. */
-function tokenizerConfig(source: HfExportSource, hasVocabTxt: boolean): Record<string, unknown> {
-  return {
-    // Only a vocab.txt names the slow class; a tokenizer.json alone loads as BertTokenizerFast.
-    ...(hasVocabTxt ? { tokenizer_class: 'BertTokenizer' } : {}),
-    do_lower_case: source.lowercase,
-    // BERT strips accents exactly when it lowercases (strip_accents null), as gbp's tokenizer does.
-    strip_accents: null,
-    tokenize_chinese_chars: true,
-    model_max_length: source.config.max_len,
-    unk_token: '[UNK]',
-    sep_token: '[SEP]',
-    pad_token: '[PAD]',
-    cls_token: '[CLS]',
-    mask_token: '[MASK]',
-  };
-}
-
 /** Writes `source` as a Hugging Face BERT folder `dir`; refuses a non-empty `dir` unless `force`. */
 export async function exportHfFolder(dir: string, source: HfExportSource, options: HfExportOptions = {}): Promise<HfExportResult> {
   checkExportTarget(dir, { ...(options.force !== undefined ? { force: options.force } : {}), ...(source.dir !== undefined ? { sourceDir: source.dir } : {}) });
@@ -173,10 +142,8 @@ export async function exportHfFolder(dir: string, source: HfExportSource, option
   // transformers refuses a safetensors file whose metadata lacks format "pt".
   files.set(HF_FILES.weights, encodeSafetensors(checkpoint.tensors, { format: 'pt' }, { dtype: SAFETENSORS_DTYPE[dtype] }));
   const notes = [...checkpoint.notes];
-  const tokenizerFile = source.tokenizerPath === undefined ? undefined : basename(source.tokenizerPath);
-  if (source.tokenizerPath !== undefined && tokenizerFile !== undefined) {
-    files.set(tokenizerFile, readFileSync(source.tokenizerPath));
-    files.set('tokenizer_config.json', json(tokenizerConfig(source, tokenizerFile === 'vocab.txt')));
+  if (source.tokenizerPath !== undefined) {
+    for (const [name, data] of tokenizerFiles(source.tokenizerPath, source.lowercase, source.config.max_len)) files.set(name, data);
   } else {
     notes.push('the model has no vocab.txt or tokenizer.json: the export has no tokenizer (add the one it was trained with)');
   }
