@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importHfFolder } from '@gbp/core';
+import { importHfFolder, readModelFolder, writeModelFolder } from '@gbp/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallConfig, writeJobFolder } from '../../test/fixtures/bench-folders.js';
 import { captureIO } from '../../test/fixtures/capture-io.js';
@@ -82,6 +82,29 @@ describe('gbp export --format hf', () => {
     expect(t.out()).toBe('');
     expect(existsSync(join(dir, 'x'))).toBe(false);
     expect(existsSync(join(job, 'model', 'config.json'))).toBe(true);
+  });
+
+  it('refuses a damaged model folder (exit 2) naming the file, and writes nothing', async () => {
+    const broken = await writeJobFolder(dir, 'broken', 'movement', 0.5, { config: compacted });
+    writeFileSync(join(broken, 'model', 'model.safetensors'), Uint8Array.from([1, 2, 3]));
+    const t = io();
+    expect(await main(['export', broken, '--format', 'hf', '--output', 'from-broken'], t.value)).toBe(2);
+    expect(t.err()).toBe(`gbp export: ${join(broken, 'model', 'model.safetensors')}: not a valid safetensors file: 3 bytes, shorter than the 8-byte header length\n`);
+    expect(existsSync(join(dir, 'from-broken'))).toBe(false);
+  });
+
+  it('refuses --dtype float16 for a weight beyond its range (exit 2), naming the tensor, and writes nothing', async () => {
+    const big = await writeJobFolder(dir, 'big', 'movement', 0.5, { config: compacted });
+    const config = JSON.parse(readFileSync(join(big, 'model', 'config.json'), 'utf8')) as Record<string, unknown>;
+    const { weights } = await readModelFolder(join(big, 'model'));
+    const bias = weights.get('pooler.dense.bias')!;
+    const data = Float32Array.from(bias.data);
+    data[3] = 1e6;
+    await writeModelFolder(join(big, 'model'), { config: compacted, task: String(config.task), weights: new Map(weights).set('pooler.dense.bias', { shape: bias.shape, data }) });
+    const t = io();
+    expect(await main(['export', big, '--format', 'hf', '--output', 'from-big', '--dtype', 'float16'], t.value)).toBe(2);
+    expect(t.err()).toBe("gbp export: safetensors: tensor 'bert.pooler.dense.bias' holds 1000000 at index 3, outside float16's range (largest 65504); store it as F32\n");
+    expect(existsSync(join(dir, 'from-big'))).toBe(false);
   });
 
   it('lists the formats in its help', async () => {

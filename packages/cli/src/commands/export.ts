@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { checkExportTarget, exportHfFolder, HF_DTYPES, loadModel, locateModel, type HfDtype, type LoadedModel } from '@gbp/core';
+import { checkExportTarget, exportHfFolder, FileWriteError, HF_DTYPES, loadModel, locateModel, type HfDtype, type LoadedModel } from '@gbp/core';
 import { EXPORT_FLAGS, helpText, parseFlags, UsageError } from '../args.js';
 import type { CommandIO } from './io.js';
 import { EXIT } from './run.js';
@@ -74,8 +74,13 @@ export async function exportCommand(argv: readonly string[], io: CommandIO): Pro
     throw new UsageError(`gbp export: ${(error as Error).message}`);
   }
 
-  const model = await loadModel(located.dir, { log: (message) => io.stderr.write(`${message}\n`) });
-  const summary = await format.write(output, model, { dtype, force });
+  // Errors past here are about the input (a damaged model folder, weights float16 cannot hold), except a failed write.
+  const asUsage = (error: unknown): never => {
+    if (error instanceof FileWriteError) throw error;
+    throw new UsageError(`gbp export: ${(error as Error).message}`);
+  };
+  const model = await loadModel(located.dir, { log: (message) => io.stderr.write(`${message}\n`) }).catch(asUsage);
+  const summary = await format.write(output, model, { dtype, force }).catch(asUsage);
   const padding = summary.extraParams > 0 ? ` (${thousands(summary.extraParams)} of them padding)` : '';
   io.stdout.write(
     `exported ${given} to ${output}: ${format.describe}, ${dtype}, ${thousands(summary.params)} parameters${padding}\n` +
