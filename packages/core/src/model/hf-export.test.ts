@@ -13,7 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/index.js';
 import { Rng } from '../rng.js';
 import { parameterSpecs, type ModelConfig } from './config.js';
-import type { ModelInput } from './encoder.js';
+import { tf } from '../tf.js';
+import { compact } from './compact.js';
+import { GatedBert, type ModelInput } from './encoder.js';
+import { parseGateName } from './structure.js';
 import { exportHfFolder } from './hf-export.js';
 import { readHfConfig } from './hf-config.js';
 import { convertHfWeights, importHfFolder } from './hf-import.js';
@@ -210,6 +213,44 @@ describe('export of a compacted model', () => {
     const input = randomBatch(config, 2);
     const diff = maxAbsDiff(logitsOf(back.config, back.weights, input), logitsOf(config, weights, input));
     expect(diff).toBeLessThan(F32_TOLERANCE);
+  });
+
+  it('a model compacted by compact() (heads and neurons masked in a GatedBert) exports to the masked model\'s logits within 1e-5', async () => {
+    const config = small({ num_layers: 2 });
+    const model = new GatedBert(config, { seed: 1 });
+    const rng = new Rng(9);
+    for (const v of model.params.values()) {
+      const t = tf.tensor(Float32Array.from({ length: v.size }, () => (rng.next() - 0.5) * 0.6), v.shape);
+      v.assign(t);
+      t.dispose();
+    }
+    // Output-side rows decide removal: layer 0 loses heads 1 and 3 and neurons 0-23, layer 1 every head.
+    const removed = [
+      { heads: [1, 3], neurons: Array.from({ length: 24 }, (_, i) => i) },
+      { heads: [0, 1, 2, 3], neurons: [] as number[] },
+    ];
+    for (const gate of model.gates) {
+      const { layer, role } = parseGateName(gate.name)!;
+      const [n, m] = gate.shape;
+      const mask = new Float32Array(n * m).fill(1);
+      for (let r = 0; r < n; r++) {
+        const cut = (role === 'attention_output' && removed[layer]!.heads.includes(Math.floor(r / 8))) || (role === 'output' && removed[layer]!.neurons.includes(r));
+        if (cut) mask.fill(0, r * m, (r + 1) * m);
+      }
+      gate.setMask(mask);
+    }
+    const compacted = compact(model);
+    expect(compacted.config.heads_per_layer).toEqual([2, 0]);
+    expect(compacted.config.dff_per_layer).toEqual([40, 64]);
+    const out = join(root, 'from-compact');
+    const result = await exportHfFolder(out, { config: compacted.config, weights: compacted.weights, lowercase: true });
+    expect(result.notes.slice(0, 2).map((n) => n.split(':')[0])).toEqual(['FFN widths 40,64 padded with zeros to 64 (BertConfig has one intermediate_size; exact)', 'layer 1 without attention heads exported with 1 head of zero weights each (exact; a 0-head layer does not load everywhere)']);
+    const back = await importHfFolder(out);
+    const input = randomBatch(config, 6);
+    const masked = model.logits(input, { training: false });
+    expect(maxAbsDiff(logitsOf(back.config, back.weights, input), masked.dataSync())).toBeLessThan(F32_TOLERANCE);
+    masked.dispose();
+    model.dispose();
   });
 
   it('equal FFN widths in every layer are exported as that intermediate_size exactly, with no padding and no notes on widths', async () => {
