@@ -34,7 +34,7 @@ describe('gbp export --format hf', () => {
       `exported results_pruned to ${out}: a Hugging Face folder transformers loads as BertForSequenceClassification, float32, ${countParams(out).toLocaleString('en-US')} parameters (${8 * 33 + 268} of them padding)\n` +
         'files: config.json, model.safetensors\n' +
         'note: FFN widths 24,32 padded with zeros to 32 (BertConfig has one intermediate_size; exact): 264 extra parameters\n' +
-        'note: layer 1 without attention heads exported with 1 head of zero weights each (exact; a 0-head layer does not load everywhere): 268 extra parameters\n' +
+        'note: layer 1 without attention heads exported with 1 head of zero weights each (exact; the SDPA attention of transformers cannot run a 0-head layer): 268 extra parameters\n' +
         'note: the model has no vocab.txt or tokenizer.json: the export has no tokenizer (add the one it was trained with)\n',
     );
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;

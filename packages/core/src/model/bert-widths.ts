@@ -6,8 +6,9 @@
  *   padded neuron computes gelu(0) = 0 and has zero outgoing weights, so the output is exact;
  * - a layer with no heads keeps one head of zero weights: its scores are 0, its values 0, and its
  *   output weights 0, so the layer adds only the output bias, as the removed attention did.
- *   Why not 0 heads: that needs zero-size tensors and a 0-head attention, corners that loaders
- *   (safetensors readers, transformers' attention implementations) do not all handle.
+ *   Why not prune all heads: transformers' SDPA attention (BERT's default since 4.41) reshapes
+ *   with view(batch, -1, heads, head_size), which PyTorch refuses for 0 heads (-1 is ambiguous
+ *   in an empty tensor); and zero-size tensors are a corner not every safetensors reader handles.
  */
 import { headSize, layerDff, layerHeads, parameterSpecs, type ModelConfig } from './config.js';
 import type { NamedTensor } from './safetensors.js';
@@ -93,7 +94,7 @@ export function toBertWidths(config: ModelConfig, weights: ReadonlyMap<string, N
   const headless = layers.filter((i) => heads[i] === 0);
   const headExtra = headless.length * (4 * d * hs + 3 * hs);
   if (headless.length > 0) {
-    notes.push(`layer${headless.length > 1 ? 's' : ''} ${headless.join(',')} without attention heads exported with 1 head of zero weights each (exact; a 0-head layer does not load everywhere): ${thousands(headExtra)} extra parameters`);
+    notes.push(`layer${headless.length > 1 ? 's' : ''} ${headless.join(',')} without attention heads exported with 1 head of zero weights each (exact; the SDPA attention of transformers cannot run a 0-head layer): ${thousands(headExtra)} extra parameters`);
   }
   return { config: padded, weights: out, notes, extraParams: ffnExtra + headExtra };
 }

@@ -197,7 +197,7 @@ describe('export of a compacted model', () => {
     expect(result.extraParams).toBe(ffnExtra + headExtra);
     expect(result.notes).toEqual([
       `FFN widths 48,64,0 padded with zeros to 64 (BertConfig has one intermediate_size; exact): ${ffnExtra.toLocaleString('en-US')} extra parameters`,
-      `layer 2 without attention heads exported with 1 head of zero weights each (exact; a 0-head layer does not load everywhere): ${headExtra.toLocaleString('en-US')} extra parameters`,
+      `layer 2 without attention heads exported with 1 head of zero weights each (exact; the SDPA attention of transformers cannot run a 0-head layer): ${headExtra.toLocaleString('en-US')} extra parameters`,
       'the model has no vocab.txt or tokenizer.json: the export has no tokenizer (add the one it was trained with)',
     ]);
     const hfConfig = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -244,7 +244,7 @@ describe('export of a compacted model', () => {
     expect(compacted.config.dff_per_layer).toEqual([40, 64]);
     const out = join(root, 'from-compact');
     const result = await exportHfFolder(out, { config: compacted.config, weights: compacted.weights, lowercase: true });
-    expect(result.notes.slice(0, 2).map((n) => n.split(':')[0])).toEqual(['FFN widths 40,64 padded with zeros to 64 (BertConfig has one intermediate_size; exact)', 'layer 1 without attention heads exported with 1 head of zero weights each (exact; a 0-head layer does not load everywhere)']);
+    expect(result.notes.slice(0, 2).map((n) => n.split(':')[0])).toEqual(['FFN widths 40,64 padded with zeros to 64 (BertConfig has one intermediate_size; exact)', 'layer 1 without attention heads exported with 1 head of zero weights each (exact; the SDPA attention of transformers cannot run a 0-head layer)']);
     const back = await importHfFolder(out);
     const input = randomBatch(config, 6);
     const masked = model.logits(input, { training: false });
