@@ -57,7 +57,7 @@ export async function exportCommand(argv: readonly string[], io: CommandIO): Pro
   const format = EXPORT_FORMATS[flags.format];
   if (format === undefined) throw new UsageError(`gbp export: unknown format '${flags.format}' (known: ${known})`);
   const dtype = flags.dtype ?? format.dtypes[0]!;
-  if (!format.dtypes.includes(dtype)) throw new UsageError(`gbp export: --dtype ${dtype} is not one format ${flags.format} writes (${format.dtypes.join(', ')})`);
+  if (!format.dtypes.includes(dtype)) throw new UsageError(`gbp export: --dtype must be one of ${format.dtypes.join(', ')} for format ${flags.format}, got '${dtype}'`);
   if (flags.output === undefined) throw new UsageError('gbp export: give --output DIR, the folder to write');
 
   const given = positionals[0]!;
@@ -65,20 +65,17 @@ export async function exportCommand(argv: readonly string[], io: CommandIO): Pro
   const ref = existsSync(resolve(io.cwd, given)) ? resolve(io.cwd, given) : given;
   const output = resolve(io.cwd, flags.output);
   const force = flags.force === true;
-  const located = await locateModel(ref).catch((error: unknown) => {
-    throw new UsageError(`gbp export: ${(error as Error).message}`);
-  });
-  try {
-    checkExportTarget(output, { force, sourceDir: located.dir, hint: 'give --force to replace it whole' });
-  } catch (error) {
-    throw new UsageError(`gbp export: ${(error as Error).message}`);
-  }
-
-  // Errors past here are about the input (a damaged model folder, weights float16 cannot hold), except a failed write.
+  // Every error but a failed write is about the input (no such model, a damaged folder, weights float16 cannot hold, DIR).
   const asUsage = (error: unknown): never => {
     if (error instanceof FileWriteError) throw error;
     throw new UsageError(`gbp export: ${(error as Error).message}`);
   };
+  const located = await locateModel(ref).catch(asUsage);
+  try {
+    checkExportTarget(output, { force, sourceDir: located.dir, hint: 'give --force to replace it whole' });
+  } catch (error) {
+    asUsage(error);
+  }
   const model = await loadModel(located.dir, { log: (message) => io.stderr.write(`${message}\n`) }).catch(asUsage);
   const summary = await format.write(output, model, { dtype, force }).catch(asUsage);
   const padding = summary.extraParams > 0 ? ` (${thousands(summary.extraParams)} of them padding)` : '';
