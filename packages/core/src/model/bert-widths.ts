@@ -6,9 +6,9 @@
  *   padded neuron computes gelu(0) = 0 and has zero outgoing weights, so the output is exact;
  * - a layer with no heads keeps one head of zero weights: its scores are 0, its values 0, and its
  *   output weights 0, so the layer adds only the output bias, as the removed attention did.
- *   Why not prune all heads: transformers' SDPA attention (BERT's default since 4.41) reshapes
- *   with view(batch, -1, heads, head_size), which PyTorch refuses for 0 heads (-1 is ambiguous
- *   in an empty tensor); and zero-size tensors are a corner not every safetensors reader handles.
+ *   Why not prune all heads: transformers' SDPA attention (BERT's default in recent versions)
+ *   reshapes with view(batch, -1, heads, head_size), which PyTorch refuses for 0 heads (-1 is
+ *   ambiguous in an empty tensor).
  */
 import { headSize, layerDff, layerHeads, parameterSpecs, type ModelConfig } from './config.js';
 import type { NamedTensor } from './safetensors.js';
