@@ -111,6 +111,14 @@ export const INFER_FLAGS = [
   { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },
 ] as const satisfies readonly FlagSpec[];
 
+export const EXPORT_FLAGS = [
+  { key: 'format', names: ['--format'], kind: 'string', arg: 'NAME', help: 'what to write (the formats above)' },
+  { key: 'output', names: ['-o', '--output'], kind: 'string', arg: 'DIR', help: 'the folder to write (created; a non-empty one is refused without --force)' },
+  { key: 'dtype', names: ['--dtype'], kind: 'string', arg: 'TYPE', help: 'weight precision: float32 (default) or float16 (half the size)' },
+  { key: 'force', names: ['--force'], kind: 'bool', help: 'replace a non-empty DIR, as a whole' },
+  { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },
+] as const satisfies readonly FlagSpec[];
+
 export const PLUGINS_FLAGS = [
   { key: 'plugin', names: ['--plugin'], kind: 'list', arg: 'MODULE', repeat: true, help: 'also list this pruner module (package or path)' },
   { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },

@@ -3,6 +3,7 @@ import { UsageError } from './args.js';
 import { benchCommand } from './commands/bench.js';
 import { compareCommand } from './commands/compare.js';
 import { inferCommand } from './commands/infer.js';
+import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 import { processIO, type CommandIO } from './commands/io.js';
 import { pluginsCommand } from './commands/plugins.js';
@@ -22,6 +23,7 @@ Usage:
   gbp bench TARGET...          latency and throughput of presets and pruned models (gbp bench -h)
   gbp infer --model M ...      predictions of a model for JSONL rows or one text (gbp infer -h)
   gbp info [-m SIZE | --from M] model sizes or a pretrained model: layers, widths, parameter counts
+  gbp export SOURCE [options]  a job's model as a Hugging Face folder for transformers (gbp export -h)
   gbp plugins [FILE]           pruners gbp can resolve, with their options
 
 Environment: GBP_EPOCHS (like -e), GBP_DATA_DIR (like --data-dir), GBP_VERBOSE=1.
@@ -44,6 +46,8 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
         return await inferCommand(rest, io);
       case 'info':
         return await infoCommand(rest, io);
+      case 'export':
+        return await exportCommand(rest, io);
       case 'plugins':
         return await pluginsCommand(rest, io);
       case undefined:
@@ -53,7 +57,7 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
         io.stdout.write(HELP);
         return command === undefined ? EXIT.usage : EXIT.ok;
       default:
-        throw new UsageError(`gbp: unknown command '${command}'; commands: run, validate, compare, bench, infer, info, plugins`);
+        throw new UsageError(`gbp: unknown command '${command}'; commands: run, validate, compare, bench, infer, info, export, plugins`);
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof PipelineError || error instanceof DataCheckError || error instanceof RunRefusedError) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fillDisk, mountTinyDisk } from './testing/tiny-disk.js';
-import { FileWriteError, openAtomicFile, writeFileAtomic } from './fs-atomic.js';
+import { FileWriteError, openAtomicFile, writeFileAtomic, writeFolderAtomic } from './fs-atomic.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gbp-atomic-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -79,5 +79,26 @@ describe('openAtomicFile', () => {
     const failure = file.commit();
     await expect(failure).rejects.toThrow(`cannot write ${join(dir, 'out.jsonl')}: `);
     expect(readdirSync(dir)).toEqual(['out.jsonl']);
+  });
+});
+
+describe('writeFolderAtomic', () => {
+  it('replaces a folder whole: none of the old files stay, no temporary folder is left', async () => {
+    const dir = join(root, 'whole', 'out');
+    await writeFolderAtomic(dir, new Map([['a.txt', 'one'], ['b.txt', 'two']]));
+    await writeFolderAtomic(dir, new Map([['c.bin', Uint8Array.from([1, 2])]]));
+    expect(readdirSync(dir)).toEqual(['c.bin']);
+    expect(readdirSync(join(root, 'whole'))).toEqual(['out']);
+  });
+
+  it('on failure names the folder, keeps the old one as it was and leaves no temporary folder', async () => {
+    const dir = join(root, 'kept', 'out');
+    await writeFolderAtomic(dir, new Map([['a.txt', 'old']]));
+    // A file name with a folder that does not exist: the write into the temporary folder fails.
+    const failure = writeFolderAtomic(dir, new Map([['a.txt', 'new'], ['missing/b.txt', 'x']]));
+    await expect(failure).rejects.toThrow(FileWriteError);
+    await expect(failure).rejects.toThrow(`cannot write ${dir}: ENOENT`);
+    expect(readFileSync(join(dir, 'a.txt'), 'utf8')).toBe('old');
+    expect(readdirSync(join(root, 'kept'))).toEqual(['out']);
   });
 });

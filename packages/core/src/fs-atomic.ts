@@ -4,8 +4,9 @@
  * previous version. A failure removes the temporary file and names the file meant.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** A unique sibling of `path` to write first and rename over it. */
 export const tempPathFor = (path: string): string => `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -93,4 +94,28 @@ export async function openAtomicFile(path: string): Promise<AtomicFile> {
       }),
     abort: discard,
   };
+}
+
+/**
+ * Writes the folder `dir` as a whole: `files` (name -> contents) into a temporary sibling, then
+ * renamed over `dir`, so a reader sees the old folder or the new one, never a mix. A previous
+ * `dir` is moved aside first (a folder cannot be renamed over a non-empty one) and put back if
+ * the swap fails.
+ */
+export async function writeFolderAtomic(dir: string, files: ReadonlyMap<string, string | Uint8Array>): Promise<void> {
+  const temp = tempPathFor(dir);
+  const old = tempPathFor(dir);
+  try {
+    await mkdir(dirname(dir), { recursive: true });
+    await mkdir(temp);
+    for (const [name, data] of files) await writeFile(join(temp, name), data);
+    const hadPrevious = existsSync(dir);
+    if (hadPrevious) await rename(dir, old);
+    await rename(temp, dir);
+    if (hadPrevious) await rm(old, { recursive: true, force: true });
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true }).catch(() => undefined);
+    if (existsSync(old) && !existsSync(dir)) await rename(old, dir).catch(() => undefined);
+    throw new FileWriteError(dir, error);
+  }
 }

@@ -5,9 +5,9 @@
  * Written atomically as a whole: a temporary sibling folder renamed into place.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { FileWriteError, tempPathFor } from '../fs-atomic.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFolderAtomic } from '../fs-atomic.js';
 import { IMPORTED_SIZE, MODEL_PRESETS, parameterSpecs, validateLayerWidths, layerDff, layerHeads, type ModelConfig } from './config.js';
 import { encodeSafetensors, readSafetensorsFile, type NamedTensor } from './safetensors.js';
 import { checkWeights, refuseExtraTensors } from './weights.js';
@@ -82,25 +82,13 @@ export async function writeModelFolder(dir: string, contents: ModelFolderContent
   validateLayerWidths(contents.config, `model folder ${dir}`);
   checkExactWeights(contents.config, contents.weights, `model folder ${dir}`);
   const ordered = new Map(parameterSpecs(contents.config).map((s) => [s.name, contents.weights.get(s.name)!]));
-  const temp = tempPathFor(dir);
-  const old = tempPathFor(dir);
-  try {
-    await mkdir(dirname(dir), { recursive: true });
-    await mkdir(temp);
-    await writeFile(join(temp, MODEL_FILES.config), `${JSON.stringify(folderConfig(contents.config, contents.task, contents.lowercase), null, 2)}\n`);
-    await writeFile(join(temp, MODEL_FILES.weights), encodeSafetensors(ordered, { ...WEIGHTS_METADATA }));
-    if (contents.vocab !== undefined) await writeFile(join(temp, MODEL_FILES.vocab), contents.vocab);
-    if (contents.compaction !== undefined) await writeFile(join(temp, MODEL_FILES.compaction), `${JSON.stringify(contents.compaction, null, 2)}\n`);
-    // A folder cannot be renamed over a non-empty one: move the previous aside first.
-    const hadPrevious = existsSync(dir);
-    if (hadPrevious) await rename(dir, old);
-    await rename(temp, dir);
-    if (hadPrevious) await rm(old, { recursive: true, force: true });
-  } catch (error) {
-    await rm(temp, { recursive: true, force: true }).catch(() => undefined);
-    if (existsSync(old) && !existsSync(dir)) await rename(old, dir).catch(() => undefined);
-    throw new FileWriteError(dir, error);
-  }
+  const files = new Map<string, string | Uint8Array>([
+    [MODEL_FILES.config, `${JSON.stringify(folderConfig(contents.config, contents.task, contents.lowercase), null, 2)}\n`],
+    [MODEL_FILES.weights, encodeSafetensors(ordered, { ...WEIGHTS_METADATA })],
+  ]);
+  if (contents.vocab !== undefined) files.set(MODEL_FILES.vocab, contents.vocab);
+  if (contents.compaction !== undefined) files.set(MODEL_FILES.compaction, `${JSON.stringify(contents.compaction, null, 2)}\n`);
+  await writeFolderAtomic(dir, files);
 }
 
 /** True when `dir` holds a config.json whose format is 'gbp-model'. */

@@ -142,17 +142,22 @@ export function freshClassifierWeights(config: ModelConfig, seed: number): Map<s
 }
 
 /** A linear layer's weight: [in, out] in gbp, [out, in] in PyTorch. Embedding tables are [rows, d] in both. */
-const isLinear = (spec: ParamSpec): boolean => spec.kind === 'weight';
+export const isLinear = (spec: ParamSpec): boolean => spec.kind === 'weight';
 
 /** The shape a parameter has in a PyTorch checkpoint. */
-const hfShape = (spec: ParamSpec): number[] => (isLinear(spec) ? [...spec.shape].reverse() : [...spec.shape]);
+export const hfShape = (spec: ParamSpec): number[] => (isLinear(spec) ? [...spec.shape].reverse() : [...spec.shape]);
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((n, i) => n === b[i]);
+
+/** A row-major [rows, cols] matrix as [cols, rows]: between PyTorch's [out, in] and gbp's [in, out], either way. */
+export function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c]!;
+  return out;
+}
 
 /** [out, in] PyTorch data as gbp's [in, out] (spec.shape). */
 function transpose(tensor: NamedTensor, spec: ParamSpec): NamedTensor {
   const [rows, cols] = tensor.shape as [number, number];
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = tensor.data[r * cols + c]!;
-  return { shape: [...spec.shape], data: out };
+  return { shape: [...spec.shape], data: transpose2d(tensor.data, rows, cols) };
 }

@@ -1,5 +1,6 @@
 /**
- * The safetensors format (https://huggingface.co/docs/safetensors), written as F32, read as F32, F16 or BF16: an 8-byte
+ * The safetensors format (https://huggingface.co/docs/safetensors), written as F32 or F16 (exports),
+ * read as F32, F16 or BF16: an 8-byte
  * little-endian header length N, N bytes of JSON ({name: {dtype, shape, data_offsets}, and an
  * optional "__metadata__" of strings}), then the raw little-endian tensor bytes.
  *
@@ -9,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { decodeFloats, DTYPE_BYTES, isFloatDtype } from './dtypes.js';
+import { Float16Array } from '@petamoriken/float16';
 
 export interface NamedTensor {
   readonly shape: readonly number[];
@@ -28,15 +30,42 @@ function assertLittleEndian(): void {
   if (endianness() !== 'LE') throw new Error('safetensors: only little-endian hosts are supported');
 }
 
+/** The dtypes gbp writes: F32, or F16 (half the bytes) for exports. */
+export type SafetensorsDtype = 'F32' | 'F16';
+
+export interface EncodeOptions {
+  /** The dtype every tensor is stored in; default F32. F16 rounds to nearest even. */
+  dtype?: SafetensorsDtype;
+}
+
+/** `data` as the bytes of `dtype`; refuses a finite value that float16 cannot hold (it would become Infinity). */
+function tensorBytes(name: string, data: Float32Array, dtype: SafetensorsDtype): Uint8Array {
+  if (dtype === 'F32') return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const half = new Float16Array(data);
+  // Read the bits, not half[i]: element access on a Float16Array goes through a Proxy (~40x slower).
+  const bits = new Uint16Array(half.buffer, half.byteOffset, data.length);
+  for (let i = 0; i < data.length; i++) {
+    // Exponent all ones: Infinity (or NaN, which only a NaN input gives).
+    if ((bits[i]! & 0x7c00) === 0x7c00 && Number.isFinite(data[i]!)) {
+      throw new Error(`safetensors: tensor '${name}' holds ${data[i]} at index ${i}, outside float16's range (largest 65504); store it as F32`);
+    }
+  }
+  return new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength);
+}
+
 /** The bytes of a safetensors file holding `tensors` (in the order given) and string `metadata`. */
-export function encodeSafetensors(tensors: ReadonlyMap<string, NamedTensor>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(tensors: ReadonlyMap<string, NamedTensor>, metadata: Record<string, string> = {}, options: EncodeOptions = {}): Uint8Array {
   assertLittleEndian();
+  const dtype = options.dtype ?? 'F32';
   const header: Record<string, HeaderEntry | Record<string, string>> = { __metadata__: metadata };
+  const blobs: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of tensors) {
     if (t.data.length !== sizeOf(t.shape)) throw new Error(`safetensors: tensor '${name}' has ${t.data.length} values but shape [${t.shape.join(', ')}]`);
-    header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
+    const bytes = tensorBytes(name, t.data, dtype);
+    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.byteLength] };
+    blobs.push(bytes);
+    offset += bytes.byteLength;
   }
   let json = JSON.stringify(header);
   // Pad the header with spaces so the data starts 8-byte aligned (as the reference writer does).
@@ -46,9 +75,9 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, NamedTensor>, met
   new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
   out.set(headerBytes, 8);
   let at = 8 + headerBytes.length;
-  for (const t of tensors.values()) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
-    at += t.data.byteLength;
+  for (const bytes of blobs) {
+    out.set(bytes, at);
+    at += bytes.byteLength;
   }
   return out;
 }
