@@ -73,7 +73,7 @@ describe('gbp export --format hf', () => {
     [['export', 'results_pruned', '--format', 'hf', '--output', 'x', '--dtype', 'int8'], "gbp export: --dtype must be one of float32, float16 for format hf, got 'int8'"],
     [['export', 'results_pruned', '--format', 'hf'], 'gbp export: give --output DIR, the folder to write'],
     [['export', '--format', 'hf', '--output', 'x'], 'gbp export: give one SOURCE (a job folder or a model folder), got none; see gbp export -h'],
-    [['export', 'nowhere/', '--format', 'hf', '--output', 'x'], 'gbp export: nowhere/: no such folder'],
+    [['export', 'nowhere/', '--format', 'hf', '--output', 'x'], '/nowhere: no such folder (and not a Hugging Face Hub id'],
     [['export', 'results_pruned', '--format', 'hf', '--output', 'results_pruned/model', '--force'], `gbp export: ${join(dir, 'results_pruned/model')}: is (or holds) the model being exported`],
   ])('refuses %j before reading the model (exit 2): %s', async (argv, message) => {
     const t = io();

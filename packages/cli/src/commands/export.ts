@@ -4,36 +4,12 @@
  * Every check (format, dtype, source, target) runs before the model is read; DIR is written
  * whole or not at all.
  */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { checkExportTarget, exportHfFolder, FileWriteError, HF_DTYPES, loadModel, locateModel, type HfDtype, type LoadedModel } from '@gbp/core';
+import { absoluteModelRef, checkExportTarget, FileWriteError, loadModel, locateModel } from '@gbp/core';
+import { EXPORT_FORMATS } from '../export/formats.js';
 import { EXPORT_FLAGS, helpText, parseFlags, UsageError } from '../args.js';
 import type { CommandIO } from './io.js';
 import { EXIT } from './run.js';
-
-interface ExportSummary {
-  files: string[];
-  notes: string[];
-  params: number;
-  extraParams: number;
-}
-
-/** An output format: the next ones (tfjs, onnx) are added here. */
-interface ExportFormat {
-  /** What DIR becomes, for the help and the summary. */
-  describe: string;
-  /** Weight precisions it writes; the first is the default. */
-  dtypes: readonly string[];
-  write(dir: string, model: LoadedModel, options: { dtype: string; force: boolean }): Promise<ExportSummary>;
-}
-
-export const EXPORT_FORMATS: Readonly<Record<string, ExportFormat>> = {
-  hf: {
-    describe: 'a Hugging Face folder transformers loads as BertForSequenceClassification',
-    dtypes: HF_DTYPES,
-    write: (dir, model, { dtype, force }) => exportHfFolder(dir, model, { dtype: dtype as HfDtype, force }),
-  },
-};
 
 const USAGE = 'Usage: gbp export SOURCE --format FORMAT --output DIR [--dtype TYPE] [--force]';
 
@@ -61,8 +37,8 @@ export async function exportCommand(argv: readonly string[], io: CommandIO): Pro
   if (flags.output === undefined) throw new UsageError('gbp export: give --output DIR, the folder to write');
 
   const given = positionals[0]!;
-  // A local path is read relative to the command's folder; anything else goes to locateModel as given (a Hub id).
-  const ref = existsSync(resolve(io.cwd, given)) ? resolve(io.cwd, given) : given;
+  // A local path is read relative to the command's folder; a Hub id goes to locateModel as given.
+  const ref = absoluteModelRef(given, io.cwd);
   const output = resolve(io.cwd, flags.output);
   const force = flags.force === true;
   // Every error but a failed write is about the input (no such model, a damaged folder, weights float16 cannot hold, DIR).

@@ -70,6 +70,7 @@ export async function runCommand(argv: readonly string[], io: CommandIO): Promis
     io.stdout.write(`comparison: ${png}\n${plots.filter((p) => p !== png).map((p) => `plot: ${p}\n`).join('')}summary: ${summary}\n`);
   }
   if (outcome.bench) io.stdout.write(`bench: ${outcome.bench}\n`);
+  for (const dir of outcome.exports ?? []) io.stdout.write(`export: ${dir}\n`);
   if (outcome.planFileError) io.stderr.write(`gbp: ${outcome.planFileError}\n`);
   if (outcome.aborted) {
     io.stdout.write(`stopped; continue with: gbp run ${[...argv.filter((a) => a !== '--resume'), '--resume'].join(' ')}\n`);

@@ -29,5 +29,6 @@ export async function validateCommand(argv: readonly string[], io: CommandIO): P
   ]);
   io.stdout.write(`${textTable(['job', 'stage', 'method', 'task', 'model', 'epochs', 'needs', 'output'], rows)}\n`);
   for (const report of plan.reports) io.stdout.write(`report ${report.stage}: compares ${report.jobs.length} jobs\n`);
+  for (const e of plan.exports) io.stdout.write(`export ${e.stage}: writes the models of ${e.jobs.length} jobs as ${e.format}${e.dtype ? ` (${e.dtype})` : ''}\n`);
   return EXIT.ok;
 }

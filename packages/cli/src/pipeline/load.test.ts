@@ -93,6 +93,32 @@ stages:
     ].sort((a, b) => parseInt(a) - parseInt(b) || a.localeCompare(b)));
   });
 
+  it('checks export stages: no jobs of their own, the stages they export, a dtype the format writes', () => {
+    const text = `name: staged
+stages:
+  dense:
+    defaults: { task: sst2 }
+  hf:
+    export: { format: hf, dtype: int8 }
+    matrix: { method: [magnitude] }
+  lonely:
+    export: { format: hf }
+  prune:
+    needs: [hf]
+    init_from: hf
+`;
+    expect(errorsOf(text)).toEqual([
+      "5:3 stages.hf: an export stage needs the stages it exports (needs: [...])",
+      "6:34 stages.hf.export.dtype: format hf writes float32 or float16, not 'int8'",
+      "7:5 stages.hf.matrix: an export stage runs no jobs; remove 'matrix'",
+      "8:3 stages.lonely: an export stage needs the stages it exports (needs: [...])",
+      "12:16 stages.prune.init_from: 'hf' is an export stage; it has no checkpoints",
+    ]);
+    expect(errorsOf('name: x\nstages:\n  a: { defaults: { task: sst2 } }\n  b: { needs: [a], export: { format: onnx } }\n')).toEqual([
+      '4:38 stages.b.export.format: expected "hf"; got "onnx"',
+    ]);
+  });
+
   it('refuses an alias bomb and an alias without its anchor as located YAML errors', () => {
     const bomb = ['name: bomb', 'a: &a [x, x, x, x, x, x, x, x, x]'];
     for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd']] as const) bomb.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);

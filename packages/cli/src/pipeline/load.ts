@@ -4,7 +4,8 @@
  */
 import { PipelineError, type PipelineIssue } from './errors.js';
 import { schemaIssues } from './ajv-issues.js';
-import { PipelineFileSchema, type PipelineFile } from './schema.js';
+import { PipelineFileSchema, type PipelineFile, type Stage } from './schema.js';
+import { EXPORT_FORMATS } from '../export/formats.js';
 import { readYamlSource, type YamlSource } from './source.js';
 
 export interface LoadedPipeline {
@@ -30,7 +31,11 @@ export function checkPipeline(file: string, text?: string): { source: YamlSource
   return { source, issues: issues.length > 0 ? issues : stageIssues(source.data as PipelineFile, source) };
 }
 
-/** The stage graph: needs exist, no cycles, init_from is a needed job stage, report stages have no jobs. */
+/** Report and export stages run no jobs: they use the jobs of the stages they need. */
+export const runsJobs = (stage: Pick<Stage, 'report' | 'export'>): boolean => !stage.report && !stage.export;
+const stageKind = (stage: Pick<Stage, 'report' | 'export'>) => (stage.report ? 'a report' : stage.export ? 'an export' : 'a job');
+
+/** The stage graph: needs exist, no cycles, init_from is a needed job stage, report and export stages have no jobs. */
 function stageIssues(pipeline: PipelineFile, source: YamlSource): PipelineIssue[] {
   const issues: PipelineIssue[] = [];
   const stages = pipeline.stages;
@@ -47,15 +52,23 @@ function stageIssues(pipeline: PipelineFile, source: YamlSource): PipelineIssue[
     if (stage.init_from !== undefined) {
       if (!(stage.needs ?? []).includes(stage.init_from)) {
         issues.push(source.issue(['stages', name, 'init_from'], `'${stage.init_from}' must also be listed in needs`));
-      } else if (stages[stage.init_from]?.report) {
-        issues.push(source.issue(['stages', name, 'init_from'], `'${stage.init_from}' is a report stage; it has no checkpoints`));
+      } else if (stages[stage.init_from] && !runsJobs(stages[stage.init_from]!)) {
+        issues.push(source.issue(['stages', name, 'init_from'], `'${stage.init_from}' is ${stageKind(stages[stage.init_from]!)} stage; it has no checkpoints`));
       }
     }
-    if (stage.report) {
+    if (!runsJobs(stage)) {
+      const kind = stageKind(stage);
+      if (stage.report && stage.export) issues.push(source.issue(['stages', name, 'export'], 'a stage is a report or an export, not both; make two stages', 'key'));
       for (const key of ['defaults', 'matrix', 'methods', 'init_from'] as const) {
-        if (stage[key] !== undefined) issues.push(source.issue(['stages', name, key], `a report stage runs no jobs; remove '${key}'`, 'key'));
+        if (stage[key] !== undefined) issues.push(source.issue(['stages', name, key], `${kind} stage runs no jobs; remove '${key}'`, 'key'));
       }
-      if (!stage.needs?.length) issues.push(source.issue(['stages', name], 'a report stage needs the stages it compares (needs: [...])', 'key'));
+      if (!stage.needs?.length) issues.push(source.issue(['stages', name], `${kind} stage needs the stages it ${stage.report ? 'compares' : 'exports'} (needs: [...])`, 'key'));
+      if (stage.export?.dtype !== undefined) {
+        const dtypes = EXPORT_FORMATS[stage.export.format]!.dtypes;
+        if (!dtypes.includes(stage.export.dtype)) {
+          issues.push(source.issue(['stages', name, 'export', 'dtype'], `format ${stage.export.format} writes ${dtypes.join(' or ')}, not '${stage.export.dtype}'`));
+        }
+      }
     }
   }
   const cycle = findCycle(Object.fromEntries(names.map((n) => [n, stages[n]?.needs ?? []])));

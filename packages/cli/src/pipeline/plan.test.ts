@@ -59,6 +59,12 @@ describe('planPipeline', () => {
     ]);
   });
 
+  it('plans an export stage: no jobs, the jobs of the stages it needs, its format and dtype', async () => {
+    const p = await plan(`name: t\ndefaults: { task: sst2 }\nstages:\n  dense: {}\n  pruned: { needs: [dense], defaults: { method: magnitude } }\n  hf: { needs: [pruned], export: { format: hf, dtype: float16 } }\n`);
+    expect(p.jobs.map((j) => j.id)).toEqual(['baseline_sst2_dense', 'magnitude_sst2_pruned']);
+    expect(p.exports).toEqual([{ stage: 'hf', jobs: ['magnitude_sst2_pruned'], format: 'hf', dtype: 'float16' }]);
+  });
+
   it('--from replaces the file\'s model (its size and shape go with it) and keeps max_len', async () => {
     const p = await plan(`${base}`, { set: { model: { from: 'org/bert-x' } } });
     expect(p.jobs.map((j) => j.spec.model)).toEqual([{ from: 'org/bert-x' }]);

@@ -10,6 +10,7 @@ import { PipelineError, type FieldPath, type PipelineIssue } from './errors.js';
 import { sourceJobMatcher } from './match.js';
 import { linkTeachers } from './teacher.js';
 import { checkMethodOptions, prunerFinder, type MethodOptionsCheck } from './method-options.js';
+import { runsJobs } from './load.js';
 import { axisField, mergeDeep, type ResolvedPipeline, type ResolvedStage } from './resolve.js';
 
 export interface PlannedJob {
@@ -32,6 +33,14 @@ export interface ReportPlan {
   readonly jobs: readonly string[];
 }
 
+/** An export stage: the models of `jobs` (those that finish) written to <output>/export_<stage>/<job id>/. */
+export interface ExportPlan {
+  readonly stage: string;
+  readonly jobs: readonly string[];
+  readonly format: string;
+  readonly dtype?: string;
+}
+
 export interface Plan {
   readonly version: 1;
   readonly pipeline: string;
@@ -40,6 +49,7 @@ export interface Plan {
   readonly concurrency: number;
   readonly jobs: readonly PlannedJob[];
   readonly reports: readonly ReportPlan[];
+  readonly exports: readonly ExportPlan[];
 }
 
 /** The per-job folder inside the pipeline's folder. */
@@ -86,7 +96,8 @@ export async function planPipeline(pipeline: ResolvedPipeline): Promise<Plan> {
   const issues: PipelineIssue[] = [];
   const jobs: PlannedJob[] = [];
   const reports: ReportPlan[] = [];
-  const jobStages = pipeline.stages.filter((s) => !s.report);
+  const exports: ExportPlan[] = [];
+  const jobStages = pipeline.stages.filter(runsJobs);
   const byStage = new Map<string, PlannedJob[]>();
   // Every id planned so far, across stages: a set keeps planning linear in the number of jobs.
   const ids = new Set<string>();
@@ -95,6 +106,10 @@ export async function planPipeline(pipeline: ResolvedPipeline): Promise<Plan> {
     const needed = stage.needs.flatMap((name) => byStage.get(name) ?? []).map((j) => j.id);
     if (stage.report) {
       reports.push({ stage: stage.name, jobs: needed });
+      continue;
+    }
+    if (stage.export) {
+      exports.push({ stage: stage.name, jobs: needed, ...stage.export });
       continue;
     }
     const stageJobs: PlannedJob[] = [];
@@ -164,6 +179,7 @@ export async function planPipeline(pipeline: ResolvedPipeline): Promise<Plan> {
     concurrency: pipeline.run.concurrency,
     jobs,
     reports,
+    exports,
   };
 }
 

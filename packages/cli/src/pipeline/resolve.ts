@@ -5,7 +5,7 @@
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { absolutePluginEntry, type BackendName, type DataSpec } from '@gbp/core';
 import type { LoadedPipeline } from './load.js';
-import { stageOrder } from './load.js';
+import { runsJobs, stageOrder } from './load.js';
 import { DEFAULT_MAX_JOBS_WARNING, type JobDefaults, type Matrix, type RunSettings, type Stage } from './schema.js';
 import type { FieldPath } from './errors.js';
 import type { YamlSource } from './source.js';
@@ -33,6 +33,8 @@ export interface ResolvedStage {
   readonly needs: readonly string[];
   readonly initFrom?: string;
   readonly report?: 'comparison';
+  /** An export stage's format and precision (it runs no jobs). */
+  readonly export?: Readonly<NonNullable<Stage['export']>>;
   /** Pipeline defaults with the stage's defaults merged over them. */
   readonly defaults: JobDefaults;
   /** Axis -> values after overrides (forced fields remove their axis). */
@@ -127,7 +129,7 @@ export function resolvePipeline(
   const fileStages: [string, Stage, FieldPath][] = pipeline.stages
     ? Object.entries(pipeline.stages).map(([name, stage]) => [name, stage, ['stages', name]])
     : [[SINGLE_STAGE, { defaults: undefined, matrix: pipeline.matrix }, []]];
-  const jobStages = fileStages.filter(([, stage]) => !stage.report);
+  const jobStages = fileStages.filter(([, stage]) => runsJobs(stage));
   const order = stageOrder(Object.fromEntries(fileStages.map(([name, stage]) => [name, stage.needs ?? []])));
 
   const stages = order.map((name): ResolvedStage => {
@@ -137,7 +139,7 @@ export function resolvePipeline(
       if (values === undefined || forcedFields.has(axisField(axis))) continue;
       matrix[axis] = axis === 'method' ? (values as string[]).map(methodName) : (values as readonly unknown[]);
     }
-    if (!stage.report) {
+    if (runsJobs(stage)) {
       for (const [axis, values] of Object.entries(overrides.axes ?? {})) {
         // In a staged file a flag list replaces the axis where stages have it (else it goes everywhere).
         const anyStageHasAxis = jobStages.some(([, s]) => s.matrix?.[axis as OverridableAxis] !== undefined);
@@ -161,6 +163,7 @@ export function resolvePipeline(
       needs: stage.needs ?? [],
       ...(stage.init_from !== undefined && { initFrom: stage.init_from }),
       ...(stage.report && { report: stage.report }),
+      ...(stage.export && { export: stage.export }),
       defaults,
       matrix,
       methods,

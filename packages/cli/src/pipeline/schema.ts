@@ -3,6 +3,7 @@
  * scripts/gen-schema.ts, checked by schema.test.ts) and of the `PipelineFile` type. Every job field
  * reuses core's JobSpec pieces, so a pipeline cannot accept what a job would reject.
  */
+import { EXPORT_FORMAT_NAMES, EXPORT_FORMATS } from '../export/formats.js';
 import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import {
   BackendName,
@@ -95,6 +96,21 @@ export const StageSchema = Type.Object(
     methods: Type.Optional(MethodsSchema),
     report: Type.Optional(
       Type.Literal('comparison', { description: 'A report stage: no jobs; compares the jobs of the stages it needs.' }),
+    ),
+    export: Type.Optional(
+      Type.Object(
+        {
+          format: Type.Union(
+            EXPORT_FORMAT_NAMES.map((name) => Type.Literal(name)),
+            { description: `What to write: ${EXPORT_FORMAT_NAMES.map((name) => `${name} (${EXPORT_FORMATS[name]!.describe})`).join('; ')}.` },
+          ),
+          dtype: Type.Optional(Type.String({ description: `Weight precision, one the format writes (${EXPORT_FORMAT_NAMES.map((name) => `${name}: ${EXPORT_FORMATS[name]!.dtypes.join(', ')}`).join('; ')}); default the first.` })),
+        },
+        {
+          additionalProperties: false,
+          description: "An export stage: no jobs; writes the model of each finished job of the stages it needs to <output>/export_<stage>/<job id>/ (as gbp export does).",
+        },
+      ),
     ),
   },
   { additionalProperties: false },

@@ -9,6 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { absoluteModelRef, locateModel } from '@gbp/core';
 import type { FieldPath, PipelineIssue } from './errors.js';
 import { sourceJobMatcher, type SourceMatch } from './match.js';
+import { runsJobs } from './load.js';
 import type { PlannedJob } from './plan.js';
 import type { ResolvedPipeline, ResolvedStage } from './resolve.js';
 
@@ -47,7 +48,7 @@ export async function linkTeachers(
     const named = pipeline.stages.find((s) => s.name === ref);
     if (named) {
       if (named === stage) return report(at(), `'${ref}' is this stage: a stage cannot distil from its own jobs`);
-      if (named.report) return report(at(), `'${ref}' is a report stage; it has no models to distil from`);
+      if (!runsJobs(named)) return report(at(), `'${ref}' is ${named.report ? 'a report' : 'an export'} stage; it has no models to distil from`);
       if (!stage.needs.includes(ref)) return report(at(), `'${ref}' names a stage: list it in needs of stage '${stage.name}' to distil from its jobs`);
       let match = matchers.get(ref);
       if (!match) matchers.set(ref, (match = sourceJobMatcher(pipeline, ref, byStage.get(ref) ?? [])));
@@ -60,7 +61,7 @@ export async function linkTeachers(
     if (!existsSync(path)) {
       // org/name is a Hub id, fetched when the job starts; a bare word is more likely a mistyped stage.
       if (ref.includes('/') && absoluteModelRef(ref, pipeline.dir) === ref) return;
-      const stages = pipeline.stages.filter((s) => !s.report).map((s) => s.name);
+      const stages = pipeline.stages.filter(runsJobs).map((s) => s.name);
       return report(at(), `'${ref}' is neither a stage (${stages.join(', ')}), an existing folder (looked for ${path}) nor a Hub id (org/name)`);
     }
     paths.add(path);

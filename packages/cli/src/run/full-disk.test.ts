@@ -60,6 +60,7 @@ describe.skipIf(!disk.mounted)('gbp run on a full disk', () => {
       output_dir: output,
       concurrency: 1,
       reports: [],
+    exports: [],
       jobs: [
         { id: 'slow', stage: 'main', axes: {}, needs: [], spec: resolveJobSpec({ id: 'slow', method: 'slow', task: 'sst2', model: { size: 'tiny' }, train: { epochs: 2 }, output_dir: join(output, 'results_slow') }) },
       ],
@@ -98,7 +99,8 @@ describe.skipIf(!disk.mounted)('gbp run on a full disk', () => {
       data: { dir: dataDir },
       output_dir: jobDir,
     });
-    const plan: Plan = { version: 1, pipeline: 'real', file: 'real.yaml', output_dir: output, concurrency: 1, reports: [], jobs: [{ id: 'baseline', stage: 'main', axes: {}, needs: [], spec }] };
+    const plan: Plan = { version: 1, pipeline: 'real', file: 'real.yaml', output_dir: output, concurrency: 1, reports: [],
+    exports: [], jobs: [{ id: 'baseline', stage: 'main', axes: {}, needs: [], spec }] };
     let filler: string | undefined;
     const outcome = await runPlan(plan, {
       workerEntry: realWorker,

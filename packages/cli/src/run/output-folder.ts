@@ -6,6 +6,7 @@
  * moves that run aside to previous/<time>/ first.
  */
 import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { exportStageDir } from './export-jobs.js';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '@gbp/core';
 import type { Plan } from '../pipeline/plan.js';
@@ -28,6 +29,7 @@ function pathsGbpWrites(plan: Plan): string[] {
     ...COMPARISON_FILES.map((name) => join(plan.output_dir, name)),
     join(plan.output_dir, BENCH_JSON),
     ...plan.reports.map((r) => join(plan.output_dir, `report_${r.stage}`)),
+    ...plan.exports.map((e) => exportStageDir(plan, e)),
     ...plan.jobs.map((j) => j.spec.output_dir),
   ];
 }

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { basename } from 'node:path';
 import { FileWriteError, readModelConfig, resolveModelConfig, type BackendName } from '@gbp/core';
 import { benchFinishedJobs } from '../bench/run-jobs.js';
+import { exportJobs } from './export-jobs.js';
 import type { Plan, PlannedJob } from '../pipeline/plan.js';
 import { writeJobPlots, writeComparison } from '../plots/results.js';
 import { initialView, type JobStatus, type JobView } from './job-view.js';
@@ -46,6 +47,8 @@ export interface RunOutcome {
   readonly comparison?: { png: string; summary: string; plots: readonly string[] };
   /** bench.json, when the run measured its jobs' models. */
   readonly bench?: string;
+  /** Folders the pipeline's export stages wrote. */
+  readonly exports?: readonly string[];
   /** Set when plan.json could not be brought up to date: its statuses are stale. */
   readonly planFileError?: string;
 }
@@ -157,12 +160,14 @@ async function runLocked(plan: Plan, options: RunPlanOptions, setWorkers: (pids:
       note(`comparison failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+  const exports = options.signal?.aborted ? [] : await exportJobs(plan, views, note);
   return {
     views,
     failed: views.filter((v) => v.status === 'failed' || v.status === 'blocked').length,
     aborted: options.signal?.aborted ?? false,
     ...(comparison && { comparison }),
     ...(bench && { bench }),
+    ...(exports.length > 0 && { exports }),
     ...(planFileError && { planFileError: `${planPath(plan.output_dir)} is out of date: ${planFileError}` }),
   };
 }

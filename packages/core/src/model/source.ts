@@ -5,7 +5,7 @@
  * model.safetensors or pytorch_model.bin), or a Hub id `org/name[@revision]` (downloaded into the
  * Hugging Face cache). Local paths win over Hub ids: `./x` or an existing folder is never fetched.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parameterSpecs, type ModelConfig } from './config.js';
 import type { CompactionReport } from './compaction-report.js';
@@ -73,6 +73,10 @@ const isDir = (path: string) => {
   }
 };
 
+/** What a job leaves from its start: events, checkpoints, a results CSV or its metadata. */
+const isJobFolder = (dir: string): boolean =>
+  existsSync(join(dir, 'events.ndjson')) || existsSync(join(dir, 'checkpoints')) || readdirSync(dir).some((name) => /^(results|metadata)_.+\.(csv|json)$/.test(name));
+
 /** A path the user meant as local (relative or absolute), never a Hub id. */
 const looksLikePath = (ref: string) => /^(\.{1,2}|~)?[/\\]/.test(ref) || ref.startsWith('.') || /^[A-Za-z]:[/\\]/.test(ref);
 
@@ -98,7 +102,7 @@ async function locate(ref: string, options: Pick<LoadModelOptions, 'hub' | 'log'
     const jobModel = join(local, 'model');
     if (isModelFolder(jobModel)) return { kind: 'job', ref, dir: jobModel, format: 'gbp' };
     if (existsSync(join(local, 'config.json'))) return { kind: 'hf-folder', ref, dir: local, format: 'hf' };
-    if (existsSync(join(local, 'events.ndjson')) || existsSync(join(local, 'checkpoints'))) {
+    if (isJobFolder(local)) {
       throw new Error(`${ref}: a job folder without model/ (the job has not finished; a finished job writes its model there)`);
     }
     throw new Error(

@@ -1,0 +1,28 @@
+/** The formats `gbp export` and a pipeline's export stage write; the next ones (tfjs, onnx) are added here. */
+import { exportHfFolder, HF_DTYPES, type HfDtype, type LoadedModel } from '@gbp/core';
+
+export interface ExportSummary {
+  files: string[];
+  notes: string[];
+  params: number;
+  extraParams: number;
+}
+
+/** An output format: the next ones (tfjs, onnx) are added here. */
+export interface ExportFormat {
+  /** What DIR becomes, for the help and the summary. */
+  describe: string;
+  /** Weight precisions it writes; the first is the default. */
+  dtypes: readonly string[];
+  write(dir: string, model: LoadedModel, options: { dtype: string; force: boolean }): Promise<ExportSummary>;
+}
+
+export const EXPORT_FORMATS: Readonly<Record<string, ExportFormat>> = {
+  hf: {
+    describe: 'a Hugging Face folder transformers loads as BertForSequenceClassification',
+    dtypes: HF_DTYPES,
+    write: (dir, model, { dtype, force }) => exportHfFolder(dir, model, { dtype: dtype as HfDtype, force }),
+  },
+};
+
+export const EXPORT_FORMAT_NAMES = Object.keys(EXPORT_FORMATS);
