@@ -11,10 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { latestJobCheckpoint, readCompactionReport, readModelConfig, resolveJobSpec, runJob, type JobEvent, type PartialJobSpec } from '@gbp/core';
 import { granularityOf, layerGates } from '@gbp/core/internal';
-import { partlyMaskedGroups } from '@gbp/core/testing';
+import { partlyMaskedGroups, REFERENCE_MODEL_DIR } from '@gbp/core/testing';
 
 const shared = fileURLToPath(new URL('../../../../shared/', import.meta.url));
-const fixture = join(shared, 'models', 'bert-ref-micro');
+const fixture = REFERENCE_MODEL_DIR;
 const dataDir = process.env.GBP_DATA_DIR ?? join(shared, 'data', 'glue');
 const present = existsSync(join(fixture, 'model.safetensors')) && existsSync(join(dataDir, 'sst2', 'train.jsonl'));
 if (!present) console.warn(`pretrained-pruning.test: skipped, needs ${fixture} and SST-2 in ${dataDir}`);

@@ -12,8 +12,9 @@ import { resolveJobSpec, runJob, type PartialJobSpec } from './job.js';
 import type { JobEvent } from './events.js';
 import { writeSyntheticSst2 } from './testing/conformance.js';
 import { decodeSafetensors, encodeSafetensors, freshClassifierWeights, loadModel, readModelFolder, withOverrides, writeModelFolder } from './model/index.js';
+import { REFERENCE_MODEL_DIR } from './testing/reference-model.js';
 
-const hfFixture = join(import.meta.dirname, '../../../../shared/models/bert-ref-micro');
+const hfFixture = REFERENCE_MODEL_DIR;
 const hfPresent = existsSync(join(hfFixture, 'model.safetensors'));
 if (!hfPresent) console.warn(`[gbp] skipping distillation from a Hugging Face folder: no fixture at ${hfFixture} (provide ../shared/models/bert-ref-micro)`);
 

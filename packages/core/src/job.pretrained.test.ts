@@ -13,9 +13,10 @@ import { JobSpecError, resolveJobSpec, runJob } from './job.js';
 import type { JobEvent } from './events.js';
 import { importHfFolder } from './model/hf-import.js';
 import { readModelFolder } from './model/folder.js';
+import { REFERENCE_MODEL_DIR } from './testing/reference-model.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const fixture = join(repoRoot, '..', 'shared', 'models', 'bert-ref-micro');
+const fixture = REFERENCE_MODEL_DIR;
 const dataDir = process.env.GBP_DATA_DIR ?? join(repoRoot, '..', 'shared', 'data', 'glue');
 const present = existsSync(join(fixture, 'model.safetensors')) && existsSync(join(dataDir, 'sst2', 'train.jsonl'));
 if (!present) console.warn(`job.pretrained.test: skipped, needs ${fixture} and SST-2 in ${dataDir}`);

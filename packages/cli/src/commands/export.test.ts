@@ -6,12 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallConfig, writeJobFolder } from '../../test/fixtures/bench-folders.js';
 import { captureIO } from '../../test/fixtures/capture-io.js';
 import { main } from '../cli.js';
+import { REFERENCE_MODEL_DIR } from '@gbp/core/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'gbp-export-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const io = () => captureIO(dir);
 
-const fixture = join(import.meta.dirname, '../../../../../shared/models/bert-ref-micro');
+const fixture = REFERENCE_MODEL_DIR;
 const present = existsSync(join(fixture, 'config.json'));
 if (!present) console.warn(`[gbp] skipping gbp export of bert-ref-micro: no fixture at ${fixture} (provide ../shared/models/bert-ref-micro)`);
 

@@ -12,26 +12,17 @@ import { decodeSafetensors, encodeSafetensors } from '@gbp/core/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureIO } from '../../test/fixtures/capture-io.js';
 import { main } from '../cli.js';
+import { readReferenceOutputs, REFERENCE_MODEL_DIR, type ReferenceCase, type ReferenceOutputs } from '@gbp/core/testing';
 
-const fixture = join(import.meta.dirname, '../../../../../shared/models/bert-ref-micro');
+const fixture = REFERENCE_MODEL_DIR;
 const present = existsSync(join(fixture, 'reference.json'));
 if (!present) console.warn(`[gbp] skipping the gbp infer tests: no fixture at ${fixture} (provide ../shared/models/bert-ref-micro)`);
 
-interface ReferenceCase {
-  input_ids: number[][];
-  attention_mask: number[][];
-  pooler_output: number[][];
-  logits: number[][];
-}
-interface Reference {
-  texts: { single: string[]; pair: [string, string][] };
-  cases: { single: ReferenceCase; pair: ReferenceCase };
-}
 
 const TOLERANCE = 1e-4;
 const dir = mkdtempSync(join(tmpdir(), 'gbp-infer-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const reference = (present ? JSON.parse(readFileSync(join(fixture, 'reference.json'), 'utf8')) : undefined) as Reference;
+const reference = (present ? readReferenceOutputs(fixture) : undefined) as ReferenceOutputs;
 
 /** The fixture as a gbp model folder (task sst2) and inside a job folder (job/model/). */
 const gbpFolder = join(dir, 'gbp-model');

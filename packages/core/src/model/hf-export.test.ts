@@ -23,8 +23,9 @@ import { convertHfWeights, importHfFolder } from './hf-import.js';
 import { InferenceModel } from './inference.js';
 import { decodeSafetensors, type NamedTensor } from './safetensors.js';
 import { loadModel } from './source.js';
+import { REFERENCE_MODEL_DIR } from '../testing/reference-model.js';
 
-const fixture = join(import.meta.dirname, '../../../../../shared/models/bert-ref-micro');
+const fixture = REFERENCE_MODEL_DIR;
 const present = existsSync(join(fixture, 'reference.json'));
 if (!present) console.warn(`[gbp] skipping the Hugging Face export tests on bert-ref-micro: no fixture at ${fixture} (provide ../shared/models/bert-ref-micro)`);
 

@@ -17,23 +17,12 @@ import { importHfFolder } from './hf-import.js';
 import { InferenceModel } from './inference.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 import { readTorchBinFile } from './torch-bin.js';
+import { readReferenceOutputs, REFERENCE_MODEL_DIR, type ReferenceCase, type ReferenceOutputs } from '../testing/reference-model.js';
 
-const fixture = join(import.meta.dirname, '../../../../../shared/models/bert-ref-micro');
+const fixture = REFERENCE_MODEL_DIR;
 const present = existsSync(join(fixture, 'reference.json'));
 if (!present) console.warn(`[gbp] skipping the Hugging Face import parity tests: no fixture at ${fixture} (provide ../shared/models/bert-ref-micro)`);
 
-interface ReferenceCase {
-  input_ids: number[][];
-  token_type_ids: number[][];
-  attention_mask: number[][];
-  last_hidden_state: number[][][];
-  pooler_output: number[][];
-  logits: number[][];
-}
-interface Reference {
-  texts: { single: string[]; pair: [string, string][] };
-  cases: { single: ReferenceCase; pair: ReferenceCase };
-}
 
 const TOLERANCE = 1e-4;
 /** Outputs of the fixture's weights stored at half precision (measured max differences are logged). */
@@ -93,10 +82,10 @@ async function editedCopy(root: string, name: string, edit: (tensors: Map<string
 }
 
 describe.skipIf(!present)('Hugging Face import of bert-ref-micro', () => {
-  let reference: Reference;
+  let reference: ReferenceOutputs;
   let root: string;
   beforeAll(async () => {
-    reference = JSON.parse(await readFile(join(fixture, 'reference.json'), 'utf8')) as Reference;
+    reference = readReferenceOutputs(fixture);
     root = await mkdtemp(join(tmpdir(), 'gbp-hf-import-'));
   });
   afterAll(async () => {

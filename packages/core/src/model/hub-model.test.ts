@@ -18,8 +18,9 @@ import { hubCacheDir } from './hub-cache.js';
 import { downloadHubModel, filesToFetch, HubModelError, parseHubRef, quarterProgress } from './hub-model.js';
 import { InferenceModel } from './inference.js';
 import { loadModel } from './source.js';
+import { REFERENCE_MODEL_DIR } from '../testing/reference-model.js';
 
-const fixture = join(import.meta.dirname, '../../../../../shared/models/bert-ref-micro');
+const fixture = REFERENCE_MODEL_DIR;
 const present = existsSync(join(fixture, 'reference.json'));
 if (!present) console.warn(`[gbp] skipping the Hugging Face Hub download tests: no fixture at ${fixture} (provide ../shared/models/bert-ref-micro)`);
 

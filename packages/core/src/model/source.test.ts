@@ -13,8 +13,9 @@ import { writeModelFolder } from './folder.js';
 import { locateModel, loadModel, readModelConfig, withOverrides } from './source.js';
 import { parseHubRef } from './hub-model.js';
 import type { NamedTensor } from './safetensors.js';
+import { REFERENCE_MODEL_DIR } from '../testing/reference-model.js';
 
-const fixture = join(import.meta.dirname, '../../../../../shared/models/bert-ref-micro');
+const fixture = REFERENCE_MODEL_DIR;
 const present = existsSync(join(fixture, 'config.json'));
 if (!present) console.warn(`[gbp] skipping the Hugging Face folder cases of source.test: no fixture at ${fixture}`);
 

@@ -254,3 +254,4 @@ export * from './conformance.js';
 export { mountTinyDisk, fillDisk, type TinyDisk } from './tiny-disk.js';
 // Whole-group checks for masks at block and structured granularity.
 export * from './whole_groups.js';
+export * from './reference-model.js';
