@@ -51,11 +51,20 @@ describe('planPipeline', () => {
   });
 
   it('makes a model.from folder absolute against the pipeline file, keeps a Hub id, and names jobs by the model', async () => {
-    const p = await plan(`name: t\ndefaults: { task: sst2 }\nmatrix:\n  model.from: [../models/bert-x, prajjwal1/bert-mini@main]\n`);
+    const p = await plan(`name: t\ndefaults: { task: sst2 }\nmatrix:\n  model.from: [./models/bert-x, prajjwal1/bert-mini@main]\n`);
     expect(p.jobs.map((j) => j.id)).toEqual(['baseline_sst2_bert-x', 'baseline_sst2_bert-mini-main']);
-    expect(p.jobs.map((j) => j.spec.model)).toEqual([{ from: fileURLToPath(new URL('../../test/models/bert-x', import.meta.url)) }, { from: 'prajjwal1/bert-mini@main' }]);
+    expect(p.jobs.map((j) => j.spec.model)).toEqual([{ from: `${fixtures}models/bert-x` }, { from: 'prajjwal1/bert-mini@main' }]);
     expect(await issuesOf(`name: t\ndefaults: { task: sst2, model: { from: org/x, size: tiny } }\n`)).toEqual([
       expect.stringMatching(/job baseline_sst2: invalid job spec:\n {2}- model.size: cannot be set with model.from \(org\/x gives the shape\)/),
+    ]);
+  });
+
+  it('refuses a model.from folder that is not a model before any job runs, at the field', async () => {
+    expect(await issuesOf(`name: t\ndefaults: { task: sst2 }\nmatrix:\n  model.from: [./toy-pruner.mjs, org/hub-model]\n`)).toEqual([
+      `4:16 matrix["model.from"][0]: ${fixtures}toy-pruner.mjs: a file, not a model folder`,
+    ]);
+    expect(await issuesOf(`name: t\ndefaults: { task: sst2, model: { from: ../fixtures } }\n`)).toEqual([
+      expect.stringMatching(/^2:40 defaults\.model\.from: \S+\/test\/fixtures: not a model folder \(expected a gbp model\/ folder/),
     ]);
   });
 
@@ -68,8 +77,8 @@ describe('planPipeline', () => {
   it('--from replaces the file\'s model (its size and shape go with it) and keeps max_len', async () => {
     const p = await plan(`${base}`, { set: { model: { from: 'org/bert-x' } } });
     expect(p.jobs.map((j) => j.spec.model)).toEqual([{ from: 'org/bert-x' }]);
-    const withLen = await plan(`${base.replace('model: { size: tiny }', 'model: { size: tiny, d_model: 64, max_len: 32 }')}`, { set: { model: { from: '/m/x' } } });
-    expect(withLen.jobs.map((j) => j.spec.model)).toEqual([{ from: '/m/x', max_len: 32 }]);
+    const withLen = await plan(`${base.replace('model: { size: tiny }', 'model: { size: tiny, d_model: 64, max_len: 32 }')}`, { set: { model: { from: 'org/bert-y' } } });
+    expect(withLen.jobs.map((j) => j.spec.model)).toEqual([{ from: 'org/bert-y', max_len: 32 }]);
   });
 
   it('records in each job spec the module its pruner came from, for the worker to import as is', async () => {

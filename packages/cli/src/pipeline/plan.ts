@@ -9,6 +9,7 @@ import { modelLabel } from '../model-label.js';
 import { PipelineError, type FieldPath, type PipelineIssue } from './errors.js';
 import { sourceJobMatcher } from './match.js';
 import { linkTeachers } from './teacher.js';
+import { checkModelSources } from './model-source.js';
 import { checkMethodOptions, prunerFinder, type MethodOptionsCheck } from './method-options.js';
 import { runsJobs } from './load.js';
 import { axisField, mergeDeep, type ResolvedPipeline, type ResolvedStage } from './resolve.js';
@@ -165,6 +166,7 @@ export async function planPipeline(pipeline: ResolvedPipeline): Promise<Plan> {
     }
     if (stage.initFrom) linkInitCheckpoints(stage, stageJobs, byStage.get(stage.initFrom) ?? [], pipeline, issues);
     await linkTeachers(stage, stageJobs, byStage, pipeline, issues);
+    await checkModelSources(stage, stageJobs, pipeline, issues);
     byStage.set(stage.name, stageJobs);
     for (const job of stageJobs) jobs.push(job); // not push(...): a spread of 100k+ arguments overflows the stack
   }
