@@ -112,6 +112,14 @@ describe('decodeTorchBin on the legacy format', () => {
     expect(() => decodeTorchBin(legacyFile(pickle, storages, { header: legacyHeader({ littleEndian: false }) }), FILE)).toThrow(
       `${FILE}: the sys_info pickle at byte 21: little_endian is False: written on a big-endian machine; gbp reads checkpoints written on little-endian ones only (re-save it there as model.safetensors)`,
     );
+    const magicAndVersion = legacyHeader().subarray(0, 21);
+    for (const [sysInfo, found] of [
+      [new PickleWriter().proto().op(0x5d, 0x2e).bytes(), 'a list'],
+      [new PickleWriter().proto().op(0x7d, 0x2e).bytes(), 'a dict without it'],
+      [new PickleWriter().proto().op(0x7d).str('little_endian').int(1).op(0x73, 0x2e).bytes(), 'little_endian a number (1)'],
+    ] as const) {
+      expect(() => decodeTorchBin(Uint8Array.from([...magicAndVersion, ...sysInfo]), FILE)).toThrow(`${FILE}: the sys_info pickle at byte 21: expected a dict with little_endian True or False, found ${found}`);
+    }
     // The original format: a tar archive (its header's "ustar" magic at byte 257).
     const tar = new Uint8Array(1024);
     tar.set(new TextEncoder().encode('storages'), 0);

@@ -63,7 +63,9 @@ export function decodeLegacyTorchBin(bytes: Uint8Array, file: string): Map<strin
     throw new Error(
       littleEndian === false
         ? `${sysInfo.where}: little_endian is False: written on a big-endian machine; gbp reads checkpoints written on little-endian ones only (re-save it there as model.safetensors)`
-        : `${sysInfo.where}: expected a dict with little_endian True or False, found ${sysInfo.value instanceof Map ? `little_endian ${describe(littleEndian)}` : describe(sysInfo.value)}`,
+        : `${sysInfo.where}: expected a dict with little_endian True or False, found ${
+            !(sysInfo.value instanceof Map) ? describe(sysInfo.value) : littleEndian === undefined ? 'a dict without it' : `little_endian ${describe(littleEndian)}`
+          }`,
     );
   }
 
