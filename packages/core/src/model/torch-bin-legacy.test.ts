@@ -110,7 +110,7 @@ describe('decodeTorchBin on the legacy format', () => {
       `${FILE}: torch.save legacy format version 1000; gbp reads version 1001, the only one torch wrote`,
     );
     expect(() => decodeTorchBin(legacyFile(pickle, storages, { header: legacyHeader({ littleEndian: false }) }), FILE)).toThrow(
-      `${FILE}: the sys_info pickle at byte 21: little_endian is False: written on a big-endian machine; gbp reads checkpoints written on little-endian ones only (re-save it there as model.safetensors)`,
+      `${FILE}: the sys_info pickle at byte 21: little_endian is False: written on a big-endian machine; gbp reads checkpoints written on little-endian ones only (load it with torch and save it as model.safetensors)`,
     );
     const magicAndVersion = legacyHeader().subarray(0, 21);
     for (const [sysInfo, found] of [

@@ -58,11 +58,11 @@ export function decodeLegacyTorchBin(bytes: Uint8Array, file: string): Map<strin
   const sysInfo = next('sys_info', plain);
   const littleEndian = sysInfo.value instanceof Map ? sysInfo.value.get('little_endian') : undefined;
   if (littleEndian !== true) {
-    // torch writes storages little-endian everywhere, but only since it learnt to: a file from a big-endian
-    // machine is refused rather than guessed at.
+    // The torch releases checked (1.x, 2.x) write storage data little-endian on every machine, but not
+    // every old one is known to: a file from a big-endian machine is refused rather than guessed at.
     throw new Error(
       littleEndian === false
-        ? `${sysInfo.where}: little_endian is False: written on a big-endian machine; gbp reads checkpoints written on little-endian ones only (re-save it there as model.safetensors)`
+        ? `${sysInfo.where}: little_endian is False: written on a big-endian machine; gbp reads checkpoints written on little-endian ones only (load it with torch and save it as model.safetensors)`
         : `${sysInfo.where}: expected a dict with little_endian True or False, found ${
             !(sysInfo.value instanceof Map) ? describe(sysInfo.value) : littleEndian === undefined ? 'a dict without it' : `little_endian ${describe(littleEndian)}`
           }`,
