@@ -67,6 +67,52 @@ describe('parseHfConfig', () => {
     expect(parseHfConfig(minimal, FILE).config.layer_norm_eps).toBe(1e-12);
   });
 
+  describe('without model_type (Hub BERTs converted in 2019-2020)', () => {
+    const { model_type: _, ...untyped } = base;
+    const COMMIT = '0123456789abcdef0123456789abcdef01234567';
+    const cached = (id: string, cache = '/home/u/.cache/huggingface/hub') => `${cache}/models--${id.replace('/', '--')}/snapshots/${COMMIT}/config.json`;
+
+    it.each([
+      [cached('prajjwal1/bert-mini'), 'prajjwal1/bert-mini'],
+      [cached('google/bert_uncased_L-2_H-128_A-2'), 'google/bert_uncased_L-2_H-128_A-2'],
+      ['/models/bert-small/config.json', '/models/bert-small'],
+    ])('takes %s as BERT from the model name %j, as transformers does, and logs it', (file, name) => {
+      const said: string[] = [];
+      const parsed = parseHfConfig(untyped, file, { log: (m) => said.push(m) });
+      expect(parsed).toEqual(parseHfConfig(base, file));
+      expect(said).toEqual([`${file}: no model_type; taken as "bert" from the model's name "${name}", as transformers' AutoConfig does`]);
+    });
+
+    const needs = 'gbp imports BERT checkpoints only: if this is one, add "model_type": "bert" to the config';
+    it.each([
+      [cached('distilbert/distilbert-base-uncased'), 'distilbert/distilbert-base-uncased', 'distilbert'],
+      [cached('FacebookAI/roberta-base'), 'FacebookAI/roberta-base', 'roberta'],
+      [cached('FacebookAI/xlm-roberta-base'), 'FacebookAI/xlm-roberta-base', 'xlm-roberta'],
+      [cached('albert/albert-base-v2'), 'albert/albert-base-v2', 'albert'],
+      [cached('google/mobilebert-uncased'), 'google/mobilebert-uncased', 'mobilebert'],
+      [cached('microsoft/deberta-v3-small'), 'microsoft/deberta-v3-small', 'deberta'],
+      ['/models/nvidia/megatron-bert-cased-345m/config.json', '/models/nvidia/megatron-bert-cased-345m', 'megatron-bert'],
+      ['/models/bert-generation-base/config.json', '/models/bert-generation-base', 'bert-generation'],
+    ])('refuses %s, whose name says another type (the longest match, as transformers takes it)', (file, name, type) => {
+      expect(() => parseHfConfig(untyped, file)).toThrow(
+        `${file}: model_type is missing, and the model's name "${name}" says "${type}" (transformers then takes the type from the name), not "bert"; ${needs}`,
+      );
+    });
+
+    it('refuses a name without "bert" (the Hub id, not the cache folder, for a download) and a config without BERT\'s fields, saying what gbp needs', () => {
+      const file = cached('org/tiny-encoder', '/home/bert/.cache/huggingface/hub');
+      expect(() => parseHfConfig(untyped, file)).toThrow(
+        `${file}: model_type is missing, and the model's name "org/tiny-encoder" does not contain "bert" (transformers then takes the type from the name, as gbp does); ${needs}`,
+      );
+      // transformers matches case-sensitively: "BERT" is not "bert".
+      expect(() => parseHfConfig(untyped, '/models/TinyBERT/config.json')).toThrow(`model's name "/models/TinyBERT" does not contain "bert"`);
+      const { hidden_act: _a, type_vocab_size: _t, ...partial } = untyped;
+      expect(() => parseHfConfig(partial, cached('x/bert-tiny'))).toThrow(
+        `${cached('x/bert-tiny')}: model_type is missing, and though the model's name "x/bert-tiny" says "bert", the config lacks BERT's hidden_act, type_vocab_size; ${needs}`,
+      );
+    });
+  });
+
   it.each([
     [{ model_type: 'roberta' }, `${FILE}: model_type "roberta" is not supported (gbp imports model_type "bert" only)`],
     [{ hidden_act: 'gelu_new' }, `${FILE}: hidden_act "gelu_new" is not supported (gbp's encoder uses "gelu", the erf GELU)`],

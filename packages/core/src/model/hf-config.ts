@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { validateLayerWidths, type ModelConfig } from './config.js';
+import { bertLikeTypeOf, modelNameOf } from './hf-model-type.js';
 
 /** The most positions a BERT checkpoint may have (BERT's own limit; gbp's presets use 128). */
 export const MAX_POSITIONS = 512;
@@ -19,6 +20,8 @@ export interface HfModelConfig {
 export interface HfConfigOptions {
   /** Outputs of the task head; default the checkpoint's own label count, else 2. */
   numLabels?: number;
+  /** Told what the import did that the user should know (a model type taken from the model's name). */
+  log?: (message: string) => void;
 }
 
 /** Reads and checks `file` (a BERT config.json). */
@@ -53,7 +56,7 @@ export function parseHfConfig(json: unknown, file: string, options: HfConfigOpti
     return v as number;
   };
 
-  if (c.model_type !== 'bert') refuse(`model_type ${JSON.stringify(c.model_type)} is not supported (gbp imports model_type "bert" only)`);
+  checkModelType(c, file, refuse, options.log);
   // hidden_act 'gelu' is BERT's erf GELU (what gbp computes); 'gelu_new' and others differ.
   if (c.hidden_act !== 'gelu') refuse(`hidden_act ${JSON.stringify(c.hidden_act)} is not supported (gbp's encoder uses "gelu", the erf GELU)`);
   if (c.position_embedding_type !== undefined && c.position_embedding_type !== 'absolute') {
@@ -93,6 +96,29 @@ export function parseHfConfig(json: unknown, file: string, options: HfConfigOpti
   };
   validateLayerWidths(config, file);
   return { config, ...(checkpointLabels !== undefined ? { checkpointLabels } : {}) };
+}
+
+/** The BertConfig fields gbp reads that BERT's config.json has always written (model_type came later). */
+const BERT_FIELDS = ['hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'hidden_act', 'max_position_embeddings', 'type_vocab_size', 'vocab_size'];
+
+/**
+ * Refuses a model_type other than "bert". A missing one is taken as "bert" where transformers'
+ * AutoConfig would take it so (from the model's name, hf-model-type.ts) and the config has BERT's
+ * fields; that is logged. Otherwise it is refused, saying what gbp needs.
+ */
+function checkModelType(c: Record<string, unknown>, file: string, refuse: (what: string) => never, log?: (message: string) => void): void {
+  if (c.model_type !== undefined) {
+    if (c.model_type !== 'bert') refuse(`model_type ${JSON.stringify(c.model_type)} is not supported (gbp imports model_type "bert" only)`);
+    return;
+  }
+  const name = modelNameOf(file);
+  const type = bertLikeTypeOf(name);
+  const needs = 'gbp imports BERT checkpoints only: if this is one, add "model_type": "bert" to the config';
+  if (type === undefined) refuse(`model_type is missing, and the model's name "${name}" does not contain "bert" (transformers then takes the type from the name, as gbp does); ${needs}`);
+  if (type !== 'bert') refuse(`model_type is missing, and the model's name "${name}" says "${type}" (transformers then takes the type from the name), not "bert"; ${needs}`);
+  const missing = BERT_FIELDS.filter((field) => c[field] === undefined);
+  if (missing.length > 0) refuse(`model_type is missing, and though the model's name "${name}" says "bert", the config lacks BERT's ${missing.join(', ')}; ${needs}`);
+  log?.(`${file}: no model_type; taken as "bert" from the model's name "${name}", as transformers' AutoConfig does`);
 }
 
 /** The checkpoint's label count: num_labels, else the size of id2label (what BertConfig does). */

@@ -18,6 +18,7 @@ import { InferenceModel } from './inference.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 import { readTorchBinFile } from './torch-bin.js';
 import { readReferenceOutputs, REFERENCE_MODEL_DIR, type ReferenceCase, type ReferenceOutputs } from '../testing/reference-model.js';
+import { legacyFile, stateDictPickle, type LegacyStorage, type TensorSpec } from './__fixtures__/torch-save.js';
 
 const fixture = REFERENCE_MODEL_DIR;
 const present = existsSync(join(fixture, 'reference.json'));
@@ -285,6 +286,37 @@ describe.skipIf(!present)('Hugging Face import of bert-ref-micro', () => {
       expect(names).toHaveLength(parameterSpecs(fromSafetensors.config).length - 2);
       for (const name of names) {
         const [a, b] = [fromBin.weights.get(name)!, fromSafetensors.weights.get(name)!];
+        expect(a.shape, name).toEqual(b.shape);
+        expect(new Uint32Array(a.data.buffer, a.data.byteOffset, a.data.length), name).toEqual(new Uint32Array(b.data.buffer, b.data.byteOffset, b.data.length));
+      }
+    });
+
+    it('imports the same weights bit for bit from its state dict re-saved in the legacy format (torch < 1.6)', async () => {
+      const zip = await readTorchBinFile(join(pretraining, 'pytorch_model.bin'), 'fixture');
+      // One FloatStorage per distinct data (ties share one), keyed like _legacy_save's addresses and written in sorted-key order.
+      const keys = new Map<Float32Array, string>();
+      const specs: TensorSpec[] = [];
+      const storages: LegacyStorage[] = [];
+      for (const [name, tensor] of zip) {
+        expect(tensor.dtype, name).toBe('F32');
+        if (!keys.has(tensor.data)) {
+          keys.set(tensor.data, String(94000000000 + keys.size));
+          storages.push({ key: keys.get(tensor.data)!, bytes: new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength) });
+        }
+        const stride = tensor.shape.map((_, d) => tensor.shape.slice(d + 1).reduce((a, b) => a * b, 1));
+        specs.push({ name, storage: 'FloatStorage', key: keys.get(tensor.data)!, numel: tensor.data.length, size: [...tensor.shape], stride, parameter: true });
+      }
+      const legacy = join(root, 'legacy');
+      await mkdir(legacy);
+      await cp(join(pretraining, 'config.json'), join(legacy, 'config.json'));
+      await writeFile(join(legacy, 'pytorch_model.bin'), legacyFile(stateDictPickle(specs, { legacy: true, metadata: true }), storages));
+
+      const [fromLegacy, fromZip] = [await importHfFolder(legacy, { seed: 3 }), await importHfFolder(pretraining, { seed: 3 })];
+      expect(fromLegacy.config).toEqual(fromZip.config);
+      expect([...fromLegacy.weights.keys()]).toEqual([...fromZip.weights.keys()]);
+      expect(fromLegacy.weights.size).toBe(parameterSpecs(fromZip.config).length);
+      for (const [name, b] of fromZip.weights) {
+        const a = fromLegacy.weights.get(name)!;
         expect(a.shape, name).toEqual(b.shape);
         expect(new Uint32Array(a.data.buffer, a.data.byteOffset, a.data.length), name).toEqual(new Uint32Array(b.data.buffer, b.data.byteOffset, b.data.length));
       }

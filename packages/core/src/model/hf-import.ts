@@ -27,7 +27,7 @@ const IGNORED = [/^cls\./, /^(bert\.)?embeddings\.position_ids$/];
 export interface HfImportOptions extends HfConfigOptions {
   /** Seed of a fresh classifier (when the checkpoint has none of the right size); default 0. */
   seed?: number;
-  /** Told what the import did that the user should know (a fresh classifier). */
+  /** Told what the import did that the user should know (a fresh classifier, a model type taken from the name). */
   log?: (message: string) => void;
 }
 

@@ -49,8 +49,17 @@ function decodeLong(bytes: Uint8Array): number | bigint {
 
 /** The object `bytes` pickles; `where` names the pickle in errors (e.g. "model.bin: archive/data.pkl"). */
 export function unpickle(bytes: Uint8Array, host: PickleHost, where: string): unknown {
+  return unpickleAt(bytes, 0, host, where).value;
+}
+
+/**
+ * The object of the pickle starting at byte `start` of `bytes`, and the byte after its STOP: for a
+ * stream of pickles one after another (torch.save's legacy format). Byte positions in errors count
+ * from the start of `bytes`.
+ */
+export function unpickleAt(bytes: Uint8Array, start: number, host: PickleHost, where: string): { value: unknown; end: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = 0;
+  let at = start;
   let opAt = 0;
   let opName = '';
   const fail = (what: string): never => {
@@ -129,7 +138,7 @@ export function unpickle(bytes: Uint8Array, host: PickleHost, where: string): un
         u64();
         break;
       case 0x2e:
-        return pop();
+        return { value: pop(), end: at };
       case 0x28:
         marks.push(stack);
         stack = [];

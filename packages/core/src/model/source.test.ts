@@ -3,7 +3,7 @@
  * folder, Hub id) and the errors for everything else; fresh classifiers and max_len overrides.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +94,25 @@ describe('loadModel', () => {
     expect(loaded.config).toMatchObject({ size: 'imported', num_layers: 2, d_model: 64, num_heads: 4, dff: 128, max_len: 64, num_labels: 2 });
     const { config: onlyConfig } = await readModelConfig(fixture, { numLabels: 3 });
     expect(onlyConfig.num_labels).toBe(3);
+  });
+});
+
+describe.skipIf(!present)('a Hub BERT whose config.json has no model_type (in the Hugging Face cache layout)', () => {
+  it('loads it as BERT from its name, saying so through the log, in loadModel and readModelConfig', async () => {
+    const snapshot = join(root, 'hub', 'models--prajjwal1--bert-mini', 'snapshots', '0123456789abcdef0123456789abcdef01234567');
+    await mkdir(snapshot, { recursive: true });
+    await cp(fixture, snapshot, { recursive: true });
+    const { model_type: _, ...untyped } = JSON.parse(await readFile(join(fixture, 'config.json'), 'utf8')) as Record<string, unknown>;
+    await writeFile(join(snapshot, 'config.json'), JSON.stringify(untyped));
+    const said: string[] = [];
+    const loaded = await loadModel(snapshot, { log: (m) => said.push(m) });
+    const reference = await loadModel(fixture);
+    expect(loaded.config).toEqual(reference.config);
+    const line = `${join(snapshot, 'config.json')}: no model_type; taken as "bert" from the model's name "prajjwal1/bert-mini", as transformers' AutoConfig does`;
+    expect(said).toEqual([line]);
+    said.length = 0;
+    expect((await readModelConfig(snapshot, { log: (m) => said.push(m) })).config).toEqual(reference.config);
+    expect(said).toEqual([line]);
   });
 });
 

@@ -167,7 +167,10 @@ export function readModelConfig(ref: string, options: Pick<LoadModelOptions, 'hu
 async function readConfig(ref: string, options: Pick<LoadModelOptions, 'hub' | 'numLabels' | 'log'>): Promise<LocatedModel & { config: ModelConfig }> {
   const located = await locate(ref, options);
   if (located.format === 'hf') {
-    const { config } = await readHfConfig(join(located.dir, 'config.json'), options.numLabels !== undefined ? { numLabels: options.numLabels } : {});
+    const { config } = await readHfConfig(join(located.dir, 'config.json'), {
+      ...(options.numLabels !== undefined ? { numLabels: options.numLabels } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
     return { ...located, config };
   }
   const { config } = await readModelFolder(located.dir);

@@ -5,98 +5,11 @@
  */
 import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
+import { PickleWriter, stateDictPickle, zipArchive as archive, type TensorSpec } from './__fixtures__/torch-save.js';
 import { decodeTorchBin } from './torch-bin.js';
 
 const FILE = '/models/x/pytorch_model.bin';
 const text = new TextEncoder();
-
-/** Writes pickle opcodes; `modern` writes protocol 4's forms (FRAME, STACK_GLOBAL, SHORT_BINUNICODE, MEMOIZE). */
-class PickleWriter {
-  private readonly out: number[] = [];
-  constructor(private readonly modern = false) {}
-  op(...bytes: number[]): this {
-    this.out.push(...bytes);
-    return this;
-  }
-  private le(n: number, width: number): number[] {
-    return Array.from({ length: width }, (_, i) => Number((BigInt(n) >> BigInt(8 * i)) & 0xffn));
-  }
-  proto(): this {
-    return this.modern ? this.op(0x80, 4, 0x95, ...this.le(0, 8)) : this.op(0x80, 2);
-  }
-  str(s: string): this {
-    const b = [...text.encode(s)];
-    return this.modern ? this.op(0x8c, b.length, ...b, 0x94) : this.op(0x58, ...this.le(b.length, 4), ...b);
-  }
-  global(module: string, name: string): this {
-    return this.modern ? this.str(module).str(name).op(0x93, 0x94) : this.op(0x63, ...text.encode(`${module}\n${name}\n`));
-  }
-  int(n: number): this {
-    return this.op(0x4a, ...this.le(n, 4));
-  }
-  ints(ns: readonly number[]): this {
-    this.op(0x28);
-    ns.forEach((n) => this.int(n));
-    return this.op(0x74);
-  }
-  bytes(): Uint8Array {
-    return Uint8Array.from(this.out);
-  }
-}
-
-interface TensorSpec {
-  name: string;
-  /** A torch storage class name (FloatStorage, ...) or UntypedStorage (then `dtype` is the tensor's, v3). */
-  storage: string;
-  key: string;
-  numel: number;
-  offset?: number;
-  size: number[];
-  stride: number[];
-  /** torch dtype name for _rebuild_tensor_v3. */
-  dtype?: string;
-  /** Wrapped in _rebuild_parameter, as an nn.Parameter is. */
-  parameter?: boolean;
-}
-
-/**
- * The data.pkl of a state dict (an OrderedDict of rebuilt tensors), as torch.save writes it; with
- * `metadata`, the `_metadata` attribute state_dict() sets, as its BUILD; with `plainDict`, a dict
- * (what transformers' sharded save writes) rather than an OrderedDict.
- */
-function stateDictPickle(tensors: readonly TensorSpec[], modern = false, options: { metadata?: boolean; plainDict?: boolean } = {}): Uint8Array {
-  const w = new PickleWriter(modern).proto();
-  if (options.plainDict) w.op(0x7d, 0x28);
-  else w.global('collections', 'OrderedDict').op(0x29, 0x52).op(0x28);
-  for (const t of tensors) {
-    w.str(t.name);
-    if (t.parameter) w.global('torch._utils', '_rebuild_parameter').op(0x28);
-    w.global('torch._utils', t.dtype === undefined ? '_rebuild_tensor_v2' : '_rebuild_tensor_v3').op(0x28);
-    w.op(0x28).str('storage').global(t.storage === 'UntypedStorage' ? 'torch.storage' : 'torch', t.storage).str(t.key).str('cpu').int(t.numel).op(0x74, 0x51);
-    w.int(t.offset ?? 0).ints(t.size).ints(t.stride).op(0x89);
-    w.global('collections', 'OrderedDict').op(0x29, 0x52);
-    if (t.dtype !== undefined) w.global('torch', t.dtype);
-    w.op(0x74, 0x52);
-    if (t.parameter) w.op(0x89).global('collections', 'OrderedDict').op(0x29, 0x52).op(0x74, 0x52);
-  }
-  w.op(0x75);
-  if (options.metadata) {
-    // BUILD(state_dict, {'_metadata': OrderedDict({'': {'version': 1}})})
-    w.op(0x7d).str('_metadata').global('collections', 'OrderedDict').op(0x29, 0x52);
-    w.op(0x28).str('').op(0x7d).str('version').int(1).op(0x73, 0x75).op(0x73, 0x62);
-  }
-  return w.op(0x2e).bytes();
-}
-
-/** A torch.save-style zip: `<prefix>/data.pkl`, `<prefix>/data/<key>`, byteorder, version. */
-function archive(pickle: Uint8Array, storages: Record<string, Uint8Array>, options: { prefix?: string; byteorder?: string | null } = {}): Uint8Array {
-  const prefix = options.prefix ?? 'archive';
-  const entries: Record<string, Uint8Array> = { [`${prefix}/data.pkl`]: pickle };
-  for (const [key, bytes] of Object.entries(storages)) entries[`${prefix}/data/${key}`] = bytes;
-  if (options.byteorder !== null) entries[`${prefix}/byteorder`] = text.encode(options.byteorder ?? 'little');
-  entries[`${prefix}/version`] = text.encode('3\n');
-  return zipSync(entries, { level: 0 });
-}
 
 const f32 = (values: readonly number[]) => new Uint8Array(Float32Array.from(values).buffer);
 const u16 = (bits: readonly number[]) => new Uint8Array(Uint16Array.from(bits).buffer);
@@ -147,7 +60,7 @@ describe('decodeTorchBin', () => {
         { name: 'h', storage: 'UntypedStorage', key: '0', numel: 8, offset: 1, size: [3], stride: [1], dtype: 'float16' },
         { name: 'f', storage: 'UntypedStorage', key: '1', numel: 8, size: [2], stride: [1], dtype: 'float32', parameter: true },
       ],
-      true,
+      { modern: true },
     );
     const tensors = decodeTorchBin(archive(pickle, { 0: u16([0xffff, 0x3c00, 0x4000, 0xbc00]), 1: f32([0.5, -0.25]) }, { prefix: 'pytorch_model' }), FILE);
     expect(tensors.get('h')).toEqual({ dtype: 'F16', shape: [3], data: Float32Array.from([1, 2, -1]) });
@@ -158,7 +71,7 @@ describe('decodeTorchBin', () => {
     const tensor: TensorSpec = { name: 'w', storage: 'FloatStorage', key: '0', numel: 2, size: [2], stride: [1] };
     for (const options of [{ metadata: true }, { plainDict: true }, { plainDict: true, metadata: true }]) {
       for (const modern of [false, true]) {
-        const tensors = decodeTorchBin(archive(stateDictPickle([tensor], modern, options), { 0: f32([3, 4]) }), FILE);
+        const tensors = decodeTorchBin(archive(stateDictPickle([tensor], { ...options, modern }), { 0: f32([3, 4]) }), FILE);
         expect([...tensors], JSON.stringify({ options, modern })).toEqual([['w', { dtype: 'F32', shape: [2], data: Float32Array.from([3, 4]) }]]);
       }
     }
@@ -206,11 +119,16 @@ describe('decodeTorchBin', () => {
   it('refuses an opcode outside the state-dict set (INST) and a persistent id that is not a storage, naming the opcode or id', () => {
     const inst = new PickleWriter().proto().op(0x69, ...text.encode('os\nsystem\n'), 0x2e).bytes();
     expect(() => decodeTorchBin(archive(inst, {}), FILE)).toThrow(`${FILE}: archive/data.pkl: an opcode gbp does not read: a torch.save state dict uses only protocol 2-5 data opcodes (pickle opcode 0x69 at byte 2)`);
-    const pid = new PickleWriter().proto().str('module').op(0x85, 0x51, 0x2e).bytes();
+    const pid = new PickleWriter().proto().str('tensor').op(0x85, 0x51, 0x2e).bytes();
     expect(() => decodeTorchBin(archive(pid, {}), FILE)).toThrow(`${FILE}: refuses to load persistent id a tuple: gbp reads tensor storages only`);
+    // What torch.save(model) writes for the model's class: named as such.
+    const module = new PickleWriter().proto().str('module').op(0x85, 0x51, 0x2e).bytes();
+    expect(() => decodeTorchBin(archive(module, {}), FILE)).toThrow(
+      `${FILE}: refuses to load persistent id ('module', ...), a pickled nn.Module (torch.save(model) rather than torch.save(model.state_dict())): gbp reads tensor storages only`,
+    );
   });
 
-  it('reports a truncated zip, a zip without data.pkl, a truncated data.pkl, a missing or short storage, a big-endian archive and the legacy format, naming the file', () => {
+  it('reports a truncated zip, a zip without data.pkl, a truncated data.pkl, a missing or short storage, a big-endian archive and a file in neither torch.save format, naming the file', () => {
     const pickle = stateDictPickle([{ name: 'enc.weight', storage: 'FloatStorage', key: '0', numel: 4, size: [2, 2], stride: [2, 1] }]);
     const whole = archive(pickle, { 0: f32([1, 2, 3, 4]) });
     expect(decodeTorchBin(whole, FILE).get('enc.weight')!.data).toEqual(Float32Array.from([1, 2, 3, 4]));
@@ -241,12 +159,9 @@ describe('decodeTorchBin', () => {
     expect(() => decodeTorchBin(archive(twoTypes, { 0: f32([1, 2, 3, 4]) }), FILE)).toThrow(`${FILE}: storage '0' is named as F32 and as F16`);
     // Archives of torch < 2.1 have no byteorder entry: little-endian.
     expect(decodeTorchBin(archive(pickle, { 0: f32([1, 2, 3, 4]) }, { byteorder: null }), FILE).size).toBe(1);
-    // The legacy format: a bare pickle stream starting with PROTO 2 and torch's magic number.
-    const legacy = Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
-    expect(() => decodeTorchBin(legacy, FILE)).toThrow(
-      `${FILE}: written in torch.save's legacy format (before torch 1.6), which gbp does not read; re-save it with torch >= 1.6 (torch.save(torch.load(f), f)) or convert it to model.safetensors`,
+    expect(() => decodeTorchBin(text.encode('{"not": "a checkpoint"}'), FILE)).toThrow(
+      `${FILE}: not a torch.save checkpoint: it starts with neither a zip header (torch >= 1.6 writes a zip archive) nor a pickle (the legacy format before it)`,
     );
-    expect(() => decodeTorchBin(text.encode('{"not": "a checkpoint"}'), FILE)).toThrow(`${FILE}: not a torch.save checkpoint: it does not start with a zip header`);
   });
 
   it('refuses a pickle that is not a state dict of tensors, naming the entry', () => {
