@@ -7,8 +7,8 @@
  * Written here rather than taken from npm: the only package of the name ('safetensors' 0.0.1) is
  * an unmaintained placeholder, and the format is this small.
  */
-import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
+import { readCheckpointFile } from './read-checkpoint-file.js';
 import { decodeFloats, DTYPE_BYTES, isFloatDtype } from './dtypes.js';
 import { Float16Array } from '@petamoriken/float16';
 
@@ -138,12 +138,5 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): DecodedSafet
 
 /** Reads and decodes a safetensors file; a missing file says what it should have held (`missingHint`). */
 export async function readSafetensorsFile(file: string, missingHint: string): Promise<DecodedSafetensors> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${file}: missing (${missingHint})` : `${file}: cannot read: ${(error as Error).message}`, { cause: error });
-  }
-  return decodeSafetensors(bytes, file);
+  return decodeSafetensors(await readCheckpointFile(file, missingHint), file);
 }

@@ -7,8 +7,8 @@
  * as float32 data with their source dtype, other dtypes with empty data (the caller refuses them by
  * name, or ignores them). The pickle runs no code: only tensor rebuilds and storage types are known.
  */
-import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
+import { readCheckpointFile } from './read-checkpoint-file.js';
 import { unzipSync } from 'fflate';
 import { decodeLegacyTorchBin } from './torch-bin-legacy.js';
 import { unpickle } from './pickle-vm.js';
@@ -83,12 +83,5 @@ function decodeZip(bytes: Uint8Array, file: string): Map<string, CheckpointTenso
 
 /** Reads and decodes a torch.save checkpoint; a missing file says what it should have held (`missingHint`). */
 export async function readTorchBinFile(file: string, missingHint: string): Promise<Map<string, CheckpointTensor>> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${file}: missing (${missingHint})` : `${file}: cannot read: ${(error as Error).message}`, { cause: error });
-  }
-  return decodeTorchBin(bytes, file);
+  return decodeTorchBin(await readCheckpointFile(file, missingHint), file);
 }
