@@ -19,3 +19,4 @@ export { writeFolderAtomic } from './fs-atomic.js';
 export { tokenizerFiles } from './model/hf-export-tokenizer.js';
 export { checkWeights } from './model/weights.js';
 export { LAYER_NORM_EPS } from './model/layer_norm.js';
+export { toFloat16Bits } from './model/safetensors.js';

@@ -9,7 +9,7 @@
  * onnxruntime-node and onnxruntime-web both run; GELU is spelled with Erf (Gelu arrived in 20).
  */
 import { headSize, LAYER_NORM_EPS, layerDff, layerHeads, type ModelConfig, type NamedTensor } from '@gbp/core/internal';
-import { GraphBuilder } from './graph-builder.js';
+import { GraphBuilder, type WeightDtype } from './graph-builder.js';
 import { ONNX_DTYPE, type ModelObject, type ValueInfoObject } from './proto.js';
 
 export const ONNX_OPSET = 17;
@@ -30,13 +30,16 @@ const floats = (name: string, width: number): ValueInfoObject => ({
   type: { tensor_type: { elem_type: ONNX_DTYPE.float32, shape: { dim: [{ dim_param: 'batch' }, { dim_value: width }] } } },
 });
 
-/** The ModelProto of `config` with `weights` (every parameter of parameterSpecs(config), checked by the caller). */
-export function bertOnnxModel(config: ModelConfig, weights: ReadonlyMap<string, NamedTensor>, producerVersion: string): ModelObject {
+/**
+ * The ModelProto of `config` with `weights` (every parameter of parameterSpecs(config), checked by
+ * the caller), stored as `dtype`.
+ */
+export function bertOnnxModel(config: ModelConfig, weights: ReadonlyMap<string, NamedTensor>, producerVersion: string, dtype: WeightDtype = 'float32'): ModelObject {
   const g = new GraphBuilder();
   const w = (name: string) => {
     const t = weights.get(name);
     if (t === undefined) throw new Error(`ONNX export: tensor '${name}' is missing`);
-    return g.weight(name, t.shape, t.data);
+    return g.weight(name, t.shape, t.data, dtype);
   };
   const d = config.d_model;
   const dh = headSize(config);

@@ -2,9 +2,13 @@
  * A small ONNX graph under construction: nodes in order, initializers (weights and constants) and
  * unique value names. Ops are added by name with their attributes; the BERT graph is built on it.
  */
+import { toFloat16Bits } from '@gbp/core/internal';
 import { ATTRIBUTE_TYPE, ONNX_DTYPE, type AttributeObject, type NodeObject, type TensorProtoObject } from './proto.js';
 
 export type Attribute = number | readonly number[] | { float: number };
+
+/** How weights are stored in the file; the graph computes in float32 either way. */
+export type WeightDtype = 'float32' | 'float16';
 
 const bytesOf = (array: ArrayBufferView): Uint8Array => new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
 
@@ -22,11 +26,22 @@ export class GraphBuilder {
     return name;
   }
 
-  /** A float32 initializer named `name` (a weight: its gbp name). */
-  weight(name: string, dims: readonly number[], data: Float32Array): string {
+  /**
+   * An initializer named `name` (a weight: its gbp name) and the float32 value to compute with: the
+   * initializer itself, or for float16 a Cast of it (constant, so runtimes fold it when loading).
+   */
+  weight(name: string, dims: readonly number[], data: Float32Array, dtype: WeightDtype = 'float32'): string {
     const id = this.fresh(name);
-    this.initializers.push({ name: id, dims: [...dims], data_type: ONNX_DTYPE.float32, raw_data: bytesOf(data) });
-    return id;
+    if (dtype === 'float32') {
+      this.initializers.push({ name: id, dims: [...dims], data_type: ONNX_DTYPE.float32, raw_data: bytesOf(data) });
+      return id;
+    }
+    const { bits, overflow } = toFloat16Bits(data);
+    if (overflow !== undefined) {
+      throw new Error(`ONNX export: tensor '${name}' holds ${data[overflow]} at index ${overflow}, outside float16's range (largest 65504); export it as float32`);
+    }
+    this.initializers.push({ name: id, dims: [...dims], data_type: ONNX_DTYPE.float16, raw_data: bytesOf(bits) });
+    return this.op('Cast', [id], `${id}_float32`, { to: ONNX_DTYPE.float32 });
   }
 
   /** A float32 scalar constant, shared between equal uses. */

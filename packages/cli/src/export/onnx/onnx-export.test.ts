@@ -16,6 +16,8 @@ import { createOrtSession, ortFeeds } from './ort.js';
 import { decodeModel } from './proto.js';
 
 const TOLERANCE = 1e-4;
+/** float16 weights (11 significant bits) move the micro model's logits by a few 1e-4 (the HF export measured below 1e-3). */
+const F16_TOLERANCE = 2e-3;
 const present = referenceModelPresent();
 if (!present) console.warn(`[gbp] skipping the ONNX export tests on bert-ref-micro: no fixture at ${REFERENCE_MODEL_DIR} (provide ../shared/models/bert-ref-micro)`);
 
@@ -120,6 +122,36 @@ describe.skipIf(!present)('ONNX export of the reference checkpoint', () => {
     expect(graph.graph.output.map((o) => o.name)).toEqual(['logits', 'pooler_output']);
     const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     expect(config).toMatchObject({ model_type: 'bert', num_labels: 2, heads_per_layer: [4, 4], dff_per_layer: [128, 128], layer_norm_eps: 1e-12, onnx: { file: 'model.onnx', opset: 17 } });
+  });
+});
+
+describe.skipIf(!present)('ONNX export with float16 weights', () => {
+  it('stores the weights as float16 (about half the file) and still computes to the reference logits within 2e-3', async () => {
+    const model = await loadModel(REFERENCE_MODEL_DIR);
+    const dir = join(root, 'reference-f16');
+    await exportOnnxFolder(dir, model, { dtype: 'float16', force: false });
+    const f32 = (await readFile(join(root, 'reference', 'model.onnx'))).length;
+    const f16 = (await readFile(join(dir, 'model.onnx'))).length;
+    expect(f16 / f32).toBeGreaterThan(0.45);
+    expect(f16 / f32).toBeLessThan(0.55);
+    const graph = decodeModel(await readFile(join(dir, 'model.onnx')));
+    expect(graph.graph.initializer.find((t) => t.name === 'classifier.weight')!.data_type).toBe(10);
+    expect(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'))).toMatchObject({ onnx: { dtype: 'float16' } });
+    const c = readReferenceOutputs().cases.pair;
+    const onnx = await runOnnx(dir, referenceInput(c));
+    const diff = maxAbsDiff(onnx.logits, c.logits.flat());
+    expect(diff).toBeLessThan(F16_TOLERANCE);
+    expect(diff).toBeGreaterThan(0);
+  });
+
+  it('refuses a weight beyond float16\'s range, naming the tensor, and writes nothing', async () => {
+    const model = await loadModel(REFERENCE_MODEL_DIR);
+    model.weights.get('pooler.dense.bias')!.data[3] = 1e6;
+    const dir = join(root, 'too-big');
+    await expect(exportOnnxFolder(dir, model, { dtype: 'float16', force: false })).rejects.toThrow(
+      "ONNX export: tensor 'pooler.dense.bias' holds 1000000 at index 3, outside float16's range (largest 65504); export it as float32",
+    );
+    await expect(readdir(dir)).rejects.toThrow(/ENOENT/);
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * `gbp export --format onnx`: a folder with model.onnx (the graph of bert-graph.ts, float32),
+ * `gbp export --format onnx`: a folder with model.onnx (the graph of bert-graph.ts, weights float32 or float16),
  * config.json (the BERT shape, per-layer widths, the graph's inputs and outputs) and the tokenizer
  * files of the Hugging Face export. Checked before anything is written; written whole.
  */
@@ -9,14 +9,15 @@ import { bertOnnxModel, ONNX_INPUTS, ONNX_IR_VERSION, ONNX_OPSET, ONNX_OUTPUTS }
 import { encodeModel } from './proto.js';
 import type { ExportSummary } from '../formats.js';
 
-export const ONNX_DTYPES = ['float32'] as const;
+export const ONNX_DTYPES = ['float32', 'float16'] as const;
+export type OnnxDtype = (typeof ONNX_DTYPES)[number];
 export const ONNX_FILES = { model: 'model.onnx', config: 'config.json' } as const;
 
 /** The package version the exporter writes as producer_version. */
 const PRODUCER_VERSION = '0.1.0';
 
 /** config.json: BertConfig's fields where they apply, the per-layer widths, and how to call the graph. */
-function onnxConfig(config: ModelConfig, task: string | undefined): Record<string, unknown> {
+function onnxConfig(config: ModelConfig, task: string | undefined, dtype: OnnxDtype): Record<string, unknown> {
   const widths = Array.from({ length: config.num_layers }, (_, i) => i);
   return {
     architectures: ['BertForSequenceClassification'],
@@ -34,18 +35,19 @@ function onnxConfig(config: ModelConfig, task: string | undefined): Record<strin
     type_vocab_size: config.type_vocab_size,
     num_labels: config.num_labels,
     ...(task !== undefined && { task }),
-    onnx: { file: ONNX_FILES.model, opset: ONNX_OPSET, ir_version: ONNX_IR_VERSION, inputs: ONNX_INPUTS, outputs: ONNX_OUTPUTS, dtype: 'float32' },
+    onnx: { file: ONNX_FILES.model, opset: ONNX_OPSET, ir_version: ONNX_IR_VERSION, inputs: ONNX_INPUTS, outputs: ONNX_OUTPUTS, dtype },
   };
 }
 
 /** Writes `model` as an ONNX folder `dir`; refuses a non-empty `dir` unless `force`. */
 export async function exportOnnxFolder(dir: string, model: LoadedModel, options: { dtype: string; force: boolean }): Promise<ExportSummary> {
   checkExportTarget(dir, { force: options.force, sourceDir: model.dir });
-  if (!(ONNX_DTYPES as readonly string[]).includes(options.dtype)) throw new Error(`ONNX export: dtype must be one of ${ONNX_DTYPES.join(', ')}, got '${options.dtype}'`);
+  const dtype = options.dtype as OnnxDtype;
+  if (!ONNX_DTYPES.includes(dtype)) throw new Error(`ONNX export: dtype must be one of ${ONNX_DTYPES.join(', ')}, got '${options.dtype}'`);
   checkWeights(model.config, model.weights, 'ONNX export');
   const files = new Map<string, string | Uint8Array>();
-  files.set(ONNX_FILES.model, encodeModel(bertOnnxModel(model.config, model.weights, PRODUCER_VERSION)));
-  files.set(ONNX_FILES.config, `${JSON.stringify(onnxConfig(model.config, model.task), null, 2)}\n`);
+  files.set(ONNX_FILES.model, encodeModel(bertOnnxModel(model.config, model.weights, PRODUCER_VERSION, dtype)));
+  files.set(ONNX_FILES.config, `${JSON.stringify(onnxConfig(model.config, model.task, dtype), null, 2)}\n`);
   const notes: string[] = [];
   if (model.tokenizerPath !== undefined) {
     for (const [name, data] of tokenizerFiles(model.tokenizerPath, model.lowercase, model.config.max_len)) files.set(name, data);

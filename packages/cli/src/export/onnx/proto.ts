@@ -9,7 +9,7 @@ import protobuf from 'protobufjs';
 export const ONNX_PROTO_FILE = fileURLToPath(new URL('../../../assets/onnx/onnx.proto', import.meta.url));
 
 /** TensorProto.DataType values used here. */
-export const ONNX_DTYPE = { float32: 1, int64: 7 } as const;
+export const ONNX_DTYPE = { float32: 1, int64: 7, float16: 10 } as const;
 
 /** A TensorProto in protobufjs's object form (raw_data little-endian). */
 export interface TensorProtoObject {
