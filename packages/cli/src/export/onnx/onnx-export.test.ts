@@ -116,6 +116,7 @@ describe.skipIf(!present)('ONNX export of the reference checkpoint', () => {
     const dir = join(root, 'reference');
     const graph = decodeModel(await readFile(join(dir, 'model.onnx')));
     expect(graph.opset_import).toEqual([{ domain: '', version: ONNX_OPSET }]);
+    expect([graph.ir_version, graph.producer_name, graph.producer_version]).toEqual([8, 'gbp', '0.1.0']);
     expect(graph.graph.input.map((i) => [i.name, i.type.tensor_type.elem_type, i.type.tensor_type.shape.dim])).toEqual(
       ['input_ids', 'attention_mask', 'token_type_ids'].map((name) => [name, 7, [{ dim_param: 'batch' }, { dim_param: 'sequence' }]]),
     );

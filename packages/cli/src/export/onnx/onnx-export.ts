@@ -3,6 +3,7 @@
  * config.json (the BERT shape, per-layer widths, the graph's inputs and outputs) and the tokenizer
  * files of the Hugging Face export. Checked before anything is written; written whole.
  */
+import { readFileSync } from 'node:fs';
 import { checkExportTarget, type LoadedModel } from '@gbp/core';
 import { checkWeights, layerDff, layerHeads, LAYER_NORM_EPS, tokenizerFiles, writeFolderAtomic, type ModelConfig } from '@gbp/core/internal';
 import { bertOnnxModel, ONNX_INPUTS, ONNX_IR_VERSION, ONNX_OPSET, ONNX_OUTPUTS } from './bert-graph.js';
@@ -13,8 +14,8 @@ export const ONNX_DTYPES = ['float32', 'float16'] as const;
 export type OnnxDtype = (typeof ONNX_DTYPES)[number];
 export const ONNX_FILES = { model: 'model.onnx', config: 'config.json' } as const;
 
-/** The package version the exporter writes as producer_version. */
-const PRODUCER_VERSION = '0.1.0';
+/** @gbp/cli's version, written as the model's producer_version. */
+const PRODUCER_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** config.json: BertConfig's fields where they apply, the per-layer widths, and how to call the graph. */
 function onnxConfig(config: ModelConfig, task: string | undefined, dtype: OnnxDtype): Record<string, unknown> {
