@@ -7,6 +7,7 @@
  */
 import { BACKEND_NAMES, GRANULARITIES, MODEL_SIZES, TASK_NAMES } from '@gbp/core';
 import { BENCH_MODES } from './bench/shapes.js';
+import { BENCH_RUNTIMES, DEFAULT_ORT_THREADS } from './bench/runtimes.js';
 
 export class UsageError extends Error {
   readonly exitCode = 2;
@@ -92,6 +93,8 @@ export const BENCH_FLAGS = [
   { key: 'batch', names: ['--batch'], kind: 'list', arg: 'N[,N]', check: positiveInt, help: 'batch sizes (replace the mode\'s)' },
   { key: 'seq', names: ['--seq'], kind: 'list', arg: 'T[,T]', check: positiveInt, help: 'sequence lengths in tokens (replace the mode\'s)' },
   { key: 'backend', names: ['--backend'], kind: 'string', arg: 'NAME', choices: BACKEND_NAMES, help: 'TF.js backend, default auto (as gbp run)' },
+  { key: 'runtime', names: ['--runtime'], kind: 'list', arg: 'R[,R]', choices: BENCH_RUNTIMES, repeat: true, help: "what runs each target: tfjs (gbp's forward pass on --backend, the default) and/or onnx (onnxruntime-node on the target's ONNX export)" },
+  { key: 'threads', names: ['--threads'], kind: 'list', arg: 'N[,N]', check: positiveInt, repeat: true, help: `onnxruntime intra-op threads, one onnx run per value (default ${DEFAULT_ORT_THREADS}, like gbp's single-threaded wasm)` },
   { key: 'repeats', names: ['--repeats'], kind: 'int', arg: 'N', help: 'timed rounds per shape; each runs every target once (default 10)' },
   { key: 'warmup', names: ['--warmup'], kind: 'int', arg: 'N', help: 'untimed runs per target and shape first (default 2)' },
   { key: 'json', names: ['--json'], kind: 'string', arg: 'FILE', help: 'also write the results as JSON (bench.json format)' },

@@ -14,3 +14,9 @@ export { dottedPath, mustWording, JOB_SPEC_WORDING } from './validation.js';
 export { locateModule, searchRoots } from './hooks/loader.js';
 export { tempPathFor } from './fs-atomic.js';
 export { jobCheckpointsDir } from './job/checkpoint.js';
+// For exporters outside core (the CLI's ONNX format): the same atomic folder write, tokenizer files and weight check as the HF export.
+export { writeFolderAtomic } from './fs-atomic.js';
+export { tokenizerFiles } from './model/hf-export-tokenizer.js';
+export { checkWeights } from './model/weights.js';
+export { LAYER_NORM_EPS } from './model/layer_norm.js';
+export { toFloat16Bits } from './model/safetensors.js';

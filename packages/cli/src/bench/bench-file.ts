@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '@gbp/core';
+import { BENCH_RUNTIMES, type BenchRuntime } from './runtimes.js';
 
 export const BENCH_JSON = 'bench.json';
 
@@ -15,6 +16,10 @@ export interface BenchRow {
   /** The job id, when the model folder is a job's model/. */
   readonly job?: string;
   readonly method?: string;
+  /** What ran the model: gbp's TF.js forward pass or onnxruntime-node (files from before runtimes existed read as tfjs). */
+  readonly runtime: BenchRuntime;
+  /** onnxruntime's intra-op threads (onnx rows only). */
+  readonly threads?: number;
   readonly batch: number;
   readonly seq: number;
   readonly median_ms: number;
@@ -28,7 +33,7 @@ export interface BenchRow {
 }
 
 export interface BenchFile {
-  /** The TF.js backend measured (wasm, cpu, tensorflow). */
+  /** The TF.js backend of the tfjs rows (wasm, cpu, tensorflow). */
   readonly backend: string;
   /** Timed rounds per target and shape. */
   readonly repeats: number;
@@ -42,7 +47,10 @@ export async function writeBenchFile(file: string, bench: BenchFile): Promise<vo
 
 const NUMBER_FIELDS = ['batch', 'seq', 'median_ms', 'p90_ms', 'seq_per_s', 'params', 'weight_bytes', 'speedup'] as const;
 
-/** Reads and checks a bench.json; errors name the file and the first field that is wrong. */
+/**
+ * Reads and checks a bench.json; errors name the file and the first field that is wrong. A row
+ * without `runtime` (written before onnx rows existed) is a tfjs row.
+ */
 export function readBenchFile(file: string): BenchFile {
   let value: unknown;
   try {
@@ -61,6 +69,9 @@ export function readBenchFile(file: string): BenchFile {
     const r = row as Record<string, unknown>;
     if (typeof r.target !== 'string') throw bad(`rows[${i}].target must be a string`);
     for (const field of NUMBER_FIELDS) if (typeof r[field] !== 'number') throw bad(`rows[${i}].${field} must be a number`);
+    if (r.runtime !== undefined && !(BENCH_RUNTIMES as readonly unknown[]).includes(r.runtime)) throw bad(`rows[${i}].runtime must be one of ${BENCH_RUNTIMES.join(', ')}, got ${JSON.stringify(r.runtime)}`);
+    if (r.threads !== undefined && typeof r.threads !== 'number') throw bad(`rows[${i}].threads must be a number`);
   });
-  return value as BenchFile;
+  const rows = (bench.rows as Record<string, unknown>[]).map((r) => ({ ...r, runtime: r.runtime ?? 'tfjs' }));
+  return { ...(value as BenchFile), rows: rows as unknown as BenchRow[] };
 }

@@ -1,19 +1,28 @@
 /**
  * The measuring loop. Per shape: warm-up runs of each target, then `repeats` rounds in which every
  * target runs once, in order, so drift (thermal, other processes) hits each target alike. A run is
- * timed around `logits` plus reading the result back (dataSync), so an asynchronous backend's work
- * is inside the time.
+ * timed around `logits` (awaited: onnxruntime runs asynchronously) plus reading the result back
+ * (dataSync), so an asynchronous backend's work is inside the time. One loop for every runtime.
  */
 import type { ModelInput } from '@gbp/core';
 import { syntheticInput } from './inputs.js';
 import type { Shape } from './shapes.js';
 
-/** What the loop needs of a model (InferenceModel has it): a forward pass whose result can be read back. */
+/** A forward pass's result, read back by dataSync (where an asynchronous backend's work finishes). */
+export interface BenchResult {
+  dataSync(): unknown;
+  dispose(): void;
+}
+
+/**
+ * What the loop needs of a model (InferenceModel has it): a forward pass whose result can be read
+ * back; a runtime whose run is asynchronous (onnxruntime) returns a promise of it.
+ */
 export interface BenchModel {
   readonly config: { readonly vocab_size: number; readonly max_len: number };
   readonly numParams: number;
   readonly weightBytes: number;
-  logits(input: ModelInput): { dataSync(): unknown; dispose(): void };
+  logits(input: ModelInput): BenchResult | Promise<BenchResult>;
   dispose(): void;
 }
 
@@ -54,7 +63,7 @@ export async function measure(targets: readonly BenchTarget[], shapes: readonly 
       options.onProgress?.({ phase: 'warmup', shape, target: target.label, runs: options.warmup });
       for (let w = 0; w < options.warmup; w++) {
         await betweenRuns(options.signal);
-        runOnce(target.model, inputs[i]!);
+        await runOnce(target.model, inputs[i]!);
       }
     }
     const times = targets.map(() => [] as number[]);
@@ -62,7 +71,7 @@ export async function measure(targets: readonly BenchTarget[], shapes: readonly 
       for (const [i, target] of targets.entries()) {
         await betweenRuns(options.signal);
         const start = now();
-        runOnce(target.model, inputs[i]!);
+        await runOnce(target.model, inputs[i]!);
         times[i]!.push(now() - start);
       }
       options.onProgress?.({ phase: 'round', shape, round, rounds: options.repeats, ms: targets.map((t, i) => ({ target: t.label, ms: times[i]!.at(-1)! })) });
@@ -72,8 +81,8 @@ export async function measure(targets: readonly BenchTarget[], shapes: readonly 
   return samples;
 }
 
-function runOnce(model: BenchModel, input: ModelInput): void {
-  const logits = model.logits(input);
+async function runOnce(model: BenchModel, input: ModelInput): Promise<void> {
+  const logits = await model.logits(input);
   try {
     logits.dataSync();
   } finally {

@@ -1,6 +1,6 @@
 /** How a bench speaks: a progress line per warm-up and round, and the results table. */
 import { textTable } from '../commands/table.js';
-import type { BenchFile } from './bench-file.js';
+import type { BenchFile, BenchRow } from './bench-file.js';
 import type { BenchProgress } from './measure.js';
 import { shapeLabel } from './shapes.js';
 
@@ -13,10 +13,14 @@ export function progressLine(progress: BenchProgress): string {
   return `${shape}: round ${progress.round}/${progress.rounds}: ${progress.ms.map((t) => `${t.target} ${ms(t.ms)} ms`).join(', ')}`;
 }
 
-/** The results as an aligned table, one line per target and shape. */
+const runtimeOf = (r: BenchRow) => (r.runtime === 'onnx' ? `onnx x${r.threads ?? '?'}` : 'tfjs');
+
+/** The results as an aligned table, one line per target (and runtime, when others than tfjs ran) and shape. */
 export function benchTable(bench: BenchFile): string {
+  const onlyTfjs = bench.rows.every((r) => r.runtime === 'tfjs');
   const rows = bench.rows.map((r) => [
     r.target,
+    ...(onlyTfjs ? [] : [runtimeOf(r)]),
     r.batch,
     r.seq,
     ms(r.median_ms),
@@ -26,6 +30,7 @@ export function benchTable(bench: BenchFile): string {
     (r.weight_bytes / 2 ** 20).toFixed(1),
     `${r.speedup.toFixed(2)}`,
   ]);
-  const header = ['target', 'batch', 'seq', 'median ms', 'p90 ms', 'seq/s', 'params (M)', 'weights (MiB)', 'speedup'];
-  return `${textTable(header, rows)}\n(${bench.backend}, ${bench.repeats} rounds per shape; speedup = ${bench.rows[0]?.target ?? 'the first target'}'s median / the row's median at the same shape)`;
+  const header = ['target', ...(onlyTfjs ? [] : ['runtime']), 'batch', 'seq', 'median ms', 'p90 ms', 'seq/s', 'params (M)', 'weights (MiB)', 'speedup'];
+  const runtimes = onlyTfjs ? bench.backend : `tfjs on ${bench.backend}, onnx on onnxruntime-node (x threads)`;
+  return `${textTable(header, rows)}\n(${runtimes}, ${bench.repeats} rounds per shape; speedup = ${bench.rows[0]?.target ?? 'the first target'}'s median / the row's median at the same shape)`;
 }

@@ -23,8 +23,8 @@ describe('benchRows', () => {
     { target: 'pruned', shape: shapeB, ms: [4, 4, 4] },
   ];
   const targets = [
-    { label: 'dense', params: 1000, weightBytes: 4000, path: '/r/results_dense/model', job: 'dense', method: 'baseline' },
-    { label: 'pruned', params: 400, weightBytes: 1600 },
+    { label: 'dense', runtime: 'tfjs' as const, params: 1000, weightBytes: 4000, path: '/r/results_dense/model', job: 'dense', method: 'baseline' },
+    { label: 'pruned', runtime: 'tfjs' as const, params: 400, weightBytes: 1600 },
   ];
 
   it('speedup is the first target\'s median over the row\'s median at the same shape; seq/s is batch over the median', () => {
@@ -47,6 +47,7 @@ describe('benchRows', () => {
       path: '/r/results_dense/model',
       job: 'dense',
       method: 'baseline',
+      runtime: 'tfjs',
       batch: 8,
       seq: 128,
       median_ms: 41,
@@ -56,6 +57,25 @@ describe('benchRows', () => {
       weight_bytes: 4000,
       speedup: 1,
     });
-    expect(Object.keys(pruned!)).toEqual(['target', 'batch', 'seq', 'median_ms', 'p90_ms', 'seq_per_s', 'params', 'weight_bytes', 'speedup']);
+    expect(Object.keys(pruned!)).toEqual(['target', 'runtime', 'batch', 'seq', 'median_ms', 'p90_ms', 'seq_per_s', 'params', 'weight_bytes', 'speedup']);
+  });
+
+  it('a target on two runtimes: one row each under the target\'s name, with runtime and threads, speedup against the first', () => {
+    const shape = { batch: 8, seq: 128 };
+    const rows = benchRows(
+      [
+        { target: 'tiny (tfjs)', shape, ms: [30, 30, 30] },
+        { target: 'tiny (onnx x2)', shape, ms: [10, 10, 10] },
+      ],
+      [
+        { label: 'tiny (tfjs)', target: 'tiny', runtime: 'tfjs', params: 10, weightBytes: 40 },
+        { label: 'tiny (onnx x2)', target: 'tiny', runtime: 'onnx', threads: 2, params: 10, weightBytes: 40 },
+      ],
+    );
+    expect(rows.map((r) => [r.target, r.runtime, r.threads, r.speedup])).toEqual([
+      ['tiny', 'tfjs', undefined, 1],
+      ['tiny', 'onnx', 2, 3],
+    ]);
+    expect('threads' in rows[0]!).toBe(false);
   });
 });

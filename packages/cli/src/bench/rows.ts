@@ -1,11 +1,17 @@
 /** From latency samples to bench.json rows: median, p90, sequences/s and speedup against the first target. */
 import type { BenchRow } from './bench-file.js';
+import type { BenchRuntime } from './runtimes.js';
 import type { Samples } from './measure.js';
 import { median, p90 } from './stats.js';
 
 /** What a row says about its target besides the timings. */
 export interface TargetFacts {
+  /** The measured target's label in the samples (unique: one per target and runtime). */
   readonly label: string;
+  /** The row's target name, when `label` adds the runtime to it; default `label`. */
+  readonly target?: string;
+  readonly runtime: BenchRuntime;
+  readonly threads?: number;
   readonly params: number;
   readonly weightBytes: number;
   readonly path?: string;
@@ -28,10 +34,12 @@ export function benchRows(samples: readonly Samples[], targets: readonly TargetF
     const { batch, seq } = set.shape;
     const mid = median(set.ms);
     return {
-      target: facts.label,
+      target: facts.target ?? facts.label,
       ...(facts.path !== undefined && { path: facts.path }),
       ...(facts.job !== undefined && { job: facts.job }),
       ...(facts.method !== undefined && { method: facts.method }),
+      runtime: facts.runtime,
+      ...(facts.threads !== undefined && { threads: facts.threads }),
       batch,
       seq,
       median_ms: mid,

@@ -6,8 +6,9 @@ import { initBackend, resolveModelConfig, type BackendName } from '@gbp/core';
 import { UsageError } from '../args.js';
 import type { BenchFile } from './bench-file.js';
 import { measure, type BenchModel, type BenchProgress, type BenchTarget } from './measure.js';
-import { loadModelFolder, presetModel } from './models.js';
+import { loadOnVariant, onnxSource, type OnnxSource } from './models.js';
 import { benchRows, type TargetFacts } from './rows.js';
+import { TFJS, variantName, type RuntimeVariant } from './runtimes.js';
 import type { Shape } from './shapes.js';
 import type { TargetSource } from './targets.js';
 
@@ -19,16 +20,36 @@ export interface BenchOptions {
   readonly signal?: AbortSignal;
   /** Milliseconds from a monotonic clock (tests inject one). */
   readonly now?: () => number;
-  /** How a target becomes a model (tests inject fakes). */
-  readonly load?: (source: TargetSource) => Promise<BenchModel>;
+  /** What runs the targets: every target on each, interleaved (default: tfjs only, as before runtimes). */
+  readonly runtimes?: readonly RuntimeVariant[];
+  /** How a target becomes a model on a runtime (tests inject fakes). */
+  readonly load?: (source: TargetSource, variant: RuntimeVariant) => Promise<BenchModel>;
   /** Prefix of error messages. */
   readonly command?: string;
 }
 
-export const loadTarget = async (source: TargetSource): Promise<BenchModel> =>
-  source.kind === 'preset' ? presetModel(source.preset) : loadModelFolder(source.path);
+/** One measured target: a source on a runtime. */
+interface Measured {
+  readonly source: TargetSource;
+  readonly variant: RuntimeVariant;
+  /** Unique among the measured: the source's label, with the runtime's name when several run. */
+  readonly label: string;
+}
 
-/** Measures `sources` (the first is every speedup's reference) at every shape, on `options.backend`. */
+/** `loadOnVariant` with each target's ONNX export made once, whatever the number of onnx variants. */
+function realLoader(): (source: TargetSource, variant: RuntimeVariant) => Promise<BenchModel> {
+  const exports = new Map<TargetSource, Promise<OnnxSource>>();
+  const onnxOf = (source: TargetSource) => {
+    if (!exports.has(source)) exports.set(source, onnxSource(source));
+    return exports.get(source)!;
+  };
+  return (source, variant) => loadOnVariant(source, variant, onnxOf);
+}
+
+/**
+ * Measures `sources` on every runtime of `options.runtimes` (the first source on the first runtime
+ * is every speedup's reference) at every shape; tfjs runs on `options.backend`.
+ */
 export async function runBench(sources: readonly TargetSource[], shapes: readonly Shape[], options: BenchOptions): Promise<BenchFile> {
   const command = options.command ?? 'gbp bench';
   if (sources.length === 0) throw new UsageError(`${command}: no targets to measure`);
@@ -40,7 +61,11 @@ export async function runBench(sources: readonly TargetSource[], shapes: readonl
     command,
   );
   const backend = await initBackend(options.backend);
-  const targets = await loadAll(sources, options.load ?? loadTarget, command);
+  const variants = options.runtimes ?? [TFJS];
+  const measured = variants.flatMap((variant) =>
+    sources.map((source): Measured => ({ source, variant, label: variants.length > 1 ? `${source.label} (${variantName(variant)})` : source.label })),
+  );
+  const targets = await loadAll(measured, options.load ?? realLoader(), command);
   try {
     checkShapes(targets.map((t) => ({ label: t.label, maxLen: t.model.config.max_len })), shapes, command);
     const samples = await measure(targets, shapes, {
@@ -50,8 +75,11 @@ export async function runBench(sources: readonly TargetSource[], shapes: readonl
       ...(options.onProgress && { onProgress: options.onProgress }),
       ...(options.signal && { signal: options.signal }),
     });
-    const facts = sources.map((source, i): TargetFacts => ({
-      label: source.label,
+    const facts = measured.map(({ source, variant, label }, i): TargetFacts => ({
+      label,
+      target: source.label,
+      runtime: variant.runtime,
+      ...(variant.runtime === 'onnx' && { threads: variant.threads }),
       params: targets[i]!.model.numParams,
       weightBytes: targets[i]!.model.weightBytes,
       ...(source.kind === 'folder' && { path: source.path }),
@@ -65,14 +93,14 @@ export async function runBench(sources: readonly TargetSource[], shapes: readonl
 }
 
 /** Every target loaded, or a UsageError naming each one that could not be (nothing kept loaded). */
-async function loadAll(sources: readonly TargetSource[], load: (source: TargetSource) => Promise<BenchModel>, command: string): Promise<BenchTarget[]> {
+async function loadAll(measured: readonly Measured[], load: (source: TargetSource, variant: RuntimeVariant) => Promise<BenchModel>, command: string): Promise<BenchTarget[]> {
   const loaded: BenchTarget[] = [];
   const problems: string[] = [];
-  for (const source of sources) {
+  for (const { source, variant, label } of measured) {
     try {
-      loaded.push({ label: source.label, model: await load(source) });
+      loaded.push({ label, model: await load(source, variant) });
     } catch (error) {
-      problems.push(`${command}: ${source.label}: ${error instanceof Error ? error.message : String(error)}`);
+      problems.push(`${command}: ${label}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
   if (problems.length > 0) {

@@ -7,6 +7,7 @@ import { smallConfig, writeJobFolder, writeModelFixture } from '../../test/fixtu
 import { fakeClock, fakeModel, type FakeClock } from '../../test/fixtures/fake-bench-model.js';
 import { UsageError } from '../args.js';
 import { readBenchFile } from '../bench/bench-file.js';
+import { variantName, type RuntimeVariant } from '../bench/runtimes.js';
 import type { TargetSource } from '../bench/targets.js';
 import { main } from '../cli.js';
 import { benchCommand } from './bench.js';
@@ -76,6 +77,22 @@ describe('gbp bench arguments', () => {
     expect(loaded).toEqual([]);
   });
 
+  it('exits 2 for an unknown --runtime, a bad --threads, and --threads without onnx, before loading anything', async () => {
+    const bad = io();
+    expect(await main(['bench', 'tiny', '--runtime', 'tfjs,torch', '--threads', '0'], bad.value)).toBe(2);
+    expect(bad.err().trim().split('\n')).toEqual([
+      "gbp bench: --runtime: unknown value 'torch'; expected one of tfjs, onnx",
+      "gbp bench: --threads: '0' is not a positive integer",
+    ]);
+    const loaded: string[] = [];
+    const t = io();
+    const load = async (source: TargetSource) => (loaded.push(source.label), fakeModel(fakeClock(), source.label, 1));
+    await expect(benchCommand(['tiny', '--threads', '2', '--backend', 'cpu'], t.value, { load })).rejects.toThrow(
+      new UsageError("gbp bench: --threads sets onnxruntime's threads; give --runtime onnx (or tfjs,onnx) with it"),
+    );
+    expect(loaded).toEqual([]);
+  });
+
   it('refuses --json naming a folder before measuring', async () => {
     mkdirSync(join(dir, 'out'));
     const t = io();
@@ -97,8 +114,8 @@ describe('gbp bench on fake models', () => {
     expect(bench).toMatchObject({ backend: 'cpu', repeats: 3 });
     expect(bench.rows).toEqual(
       [1, 8].flatMap((batch) => [
-        { target: 'dense', path: join(pipeline, 'results_dense', 'model'), job: 'dense', method: 'baseline', batch, seq: 32, median_ms: 40, p90_ms: 40, seq_per_s: batch / 0.04, params: 5000, weight_bytes: 20000, speedup: 1 },
-        { target: 'pruned', path: join(pipeline, 'results_pruned', 'model'), job: 'pruned', method: 'movement', batch, seq: 32, median_ms: 10, p90_ms: 10, seq_per_s: batch / 0.01, params: 1000, weight_bytes: 4000, speedup: 4 },
+        { target: 'dense', path: join(pipeline, 'results_dense', 'model'), job: 'dense', method: 'baseline', runtime: 'tfjs', batch, seq: 32, median_ms: 40, p90_ms: 40, seq_per_s: batch / 0.04, params: 5000, weight_bytes: 20000, speedup: 1 },
+        { target: 'pruned', path: join(pipeline, 'results_pruned', 'model'), job: 'pruned', method: 'movement', runtime: 'tfjs', batch, seq: 32, median_ms: 10, p90_ms: 10, seq_per_s: batch / 0.01, params: 1000, weight_bytes: 4000, speedup: 4 },
       ]),
     );
     expect(t.out()).toMatch(/^target\s+batch\s+seq\s+median ms\s+p90 ms\s+seq\/s\s+params \(M\)\s+weights \(MiB\)\s+speedup$/m);
@@ -108,6 +125,32 @@ describe('gbp bench on fake models', () => {
     expect(t.err()).toContain('batch 1 x seq 32: warm-up pruned (1 run)');
     expect(t.err()).toContain(`gbp bench: skipping ${join(pipeline, 'results_stopped')}: no model/ (the job failed, was stopped, or ran on an older gbp)`);
   });
+  it('--runtime tfjs,onnx --threads 1,2: every target on each runtime, interleaved, rows carrying runtime and threads, speedup against the first', async () => {
+    const clock = fakeClock();
+    const loads: string[] = [];
+    const load = async (source: TargetSource, variant: RuntimeVariant) => {
+      loads.push(`${source.label} ${source.kind === 'folder' ? source.path : source.preset} ${variantName(variant)}`);
+      return fakeModel(clock, `${source.label} ${variantName(variant)}`, variant.runtime === 'tfjs' ? (source.label.startsWith('dense') ? 40 : 10) : 5 * variant.threads);
+    };
+    const t = io();
+    expect(await benchCommand([pipeline, '--runtime', 'tfjs', '--runtime', 'onnx', '--threads', '1,2', '--batch', '8', '--seq', '32', '--repeats', '2', '--warmup', '1', '--backend', 'cpu', '--json', 'rt.json'], t.value, { load, now: clock.now })).toBe(0);
+    const dense = join(pipeline, 'results_dense', 'model');
+    const pruned = join(pipeline, 'results_pruned', 'model');
+    expect(loads).toEqual([`dense ${dense} tfjs`, `pruned ${pruned} tfjs`, `dense ${dense} onnx x1`, `pruned ${pruned} onnx x1`, `dense ${dense} onnx x2`, `pruned ${pruned} onnx x2`]);
+    expect(clock.log.slice(0, 6)).toEqual(['dense tfjs', 'pruned tfjs', 'dense onnx x1', 'pruned onnx x1', 'dense onnx x2', 'pruned onnx x2'].map((l) => `${l} 8x32`));
+    const rows = readBenchFile(join(dir, 'rt.json')).rows;
+    expect(rows.map((r) => [r.target, r.path, r.runtime, r.threads, r.median_ms, r.speedup])).toEqual([
+      ['dense', dense, 'tfjs', undefined, 40, 1],
+      ['pruned', pruned, 'tfjs', undefined, 10, 4],
+      ['dense', dense, 'onnx', 1, 5, 8],
+      ['pruned', pruned, 'onnx', 1, 5, 8],
+      ['dense', dense, 'onnx', 2, 10, 4],
+      ['pruned', pruned, 'onnx', 2, 10, 4],
+    ]);
+    expect(t.out()).toMatch(/^pruned\s+onnx x2\s+8\s+32\s+10\.0\s/m);
+    expect(t.err()).toContain('batch 8 x seq 32: round 2/2: dense (tfjs) 40.0 ms, pruned (tfjs) 10.0 ms, dense (onnx x1) 5.00 ms');
+  });
+
   it('stops on a signal between runs: exit 130, no JSON written', async () => {
     const clock = fakeClock();
     const t = io();
@@ -157,6 +200,22 @@ describe('gbp bench on the real backend', () => {
       ['pruned', 'movement', modelInfo(compacted).num_params],
     ]);
     expect(rows[1]!.params).toBeLessThan(rows[0]!.params);
+  });
+
+  it('--runtime tfjs,onnx times the same model folders on gbp and on onnxruntime-node: same parameters, both runtimes\' rows', async () => {
+    const t = io();
+    expect(await main(['bench', pipeline, '--runtime', 'tfjs,onnx', '--batch', '2', '--seq', '16', '--repeats', '2', '--warmup', '1', '--backend', 'wasm', '--json', 'both.json'], t.value)).toBe(0);
+    const rows = readBenchFile(join(dir, 'both.json')).rows;
+    expect(rows.map((r) => [r.target, r.runtime, r.threads, r.params])).toEqual([
+      ['dense', 'tfjs', undefined, modelInfo(smallConfig()).num_params],
+      ['pruned', 'tfjs', undefined, modelInfo(compacted).num_params],
+      ['dense', 'onnx', 1, modelInfo(smallConfig()).num_params],
+      ['pruned', 'onnx', 1, modelInfo(compacted).num_params],
+    ]);
+    expect(rows[0]!.path).toBe(rows[2]!.path);
+    expect(rows[1]!.path).toBe(rows[3]!.path);
+    for (const row of rows) expect(row.median_ms).toBeGreaterThan(0);
+    expect(t.out()).toContain('(tfjs on wasm, onnx on onnxruntime-node (x threads), 2 rounds per shape');
   });
 
   it('exits 2 naming the file when a model folder cannot be loaded, measuring nothing', async () => {

@@ -6,16 +6,19 @@ import { BENCH_FLAGS, helpText, parseFlags, UsageError } from '../args.js';
 import { writeBenchFile } from '../bench/bench-file.js';
 import { benchTable, progressLine } from '../bench/report.js';
 import { runBench, type BenchOptions } from '../bench/run-bench.js';
+import { runtimeVariants, type BenchRuntime } from '../bench/runtimes.js';
 import { benchShapes, type BenchMode } from '../bench/shapes.js';
 import { findTargets } from '../bench/targets.js';
 import type { CommandIO } from './io.js';
 import { EXIT } from './run.js';
 
-export const BENCH_USAGE = 'Usage: gbp bench TARGET... [--mode MODE] [--batch N,N] [--seq T,T] [--backend NAME] [--repeats N] [--warmup N] [--json FILE]';
+export const BENCH_USAGE = 'Usage: gbp bench TARGET... [--mode MODE] [--batch N,N] [--seq T,T] [--backend NAME] [--runtime tfjs,onnx] [--threads N,N] [--repeats N] [--warmup N] [--json FILE]';
 
 const BENCH_INTRO = `TARGET is a size preset (${MODEL_SIZES.join(', ')}; random weights, fixed seed), a model folder, a job
 results folder (its model/) or a pipeline results folder (every job's model/, the dense baseline first).
-Targets run interleaved, round after round; speedup is against the first target.`;
+Targets run interleaved, round after round; speedup is against the first target (on the first runtime).
+With --runtime tfjs,onnx every target runs on both: gbp's TF.js forward pass and onnxruntime-node on
+the same weights exported to ONNX (as gbp export --format onnx writes them).`;
 
 export const DEFAULT_REPEATS = 10;
 export const DEFAULT_WARMUP = 2;
@@ -33,6 +36,9 @@ export async function benchCommand(argv: readonly string[], io: CommandIO, injec
     ...(flags.batch !== undefined && { batch: flags.batch.map(Number) }),
     ...(flags.seq !== undefined && { seq: flags.seq.map(Number) }),
   });
+  const runtimes = (flags.runtime ?? ['tfjs']) as BenchRuntime[];
+  if (flags.threads !== undefined && !runtimes.includes('onnx')) throw new UsageError('gbp bench: --threads sets onnxruntime\'s threads; give --runtime onnx (or tfjs,onnx) with it');
+  const variants = runtimeVariants(runtimes, flags.threads?.map(Number));
   const jsonFile = flags.json === undefined ? undefined : resolve(io.cwd, flags.json);
   if (jsonFile && existsSync(jsonFile) && statSync(jsonFile).isDirectory()) throw new UsageError(`gbp bench: --json ${flags.json} is a folder; give a file name`);
   const { targets, skipped } = findTargets(positionals, io.cwd);
@@ -45,6 +51,7 @@ export async function benchCommand(argv: readonly string[], io: CommandIO, injec
     io.stderr.write(`gbp bench: ${targets.map((t) => t.label).join(', ')} at ${shapes.length} shape${shapes.length === 1 ? '' : 's'}, ${repeats} rounds each\n`);
     const bench = await runBench(targets, shapes, {
       backend: (flags.backend ?? 'auto') as BackendName,
+      runtimes: variants,
       repeats,
       warmup: flags.warmup ?? DEFAULT_WARMUP,
       signal: controller.signal,

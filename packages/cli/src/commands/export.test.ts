@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importHfFolder, readModelFolder, writeModelFolder } from '@gbp/core';
+import { importHfFolder, InferenceModel, readModelFolder, Rng, writeModelFolder } from '@gbp/core';
+import { createOrtSession, ortFeeds } from '../export/onnx/ort.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallConfig, writeJobFolder } from '../../test/fixtures/bench-folders.js';
 import { captureIO } from '../../test/fixtures/capture-io.js';
@@ -69,8 +70,9 @@ describe('gbp export --format hf', () => {
   });
 
   it.each([
-    [['export', 'results_pruned', '--format', 'onnx', '--output', 'x'], "gbp export: unknown format 'onnx' (known: hf)"],
-    [['export', 'results_pruned', '--output', 'x'], 'gbp export: give --format (known: hf)'],
+    [['export', 'results_pruned', '--format', 'caffe', '--output', 'x'], "gbp export: unknown format 'caffe' (known: hf, onnx)"],
+    [['export', 'results_pruned', '--output', 'x'], 'gbp export: give --format (known: hf, onnx)'],
+    [['export', 'results_pruned', '--format', 'onnx', '--output', 'x', '--dtype', 'int8'], "gbp export: --dtype must be one of float32, float16 for format onnx, got 'int8'"],
     [['export', 'results_pruned', '--format', 'hf', '--output', 'x', '--dtype', 'int8'], "gbp export: --dtype must be one of float32, float16 for format hf, got 'int8'"],
     [['export', 'results_pruned', '--format', 'hf'], 'gbp export: give --output DIR, the folder to write'],
     [['export', '--format', 'hf', '--output', 'x'], 'gbp export: give one SOURCE (a job folder or a model folder), got none; see gbp export -h'],
@@ -122,3 +124,35 @@ function countParams(out: string): number {
   const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, { shape?: number[] }>;
   return Object.values(header).reduce((total, entry) => total + (entry.shape ?? []).reduce((a, b) => a * b, entry.shape ? 1 : 0), 0);
 }
+
+describe('gbp export --format onnx', () => {
+  it('exports a compacted job (a 0-head layer) to model.onnx that onnxruntime-node runs to gbp\'s logits', async () => {
+    const t = io();
+    expect(await main(['export', 'results_pruned', '--format', 'onnx', '--output', 'onnx-pruned'], t.value)).toBe(0);
+    const out = join(dir, 'onnx-pruned');
+    expect(t.out()).toContain(`exported results_pruned to ${out}: model.onnx (opset 17; `);
+    expect(t.out()).toContain('with config.json and the tokenizer, float32, ');
+    expect(t.out()).toContain('files: model.onnx, config.json\nnote: the model has no vocab.txt or tokenizer.json');
+    expect(listing(out)).toEqual(['config.json', 'model.onnx']);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toMatchObject({ heads_per_layer: [2, 0], dff_per_layer: [24, 32] });
+    const rng = new Rng(3);
+    const [batch, seq] = [2, 5];
+    const input = {
+      inputIds: Int32Array.from({ length: batch * seq }, () => rng.int(compacted.vocab_size)),
+      typeIds: new Int32Array(batch * seq),
+      attentionMask: Float32Array.from({ length: batch * seq }, (_, i) => (i >= seq + 3 ? 0 : 1)),
+      batchSize: batch,
+      seqLen: seq,
+    };
+    const session = await createOrtSession(readFileSync(join(out, 'model.onnx')), 'model.onnx');
+    const onnx = (await session.run(await ortFeeds(input))).logits!.data as Float32Array;
+    await session.release();
+    const model = await InferenceModel.fromFolder(join(job, 'model'));
+    const logits = model.logits(input);
+    const gbp = logits.dataSync();
+    logits.dispose();
+    model.dispose();
+    expect(onnx.length).toBe(gbp.length);
+    onnx.forEach((v, i) => expect(Math.abs(v - gbp[i]!)).toBeLessThan(1e-4));
+  });
+});

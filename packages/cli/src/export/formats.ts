@@ -1,5 +1,6 @@
 /** The formats `gbp export` and a pipeline's export stage write; the next ones (tfjs, onnx) are added here. */
 import { exportHfFolder, HF_DTYPES, type HfDtype, type LoadedModel } from '@gbp/core';
+import { exportOnnxFolder, ONNX_DTYPES } from './onnx/onnx-export.js';
 
 export interface ExportSummary {
   files: string[];
@@ -22,6 +23,11 @@ export const EXPORT_FORMATS: Readonly<Record<string, ExportFormat>> = {
     describe: 'a Hugging Face folder transformers loads as BertForSequenceClassification',
     dtypes: HF_DTYPES,
     write: (dir, model, { dtype, force }) => exportHfFolder(dir, model, { dtype: dtype as HfDtype, force }),
+  },
+  onnx: {
+    describe: 'model.onnx (opset 17; inputs input_ids, attention_mask, token_type_ids; outputs logits, pooler_output) with config.json and the tokenizer',
+    dtypes: ONNX_DTYPES,
+    write: exportOnnxFolder,
   },
 };
 

@@ -45,9 +45,12 @@ function rowIsJob(row: BenchRow, benchDir: string, job: { id: string; dir: strin
   return path === resolve(job.dir) || path === resolve(job.dir, 'model');
 }
 
+/** Rows of gbp's own forward pass: the speed plotted is on bench.backend (onnx rows, from --runtime onnx, are another runtime). */
+const tfjsRows = (bench: BenchFile) => bench.rows.filter((row) => row.runtime === 'tfjs');
+
 /** The job's bench rows at batch 8 x seq `maxLen` (the shape `gbp run` measures), else batch 8 and the longest seq, else its first. */
 function jobRow(bench: BenchFile, job: { id: string; dir: string }, maxLen: number | undefined): BenchRow | undefined {
-  const rows = bench.rows.filter((row) => rowIsJob(row, dirname(bench.file), job));
+  const rows = tfjsRows(bench).filter((row) => rowIsJob(row, dirname(bench.file), job));
   const batch8 = rows.filter((r) => r.batch === 8).sort((a, b) => b.seq - a.seq);
   return rows.find((r) => r.batch === 8 && r.seq === maxLen) ?? batch8[0] ?? rows[0];
 }
@@ -60,7 +63,7 @@ function jobRow(bench: BenchFile, job: { id: string; dir: string }, maxLen: numb
 export function jobSpeed(bench: BenchFile, job: { id: string; dir: string }, maxLen: number | undefined, dense?: { id: string; dir: string }): JobSpeed | undefined {
   const row = jobRow(bench, job, maxLen);
   if (!row) return undefined;
-  const reference = dense && bench.rows.find((r) => rowIsJob(r, dirname(bench.file), dense) && r.batch === row.batch && r.seq === row.seq);
+  const reference = dense && tfjsRows(bench).find((r) => rowIsJob(r, dirname(bench.file), dense) && r.batch === row.batch && r.seq === row.seq);
   const speedup = reference ? reference.median_ms / row.median_ms : row.speedup;
   return { speedup, batch: row.batch, seq: row.seq, backend: bench.backend };
 }

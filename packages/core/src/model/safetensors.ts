@@ -38,17 +38,27 @@ export interface EncodeOptions {
   dtype?: SafetensorsDtype;
 }
 
-/** `data` as the bytes of `dtype`; refuses a finite value that float16 cannot hold (it would become Infinity). */
-function tensorBytes(name: string, data: Float32Array, dtype: SafetensorsDtype): Uint8Array {
-  if (dtype === 'F32') return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+/**
+ * `data` rounded to float16 (nearest even), as its bit patterns, and the index of the first finite
+ * value float16 cannot hold (it became Infinity), if any: the caller refuses it, naming the tensor.
+ */
+export function toFloat16Bits(data: Float32Array): { bits: Uint16Array; overflow?: number } {
   const half = new Float16Array(data);
   // Read the bits, not half[i]: element access on a Float16Array goes through a Proxy (~40x slower).
   const bits = new Uint16Array(half.buffer, half.byteOffset, data.length);
   for (let i = 0; i < data.length; i++) {
     // Exponent all ones: Infinity (or NaN, which only a NaN input gives).
-    if ((bits[i]! & 0x7c00) === 0x7c00 && Number.isFinite(data[i]!)) {
-      throw new Error(`safetensors: tensor '${name}' holds ${data[i]} at index ${i}, outside float16's range (largest 65504); store it as F32`);
-    }
+    if ((bits[i]! & 0x7c00) === 0x7c00 && Number.isFinite(data[i]!)) return { bits, overflow: i };
+  }
+  return { bits };
+}
+
+/** `data` as the bytes of `dtype`; refuses a finite value that float16 cannot hold (it would become Infinity). */
+function tensorBytes(name: string, data: Float32Array, dtype: SafetensorsDtype): Uint8Array {
+  if (dtype === 'F32') return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const { bits, overflow } = toFloat16Bits(data);
+  if (overflow !== undefined) {
+    throw new Error(`safetensors: tensor '${name}' holds ${data[overflow]} at index ${overflow}, outside float16's range (largest 65504); store it as F32`);
   }
   return new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength);
 }
