@@ -1,0 +1,62 @@
+/**
+ * The TF.js backend the runtime computes on: wasm (SIMD; XNNPACK matmuls) by default, cpu (plain
+ * JS) when wasm cannot start or is not wanted. Importing this module registers both with tfjs-core;
+ * nothing is selected until selectBackend runs.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
+export type RuntimeBackend = 'wasm' | 'cpu';
+
+export interface BackendChoice {
+  /** The backend that runs the model. */
+  name: RuntimeBackend;
+  /** Why: requested, or why wasm fell back to cpu. */
+  reason: string;
+}
+
+export interface BackendOptions {
+  /** Default 'wasm'; it falls back to 'cpu' (said in BackendChoice.reason) when wasm cannot start. */
+  backend?: RuntimeBackend;
+  /**
+   * Where tfjs-backend-wasm's .wasm files are (a URL prefix ending in '/'), for a browser page that
+   * serves them itself; in Node the installed package's own folder is used.
+   */
+  wasmPaths?: string;
+}
+
+const isNode = (): boolean => typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+/** The folder of the installed tfjs-backend-wasm (Node only; node:module behind a dynamic import so browsers never load it). */
+async function nodeWasmFolder(): Promise<string> {
+  const { createRequire } = await import('node:module');
+  const entry = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm');
+  return `${entry.slice(0, Math.max(entry.lastIndexOf('/'), entry.lastIndexOf('\\')) + 1)}`;
+}
+
+async function startWasm(wasmPaths: string | undefined): Promise<void> {
+  // The .wasm location can only be set before the backend's first initialisation (it is process-wide).
+  if (tf.engine().registry['wasm'] === undefined) {
+    const prefix = wasmPaths ?? (isNode() ? await nodeWasmFolder() : undefined);
+    if (prefix !== undefined) setWasmPaths(prefix);
+  }
+  if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false');
+}
+
+/** Selects the backend; wasm that fails to start falls back to cpu, with the reason. */
+export async function selectBackend(options: BackendOptions = {}): Promise<BackendChoice> {
+  const wanted = options.backend ?? 'wasm';
+  if (wanted !== 'wasm' && wanted !== 'cpu') throw new Error(`backend: expected 'wasm' or 'cpu', got ${JSON.stringify(wanted)}`);
+  if (wanted === 'wasm') {
+    try {
+      await startWasm(options.wasmPaths);
+      return { name: 'wasm', reason: 'wasm (requested or default)' };
+    } catch (error) {
+      await tf.setBackend('cpu');
+      return { name: 'cpu', reason: `wasm could not start (${(error as Error).message}); fell back to cpu` };
+    }
+  }
+  await tf.setBackend('cpu');
+  return { name: 'cpu', reason: 'cpu requested' };
+}

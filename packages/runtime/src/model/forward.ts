@@ -1,0 +1,76 @@
+/**
+ * The BERT classifier's forward pass on tfjs-core ops, the same computation as gbp's own
+ * (core's model/encoder.ts): post-LayerNorm, erf GELU, additive attention mask on padded keys,
+ * tanh pooler on [CLS]; per-layer widths, a layer with 0 heads or a 0-wide FFN adding only its
+ * output bias. Inference only: no dropout, no masks, no gradients.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { layerDff, layerHeads, type RuntimeModelConfig } from '../format/manifest.js';
+
+/** A padded batch, row-major [batchSize, seqLen]. */
+export interface BatchInput {
+  inputIds: Int32Array;
+  typeIds: Int32Array;
+  /** 1 for a real token, 0 for padding. */
+  attentionMask: Float32Array;
+  batchSize: number;
+  seqLen: number;
+}
+
+export type WeightLookup = (name: string) => tf.Tensor;
+
+function dense(x: tf.Tensor2D, w: WeightLookup, prefix: string): tf.Tensor2D {
+  return tf.add(tf.matMul(x, w(`${prefix}.weight`) as tf.Tensor2D), w(`${prefix}.bias`));
+}
+
+function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  const mean = tf.mean(x, -1, true);
+  const centered = tf.sub(x, mean);
+  const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), eps));
+  return tf.add(tf.mul(tf.mul(centered, rstd), gamma), beta);
+}
+
+/** erf GELU: x·Φ(x). */
+const gelu = (x: tf.Tensor): tf.Tensor => tf.mul(x, tf.mul(tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1), 0.5));
+
+/** Logits [B, num_labels]. Call inside tf.tidy. */
+export function forwardLogits(c: RuntimeModelConfig, w: WeightLookup, input: BatchInput): tf.Tensor2D {
+  const { batchSize: B, seqLen: T } = input;
+  const d = c.d_model;
+  const dh = d / c.num_heads;
+  const eps = c.layer_norm_eps;
+  if (T > c.max_len) throw new Error(`sequence length ${T} exceeds the model's max_len ${c.max_len}`);
+
+  const word = tf.gather(w('embeddings.word_embeddings.weight'), tf.tensor1d(input.inputIds, 'int32'));
+  const typeEmb = tf.gather(w('embeddings.token_type_embeddings.weight'), tf.tensor1d(input.typeIds, 'int32'));
+  const pos = tf.slice(w('embeddings.position_embeddings.weight'), [0, 0], [T, d]);
+  const summed = tf.add(tf.reshape(tf.add(word, typeEmb), [B, T, d]), pos);
+  let h = tf.reshape(layerNorm(summed, w('embeddings.LayerNorm.weight'), w('embeddings.LayerNorm.bias'), eps), [B * T, d]) as tf.Tensor2D;
+
+  // 0 for real keys, -1e9 for padded ones: padded keys get exactly zero attention.
+  const maskAdd = tf.reshape(tf.mul(tf.sub(1, tf.tensor1d(input.attentionMask, 'float32')), -1e9), [B, 1, 1, T]);
+  const scale = 1 / Math.sqrt(dh);
+  for (let i = 0; i < c.num_layers; i++) {
+    const p = `encoder.layer.${i}`;
+    const H = layerHeads(c, i);
+    let attnOut: tf.Tensor;
+    if (H > 0) {
+      const heads = (x: tf.Tensor2D, perm: number[], shape: number[]) => tf.reshape(tf.transpose(tf.reshape(x, [B, T, H, dh]), perm), shape);
+      const q = heads(tf.mul(dense(h, w, `${p}.attention.self.query`), scale), [0, 2, 1, 3], [B * H, T, dh]) as tf.Tensor3D;
+      const kT = heads(dense(h, w, `${p}.attention.self.key`), [0, 2, 3, 1], [B * H, dh, T]) as tf.Tensor3D;
+      const v = heads(dense(h, w, `${p}.attention.self.value`), [0, 2, 1, 3], [B * H, T, dh]) as tf.Tensor3D;
+      const scores = tf.add(tf.reshape(tf.matMul(q, kT), [B, H, T, T]), maskAdd);
+      const probs = tf.reshape(tf.softmax(scores, -1), [B * H, T, T]) as tf.Tensor3D;
+      const context = tf.reshape(tf.transpose(tf.reshape(tf.matMul(probs, v), [B, H, T, dh]), [0, 2, 1, 3]), [B * T, H * dh]) as tf.Tensor2D;
+      attnOut = dense(context, w, `${p}.attention.output.dense`);
+    } else {
+      attnOut = w(`${p}.attention.output.dense.bias`);
+    }
+    h = layerNorm(tf.add(attnOut, h), w(`${p}.attention.output.LayerNorm.weight`), w(`${p}.attention.output.LayerNorm.bias`), eps) as tf.Tensor2D;
+    const ffnOut = layerDff(c, i) > 0 ? dense(gelu(dense(h, w, `${p}.intermediate.dense`)) as tf.Tensor2D, w, `${p}.output.dense`) : w(`${p}.output.dense.bias`);
+    h = layerNorm(tf.add(ffnOut, h), w(`${p}.output.LayerNorm.weight`), w(`${p}.output.LayerNorm.bias`), eps) as tf.Tensor2D;
+  }
+  const cls = tf.reshape(tf.slice(tf.reshape(h, [B, T, d]), [0, 0, 0], [B, 1, d]), [B, d]) as tf.Tensor2D;
+  const pooled = tf.tanh(dense(cls, w, 'pooler.dense')) as tf.Tensor2D;
+  return dense(pooled, w, 'classifier');
+}
