@@ -69,8 +69,8 @@ describe('gbp export --format hf', () => {
   });
 
   it.each([
-    [['export', 'results_pruned', '--format', 'onnx', '--output', 'x'], "gbp export: unknown format 'onnx' (known: hf)"],
-    [['export', 'results_pruned', '--output', 'x'], 'gbp export: give --format (known: hf)'],
+    [['export', 'results_pruned', '--format', 'tflite', '--output', 'x'], "gbp export: unknown format 'tflite' (known: hf, tfjs)"],
+    [['export', 'results_pruned', '--output', 'x'], 'gbp export: give --format (known: hf, tfjs)'],
     [['export', 'results_pruned', '--format', 'hf', '--output', 'x', '--dtype', 'int8'], "gbp export: --dtype must be one of float32, float16 for format hf, got 'int8'"],
     [['export', 'results_pruned', '--format', 'hf'], 'gbp export: give --output DIR, the folder to write'],
     [['export', '--format', 'hf', '--output', 'x'], 'gbp export: give one SOURCE (a job folder or a model folder), got none; see gbp export -h'],

@@ -1,5 +1,7 @@
 /** The formats `gbp export` and a pipeline's export stage write; the next ones (tfjs, onnx) are added here. */
 import { exportHfFolder, HF_DTYPES, type HfDtype, type LoadedModel } from '@gbp/core';
+import { EXPORT_DTYPES as TFJS_DTYPES, type ExportDtype as TfjsDtype } from '@gbp/runtime';
+import { exportTfjsFolder } from './tfjs.js';
 
 export interface ExportSummary {
   files: string[];
@@ -22,6 +24,11 @@ export const EXPORT_FORMATS: Readonly<Record<string, ExportFormat>> = {
     describe: 'a Hugging Face folder transformers loads as BertForSequenceClassification',
     dtypes: HF_DTYPES,
     write: (dir, model, { dtype, force }) => exportHfFolder(dir, model, { dtype: dtype as HfDtype, force }),
+  },
+  tfjs: {
+    describe: 'a TF.js weights manifest with config and tokenizer (model.json + shards) that @gbp/runtime loads in Node or a browser',
+    dtypes: TFJS_DTYPES,
+    write: (dir, model, { dtype, force }) => exportTfjsFolder(dir, model, { dtype: dtype as TfjsDtype, force }),
   },
 };
 

@@ -114,8 +114,8 @@ stages:
       "8:3 stages.lonely: an export stage needs the stages it exports (needs: [...])",
       "12:16 stages.prune.init_from: 'hf' is an export stage; it has no checkpoints",
     ]);
-    expect(errorsOf('name: x\nstages:\n  a: { defaults: { task: sst2 } }\n  b: { needs: [a], export: { format: onnx } }\n')).toEqual([
-      '4:38 stages.b.export.format: expected "hf"; got "onnx"',
+    expect(errorsOf('name: x\nstages:\n  a: { defaults: { task: sst2 } }\n  b: { needs: [a], export: { format: tflite } }\n')).toEqual([
+      '4:38 stages.b.export.format: expected one of hf, tfjs; got "tflite"',
     ]);
   });
 
