@@ -51,7 +51,7 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
   if (wanted === 'wasm') {
     try {
       await startWasm(options.wasmPaths);
-      return { name: 'wasm', reason: 'wasm (requested or default)' };
+      return { name: 'wasm', reason: options.backend === 'wasm' ? 'wasm requested' : 'wasm, the default' };
     } catch (error) {
       await tf.setBackend('cpu');
       return { name: 'cpu', reason: `wasm could not start (${(error as Error).message}); fell back to cpu` };
