@@ -4,6 +4,8 @@
  * 0-FFN layers, on wasm and cpu; float16 exports; per-batch padding; refusals with clear messages.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { InferenceModel, type ModelConfig, type NamedTensor } from '@gbp/core';
 import { readReferenceOutputs, referenceModelPresent } from '@gbp/core/testing';
@@ -98,6 +100,47 @@ describe('TextClassifier', () => {
     }
   });
 
+  it('reads weights split over several 4 MiB shards, a weight spanning two of them', async () => {
+    // 40,000 x 32 word embeddings: 5.1 MB, so the first shard ends inside them
+    const model = compactedModel(7, 3, 40_000);
+    const dir = writeExport(model.exportable);
+    const clf = await TextClassifier.load(dir);
+    try {
+      expect(clf.manifest.weightsManifest[0]!.paths).toEqual(['group1-shard1of2.bin', 'group1-shard2of2.bin']);
+      const texts = randomTexts(6, 5);
+      expect(maxAbsDiff(await clf.logits(clf.encode(texts)), coreLogits(model.config, model.weights, clf, texts))).toBeLessThan(1e-4);
+    } finally {
+      clf.dispose();
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('loads from a URL (fetch), a folder URL or its model.json, and names a URL that fails', async () => {
+    const model = compactedModel();
+    const dir = writeExport(model.exportable);
+    const server = createServer((req, res) => {
+      try {
+        res.end(readFileSync(join(dir, new URL(req.url!, 'http://x').pathname.replace('/model/', ''))));
+      } catch {
+        res.writeHead(404, 'Not Found').end();
+      }
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const texts = randomTexts(4, 9);
+      for (const url of [`${base}/model`, `${base}/model/model.json`]) {
+        const clf = await TextClassifier.load(url);
+        expect(maxAbsDiff(await clf.logits(clf.encode(texts)), coreLogits(model.config, model.weights, clf, texts))).toBeLessThan(1e-4);
+        clf.dispose();
+      }
+      await expect(TextClassifier.load(`${base}/elsewhere/`)).rejects.toThrow(`${base}/elsewhere/model.json: HTTP 404 Not Found`);
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   it('classifies: the label of the largest logit, its softmax probability as score', async () => {
     const model = compactedModel();
     const dir = writeExport(model.exportable);
@@ -151,6 +194,10 @@ describe('TextClassifier', () => {
     it('a per-layer width out of range', async () => {
       const { dir, file } = edit((m) => (m.config.heads_per_layer = [2, 5, 4]));
       await expect(TextClassifier.load(dir)).rejects.toThrow(`${file}: config.heads_per_layer[1]: expected an integer from 0 to 4, got 5`);
+    });
+    it('a vocabulary larger than the embedding table', async () => {
+      const { dir, file } = edit((m) => (m.config.vocab_size = 40));
+      await expect(TextClassifier.load(dir)).rejects.toThrow(`${file}: tokenizer: 60 tokens, more than the model's 40 word embeddings (config.vocab_size)`);
     });
     it('another format version', async () => {
       const { dir, file } = edit((m) => (m.version = 2));

@@ -52,14 +52,14 @@ export const COMPACT_VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...'
  * A compacted 3-layer model (d 32, 4 heads of 8): layer 0 keeps 2 heads and no FFN, layer 1 no head
  * and 24 neurons, layer 2 everything. Seeded random weights large enough that every block matters.
  */
-export function compactedModel(seed = 7, numLabels = 3): TestModel {
+export function compactedModel(seed = 7, numLabels = 3, vocabSize = COMPACT_VOCAB.length): TestModel {
   const config: ModelConfig = {
     size: 'imported',
     num_layers: 3,
     d_model: 32,
     num_heads: 4,
     dff: 64,
-    vocab_size: COMPACT_VOCAB.length,
+    vocab_size: vocabSize,
     max_len: 40,
     dropout_rate: 0,
     type_vocab_size: 2,

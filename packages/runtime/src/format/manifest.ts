@@ -134,6 +134,8 @@ export function parseManifest(json: unknown, where: string): ModelManifest {
   if (!isObject(t) || !Array.isArray(t.vocab) || !t.vocab.every((v) => typeof v === 'string') || typeof t.lowercase !== 'boolean') {
     fail('tokenizer: expected { vocab: string[], lowercase: boolean } (the model\'s vocab.txt)');
   }
+  const vocabSize = (t as { vocab: string[] }).vocab.length;
+  if (vocabSize > config.vocab_size) fail(`tokenizer: ${vocabSize} tokens, more than the model's ${config.vocab_size} word embeddings (config.vocab_size)`);
   checkWeightsManifest(m.weightsManifest, expectedWeights(config), fail);
   return m as unknown as ModelManifest;
 }
