@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parseManifest, type ModelManifest } from './format/manifest.js';
 import { openModelFiles, type ModelSource } from './format/source.js';
 import { selectBackend, type BackendChoice, type BackendOptions } from './model/backend.js';
-import { forwardLogits } from './model/forward.js';
+import { forwardLogits, type EmbeddingTables } from './model/forward.js';
 import { padBatch } from './model/batch.js';
 import { BertTokenizer, type Encoding, type TextInput } from './tokenizer/bert-tokenizer.js';
 
@@ -39,6 +39,7 @@ export class TextClassifier {
     /** Which backend runs the model, and why. */
     readonly backend: BackendChoice,
     private readonly weights: tf.NamedTensorMap,
+    private readonly tables: EmbeddingTables,
   ) {}
 
   /** Loads an export: a folder or model.json path (Node) or URL. Every check runs before the weights are read. */
@@ -62,7 +63,15 @@ export class TextClassifier {
       if (have !== need) throw new Error(`${files.where}: the shards ${group.paths.join(', ')} hold ${have} bytes, the manifest's weights need ${need}`);
       Object.assign(weights, tf.io.decodeWeights(shards, group.weights));
     }
-    return new TextClassifier(manifest, tokenizer, backend, weights);
+    // The two embedding tables are only read row by row: kept as arrays, not tensors.
+    const table = (name: string) => {
+      const data = weights[name]!.dataSync() as Float32Array;
+      weights[name]!.dispose();
+      delete weights[name];
+      return data;
+    };
+    const tables = { word: table('embeddings.word_embeddings.weight'), type: table('embeddings.token_type_embeddings.weight') };
+    return new TextClassifier(manifest, tokenizer, backend, weights, tables);
   }
 
   get labels(): readonly string[] {
@@ -83,7 +92,7 @@ export class TextClassifier {
     const out: Float32Array[] = [];
     for (let start = 0; start < encoded.length; start += batchSize) {
       const batch = padBatch(encoded.slice(start, start + batchSize), this.tokenizer.padId);
-      const logits = tf.tidy(() => forwardLogits(this.manifest.config, (name) => this.weight(name), batch));
+      const logits = tf.tidy(() => forwardLogits(this.manifest.config, (name) => this.weight(name), this.tables, batch));
       const values = (await logits.data()) as Float32Array;
       logits.dispose();
       for (let i = 0; i < batch.batchSize; i++) out.push(values.slice(i * n, (i + 1) * n));

@@ -19,6 +19,26 @@ export interface BatchInput {
 
 export type WeightLookup = (name: string) => tf.Tensor;
 
+/** The word and token-type embedding tables as plain arrays ([rows, d_model], row-major). */
+export interface EmbeddingTables {
+  word: Float32Array;
+  type: Float32Array;
+}
+
+/**
+ * word[id] + type[typeId] per token, [B*T, d], summed in JS: the same float32 sums as gather + add,
+ * without the wasm GatherV2 kernel, which copies element by element (~20 ms at 8 x 128 on tiny).
+ */
+function embedTokens(tables: EmbeddingTables, input: BatchInput, d: number): tf.Tensor2D {
+  const n = input.inputIds.length;
+  const out = new Float32Array(n * d);
+  for (let r = 0; r < n; r++) {
+    const word = input.inputIds[r]! * d, type = input.typeIds[r]! * d, row = r * d;
+    for (let j = 0; j < d; j++) out[row + j] = tables.word[word + j]! + tables.type[type + j]!;
+  }
+  return tf.tensor2d(out, [n, d]);
+}
+
 function dense(x: tf.Tensor2D, w: WeightLookup, prefix: string): tf.Tensor2D {
   return tf.add(tf.matMul(x, w(`${prefix}.weight`) as tf.Tensor2D), w(`${prefix}.bias`));
 }
@@ -30,21 +50,32 @@ function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number)
   return tf.add(tf.mul(tf.mul(centered, rstd), gamma), beta);
 }
 
+/**
+ * a·b for [N, m, k]·[N, k, n]. On wasm as N products of 2-D slices: tfjs-backend-wasm 4.22 runs
+ * BatchMatMul with batch > 1 in a scalar loop and only batch 1 on XNNPACK (measured in core's
+ * backend/wasm/kernels/fast_matmul.ts: ~3 GFLOP/s for attention products against ~44); the
+ * slices and the stack copy O(size), the products cost O(m·k·n).
+ */
+function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  if (tf.getBackend() !== 'wasm') return tf.matMul(a, b);
+  const as = tf.unstack(a) as tf.Tensor2D[];
+  const bs = tf.unstack(b) as tf.Tensor2D[];
+  return tf.stack(as.map((x, i) => tf.matMul(x, bs[i]!))) as tf.Tensor3D;
+}
+
 /** erf GELU: x·Φ(x). */
 const gelu = (x: tf.Tensor): tf.Tensor => tf.mul(x, tf.mul(tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1), 0.5));
 
 /** Logits [B, num_labels]. Call inside tf.tidy. */
-export function forwardLogits(c: RuntimeModelConfig, w: WeightLookup, input: BatchInput): tf.Tensor2D {
+export function forwardLogits(c: RuntimeModelConfig, w: WeightLookup, tables: EmbeddingTables, input: BatchInput): tf.Tensor2D {
   const { batchSize: B, seqLen: T } = input;
   const d = c.d_model;
   const dh = d / c.num_heads;
   const eps = c.layer_norm_eps;
   if (T > c.max_len) throw new Error(`sequence length ${T} exceeds the model's max_len ${c.max_len}`);
 
-  const word = tf.gather(w('embeddings.word_embeddings.weight'), tf.tensor1d(input.inputIds, 'int32'));
-  const typeEmb = tf.gather(w('embeddings.token_type_embeddings.weight'), tf.tensor1d(input.typeIds, 'int32'));
   const pos = tf.slice(w('embeddings.position_embeddings.weight'), [0, 0], [T, d]);
-  const summed = tf.add(tf.reshape(tf.add(word, typeEmb), [B, T, d]), pos);
+  const summed = tf.add(tf.reshape(embedTokens(tables, input, d), [B, T, d]), pos);
   let h = tf.reshape(layerNorm(summed, w('embeddings.LayerNorm.weight'), w('embeddings.LayerNorm.bias'), eps), [B * T, d]) as tf.Tensor2D;
 
   // 0 for real keys, -1e9 for padded ones: padded keys get exactly zero attention.
@@ -59,9 +90,9 @@ export function forwardLogits(c: RuntimeModelConfig, w: WeightLookup, input: Bat
       const q = heads(tf.mul(dense(h, w, `${p}.attention.self.query`), scale), [0, 2, 1, 3], [B * H, T, dh]) as tf.Tensor3D;
       const kT = heads(dense(h, w, `${p}.attention.self.key`), [0, 2, 3, 1], [B * H, dh, T]) as tf.Tensor3D;
       const v = heads(dense(h, w, `${p}.attention.self.value`), [0, 2, 1, 3], [B * H, T, dh]) as tf.Tensor3D;
-      const scores = tf.add(tf.reshape(tf.matMul(q, kT), [B, H, T, T]), maskAdd);
+      const scores = tf.add(tf.reshape(batchMatMul(q, kT), [B, H, T, T]), maskAdd);
       const probs = tf.reshape(tf.softmax(scores, -1), [B * H, T, T]) as tf.Tensor3D;
-      const context = tf.reshape(tf.transpose(tf.reshape(tf.matMul(probs, v), [B, H, T, dh]), [0, 2, 1, 3]), [B * T, H * dh]) as tf.Tensor2D;
+      const context = tf.reshape(tf.transpose(tf.reshape(batchMatMul(probs, v), [B, H, T, dh]), [0, 2, 1, 3]), [B * T, H * dh]) as tf.Tensor2D;
       attnOut = dense(context, w, `${p}.attention.output.dense`);
     } else {
       attnOut = w(`${p}.attention.output.dense.bias`);
