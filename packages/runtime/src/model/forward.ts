@@ -51,16 +51,24 @@ function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number)
 }
 
 /**
- * a·b for [N, m, k]·[N, k, n]. On wasm as N products of 2-D slices: tfjs-backend-wasm 4.22 runs
- * BatchMatMul with batch > 1 in a scalar loop and only batch 1 on XNNPACK (measured in core's
- * backend/wasm/kernels/fast_matmul.ts: ~3 GFLOP/s for attention products against ~44); the
- * slices and the stack copy O(size), the products cost O(m·k·n).
+ * Multi-head attention of q, k, v [B*T, H*dh] (q already scaled) to the context [B*T, H*dh], one
+ * head of one input at a time on 2-D slices: tfjs-backend-wasm 4.22 runs BatchMatMul on XNNPACK
+ * only for batch 1 without transpose flags (a scalar loop otherwise: measured in core's
+ * backend/wasm/kernels/fast_matmul.ts, ~3 against ~44 GFLOP/s), and its 4-D transposes are slow;
+ * slices and 2-D transposes copy O(T·dh), the products cost O(T²·dh).
  */
-function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  if (tf.getBackend() !== 'wasm') return tf.matMul(a, b);
-  const as = tf.unstack(a) as tf.Tensor2D[];
-  const bs = tf.unstack(b) as tf.Tensor2D[];
-  return tf.stack(as.map((x, i) => tf.matMul(x, bs[i]!))) as tf.Tensor3D;
+function attention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, maskRows: tf.Tensor2D[], B: number, T: number, H: number, dh: number): tf.Tensor2D {
+  const rows: tf.Tensor2D[] = [];
+  for (let b = 0; b < B; b++) {
+    const heads: tf.Tensor2D[] = [];
+    for (let i = 0; i < H; i++) {
+      const at = (x: tf.Tensor2D) => tf.slice(x, [b * T, i * dh], [T, dh]);
+      const scores = tf.add(tf.matMul(at(q), tf.transpose(at(k))), maskRows[b]!);
+      heads.push(tf.matMul(tf.softmax(scores, -1), at(v)));
+    }
+    rows.push(H === 1 ? heads[0]! : tf.concat(heads, 1));
+  }
+  return B === 1 ? rows[0]! : tf.concat(rows, 0);
 }
 
 /** erf GELU: x·Φ(x). */
@@ -78,21 +86,19 @@ export function forwardLogits(c: RuntimeModelConfig, w: WeightLookup, tables: Em
   const summed = tf.add(tf.reshape(embedTokens(tables, input, d), [B, T, d]), pos);
   let h = tf.reshape(layerNorm(summed, w('embeddings.LayerNorm.weight'), w('embeddings.LayerNorm.bias'), eps), [B * T, d]) as tf.Tensor2D;
 
-  // 0 for real keys, -1e9 for padded ones: padded keys get exactly zero attention.
-  const maskAdd = tf.reshape(tf.mul(tf.sub(1, tf.tensor1d(input.attentionMask, 'float32')), -1e9), [B, 1, 1, T]);
+  // 0 for real keys, -1e9 for padded ones: padded keys get exactly zero attention. One [1, T] row per input.
+  const maskAdd = tf.mul(tf.sub(1, tf.tensor2d(input.attentionMask, [B, T], 'float32')), -1e9);
+  const maskRows = Array.from({ length: B }, (_, b) => tf.slice(maskAdd, [b, 0], [1, T]) as tf.Tensor2D);
   const scale = 1 / Math.sqrt(dh);
   for (let i = 0; i < c.num_layers; i++) {
     const p = `encoder.layer.${i}`;
     const H = layerHeads(c, i);
     let attnOut: tf.Tensor;
     if (H > 0) {
-      const heads = (x: tf.Tensor2D, perm: number[], shape: number[]) => tf.reshape(tf.transpose(tf.reshape(x, [B, T, H, dh]), perm), shape);
-      const q = heads(tf.mul(dense(h, w, `${p}.attention.self.query`), scale), [0, 2, 1, 3], [B * H, T, dh]) as tf.Tensor3D;
-      const kT = heads(dense(h, w, `${p}.attention.self.key`), [0, 2, 3, 1], [B * H, dh, T]) as tf.Tensor3D;
-      const v = heads(dense(h, w, `${p}.attention.self.value`), [0, 2, 1, 3], [B * H, T, dh]) as tf.Tensor3D;
-      const scores = tf.add(tf.reshape(batchMatMul(q, kT), [B, H, T, T]), maskAdd);
-      const probs = tf.reshape(tf.softmax(scores, -1), [B * H, T, T]) as tf.Tensor3D;
-      const context = tf.reshape(tf.transpose(tf.reshape(batchMatMul(probs, v), [B, H, T, dh]), [0, 2, 1, 3]), [B * T, H * dh]) as tf.Tensor2D;
+      const q = tf.mul(dense(h, w, `${p}.attention.self.query`), scale) as tf.Tensor2D;
+      const k = dense(h, w, `${p}.attention.self.key`);
+      const v = dense(h, w, `${p}.attention.self.value`);
+      const context = attention(q, k, v, maskRows, B, T, H, dh);
       attnOut = dense(context, w, `${p}.attention.output.dense`);
     } else {
       attnOut = w(`${p}.attention.output.dense.bias`);
