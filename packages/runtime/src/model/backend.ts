@@ -3,6 +3,7 @@
  * JS) when wasm cannot start or is not wanted. Importing this module registers both with tfjs-core;
  * nothing is selected until selectBackend runs.
  */
+import type { EventEmitter } from 'node:events';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -41,7 +42,30 @@ async function startWasm(wasmPaths: string | undefined): Promise<void> {
     const prefix = wasmPaths ?? (isNode() ? await nodeWasmFolder() : undefined);
     if (prefix !== undefined) setWasmPaths(prefix);
   }
-  if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false');
+  const before = isNode() ? processHandlers() : undefined;
+  try {
+    if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false');
+  } finally {
+    if (before) removeHandlersAddedSince(before);
+  }
+}
+
+// Emscripten's Node glue, run when wasm initialises, adds process handlers that rethrow every
+// uncaught exception and unhandled rejection (emscripten-core/emscripten#11768): they would
+// override the application's own handlers, so they are removed (as core's initBackend does).
+const PROCESS_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+type Handler = (...args: unknown[]) => void;
+// typed as a plain emitter: process's own overloads do not take a union of event names
+const processEmitter = (): EventEmitter => process;
+
+function processHandlers(): Map<string, Set<Handler>> {
+  return new Map(PROCESS_EVENTS.map((event) => [event, new Set(processEmitter().listeners(event) as Handler[])]));
+}
+
+function removeHandlersAddedSince(before: Map<string, Set<Handler>>): void {
+  for (const event of PROCESS_EVENTS) {
+    for (const handler of processEmitter().listeners(event) as Handler[]) if (!before.get(event)?.has(handler)) processEmitter().removeListener(event, handler);
+  }
 }
 
 /** Selects the backend; wasm that fails to start falls back to cpu, with the reason. */
