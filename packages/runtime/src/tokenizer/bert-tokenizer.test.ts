@@ -100,25 +100,33 @@ describe('BertTokenizer', () => {
 });
 
 const sst2 = readJsonl('sst2', 'validation');
-const pairTasks = ['mrpc', 'rte', 'stsb', 'wnli'] as const;
-const pairRows = pairTasks.flatMap((task) => readJsonl(task, 'validation') ?? []);
+// Sentence pairs of every pair task the data folder has (MNLI and QNLI are not in ../shared/data/glue
+// today; they join when present), validation and train splits.
+const PAIR_FIELDS: [task: string, splits: string[], a: string, b: string][] = [
+  ['mrpc', ['validation', 'train'], 'sentence1', 'sentence2'],
+  ['rte', ['validation', 'train'], 'sentence1', 'sentence2'],
+  ['stsb', ['validation', 'train'], 'sentence1', 'sentence2'],
+  ['wnli', ['validation', 'train'], 'sentence1', 'sentence2'],
+  ['qnli', ['validation'], 'question', 'sentence'],
+  ['mnli', ['validation_matched'], 'premise', 'hypothesis'],
+];
+const pairs = PAIR_FIELDS.flatMap(([task, splits, a, b]) => splits.flatMap((split) => (readJsonl(task, split) ?? []).map((r) => [String(r[a]), String(r[b])] as [string, string])));
 if (!sst2) console.warn('[gbp] skipping the runtime tokenizer on real GLUE text: no ../shared/data/glue/sst2 (set GBP_DATA_DIR)');
 
 describe.skipIf(!sst2 || !referenceModelPresent())('BertTokenizer on real GLUE text equals core\'s tokenizer', () => {
   // The fixture's vocabulary plus every character of the texts (and its ## form), so accented and
   // non-Latin characters become pieces instead of whole-word [UNK]s.
-  const texts = [...sst2!.map((r) => String(r.sentence)), ...pairRows.flatMap((r) => [String(r.sentence1), String(r.sentence2)])];
+  const texts = [...sst2!.map((r) => String(r.sentence)), ...pairs.flat()];
   const base = parseVocabTxt(readFileSync(join(REFERENCE_MODEL_DIR, 'vocab.txt'), 'utf8'));
   const chars = new Set<string>();
   for (const text of texts) for (const ch of `${text}${text.toLowerCase().normalize('NFD')}`) chars.add(ch);
   const vocab = [...new Set([...base, ...[...chars].filter((c) => c.trim() !== ''), ...[...chars].filter((c) => c.trim() !== '').map((c) => `##${c}`)])];
 
   for (const lowercase of [true, false]) {
-    it(`every SST-2 validation sentence and every MRPC/RTE/STS-B/WNLI validation pair, ${lowercase ? 'uncased' : 'cased'}`, async () => {
+    it(`every SST-2 validation sentence and every sentence pair of the pair tasks present, ${lowercase ? 'uncased' : 'cased'}`, async () => {
       const core = await coreFor(vocab, lowercase);
       const runtime = runtimeFor(vocab, lowercase);
       expect(await expectSameIds(runtime, core, sst2!.map((r) => String(r.sentence)), 128)).toBe(sst2!.length);
-      const pairs = pairRows.map((r) => [String(r.sentence1), String(r.sentence2)] as [string, string]);
       expect(pairs.length).toBeGreaterThan(3000);
       // 64 tokens: many pairs are truncated, longest first
       expect(await expectSameIds(runtime, core, pairs, 64)).toBe(pairs.length);
