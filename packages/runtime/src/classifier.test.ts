@@ -199,6 +199,10 @@ describe('TextClassifier', () => {
       const { dir, file } = edit((m) => (m.config.vocab_size = 40));
       await expect(TextClassifier.load(dir)).rejects.toThrow(`${file}: tokenizer: 60 tokens, more than the model's 40 word embeddings (config.vocab_size)`);
     });
+    it('a shard path outside the export folder', async () => {
+      const { dir, file } = edit((m) => ((m.weightsManifest[0] as unknown as { paths: string[] }).paths = ['../../etc/passwd']));
+      await expect(TextClassifier.load(dir)).rejects.toThrow(`${file}: weightsManifest[0].paths: "../../etc/passwd" is not a file name beside model.json`);
+    });
     it('another format version', async () => {
       const { dir, file } = edit((m) => (m.version = 2));
       await expect(TextClassifier.load(dir)).rejects.toThrow(`${file}: version 2 is not supported (this runtime reads version 1)`);

@@ -147,6 +147,12 @@ function checkWeightsManifest(groups: unknown, expected: Map<string, number[]>, 
     if (!isObject(g) || !Array.isArray(g.paths) || !g.paths.every((p) => typeof p === 'string') || !Array.isArray(g.weights)) {
       fail(`weightsManifest[${gi}]: expected { paths: string[], weights: [...] }`);
     }
+    // shards live beside model.json: a path that leaves its folder is refused (a model.json may come from anywhere)
+    for (const path of (g as { paths: string[] }).paths) {
+      if (path === '' || path.startsWith('/') || path.includes('\\') || /^[a-z][a-z0-9+.-]*:/i.test(path) || path.split('/').includes('..')) {
+        fail(`weightsManifest[${gi}].paths: ${JSON.stringify(path)} is not a file name beside model.json`);
+      }
+    }
     for (const w of (g as { weights: unknown[] }).weights) {
       const entry = w as Partial<WeightEntry>;
       const name = String(entry?.name);

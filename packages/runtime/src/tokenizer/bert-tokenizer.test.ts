@@ -73,6 +73,7 @@ describe('BertTokenizer', () => {
   it('refuses a maxLen without room for the special tokens and a vocabulary without [CLS]', () => {
     expect(() => runtimeFor(HAND_VOCAB, true).encode(['a', 'b'], 2)).toThrow('tokenizer: maxLen 2 leaves no room for [CLS] and [SEP] (need at least 3)');
     expect(() => new BertTokenizer({ vocab: ['[PAD]', '[UNK]', '[SEP]'], lowercase: true }, 'model.json')).toThrow('model.json: the vocabulary has no [CLS] token');
+    expect(() => runtimeFor(HAND_VOCAB, true).encode(['a', 7 as unknown as string], 8)).toThrow('tokenizer: an input is a text or a pair of texts, got 7 (number)');
   });
 
   const handTexts = ['Café naïve', 'CAFÉ', 'Hello, hello!', '中国人', '𠀀x', 'ΟΔΟΣ σ', 'İ', 'a\u0000b\u200b c', '$$$ ,.', '', '   ', 'un\taff able\nunaffable', 'x'.repeat(101), `${'b'.repeat(60)}`];

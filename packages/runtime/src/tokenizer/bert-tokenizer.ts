@@ -78,6 +78,8 @@ export class BertTokenizer {
   encode(input: TextInput, maxLen: number): Encoding {
     const segments = typeof input === 'string' ? [input] : [...input];
     if (segments.length !== 1 && segments.length !== 2) throw new Error(`tokenizer: an input is a text or a pair of texts, got ${segments.length} texts`);
+    const notText = segments.find((t) => typeof t !== 'string');
+    if (notText !== undefined) throw new Error(`tokenizer: an input is a text or a pair of texts, got ${JSON.stringify(notText)} (${typeof notText})`);
     const budget = maxLen - segments.length - 1;
     if (!Number.isInteger(maxLen) || budget < 0) throw new Error(`tokenizer: maxLen ${maxLen} leaves no room for [CLS] and [SEP] (need at least ${segments.length + 1})`);
     const a = this.tokenize(segments[0]!);
