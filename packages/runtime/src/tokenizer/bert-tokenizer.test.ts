@@ -85,9 +85,11 @@ describe('BertTokenizer', () => {
     });
   }
 
-  it.skipIf(!referenceModelPresent())('gives the reference fixture\'s ids for its texts (bert-ref-micro/reference.json)', () => {
+  it.skipIf(!referenceModelPresent())('gives the reference fixture\'s ids for its texts (bert-ref-micro/reference.json), and core\'s', async () => {
     const ref = readReferenceOutputs();
-    const t = runtimeFor(parseVocabTxt(readFileSync(join(REFERENCE_MODEL_DIR, 'vocab.txt'), 'utf8')), true);
+    const vocab = parseVocabTxt(readFileSync(join(REFERENCE_MODEL_DIR, 'vocab.txt'), 'utf8'));
+    const t = runtimeFor(vocab, true);
+    await expectSameIds(t, await tokenizerFromFile(join(REFERENCE_MODEL_DIR, 'vocab.txt'), true), [...ref.texts.single, ...ref.texts.pair], 64);
     const check = (inputs: (string | [string, string])[], expected: number[][], types: number[][]) =>
       inputs.forEach((input, i) => {
         const real = expected[i]!.filter((_, j) => j === 0 || expected[i]![j] !== 0);
