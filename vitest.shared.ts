@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^@gbp\/core\/testing$/, replacement: src('core/src/testing/index.ts') },
       { find: /^@gbp\/core\/internal$/, replacement: src('core/src/internal.ts') },
       { find: /^@gbp\/core$/, replacement: src('core/src/index.ts') },
+      { find: /^@gbp\/runtime$/, replacement: src('runtime/src/index.ts') },
     ],
   },
   test: {

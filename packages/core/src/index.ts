@@ -74,5 +74,6 @@ export {
 } from './pruning/index.js';
 export * from './results/index.js';
 export { writeFileAtomic, writeJsonAtomic, openAtomicFile, FileWriteError, type AtomicFile } from './fs-atomic.js';
+export { writeFolderAtomic } from './fs-atomic.js';
 export { processExists } from './process-alive.js';
 export * from './job.js';

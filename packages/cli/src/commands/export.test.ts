@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importHfFolder, InferenceModel, readModelFolder, Rng, writeModelFolder } from '@gbp/core';
+import { importHfFolder, InferenceModel, initBackend, readModelFolder, Rng, writeModelFolder } from '@gbp/core';
 import { createOrtSession, ortFeeds } from '../export/onnx/ort.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallConfig, writeJobFolder } from '../../test/fixtures/bench-folders.js';
@@ -21,6 +21,8 @@ if (!present) console.warn(`[gbp] skipping gbp export of bert-ref-micro: no fixt
 const compacted = smallConfig({ heads_per_layer: [2, 0], dff_per_layer: [24, 32] });
 let job: string;
 beforeAll(async () => {
+  // gbp's logits are the reference: on the cpu backend, set before any model runs.
+  await initBackend('cpu');
   job = await writeJobFolder(dir, 'pruned', 'movement', 0.5, { config: compacted });
 });
 
@@ -70,8 +72,8 @@ describe('gbp export --format hf', () => {
   });
 
   it.each([
-    [['export', 'results_pruned', '--format', 'caffe', '--output', 'x'], "gbp export: unknown format 'caffe' (known: hf, onnx)"],
-    [['export', 'results_pruned', '--output', 'x'], 'gbp export: give --format (known: hf, onnx)'],
+    [['export', 'results_pruned', '--format', 'caffe', '--output', 'x'], "gbp export: unknown format 'caffe' (known: hf, onnx, tfjs)"],
+    [['export', 'results_pruned', '--output', 'x'], 'gbp export: give --format (known: hf, onnx, tfjs)'],
     [['export', 'results_pruned', '--format', 'onnx', '--output', 'x', '--dtype', 'int8'], "gbp export: --dtype must be one of float32, float16 for format onnx, got 'int8'"],
     [['export', 'results_pruned', '--format', 'hf', '--output', 'x', '--dtype', 'int8'], "gbp export: --dtype must be one of float32, float16 for format hf, got 'int8'"],
     [['export', 'results_pruned', '--format', 'hf'], 'gbp export: give --output DIR, the folder to write'],

@@ -1,6 +1,8 @@
 /** The formats `gbp export` and a pipeline's export stage write; the next ones (tfjs, onnx) are added here. */
 import { exportHfFolder, HF_DTYPES, type HfDtype, type LoadedModel } from '@gbp/core';
 import { exportOnnxFolder, ONNX_DTYPES } from './onnx/onnx-export.js';
+import { EXPORT_DTYPES as TFJS_DTYPES, type ExportDtype as TfjsDtype } from '@gbp/runtime';
+import { exportTfjsFolder } from './tfjs.js';
 
 export interface ExportSummary {
   files: string[];
@@ -28,6 +30,11 @@ export const EXPORT_FORMATS: Readonly<Record<string, ExportFormat>> = {
     describe: 'model.onnx (opset 17; inputs input_ids, attention_mask, token_type_ids; outputs logits, pooler_output) with config.json and the tokenizer',
     dtypes: ONNX_DTYPES,
     write: exportOnnxFolder,
+  },
+  tfjs: {
+    describe: 'a TF.js weights manifest with config and tokenizer (model.json + shards) that @gbp/runtime loads in Node or a browser',
+    dtypes: TFJS_DTYPES,
+    write: (dir, model, { dtype, force }) => exportTfjsFolder(dir, model, { dtype: dtype as TfjsDtype, force }),
   },
 };
 

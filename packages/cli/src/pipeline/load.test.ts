@@ -115,7 +115,7 @@ stages:
       "12:16 stages.prune.init_from: 'hf' is an export stage; it has no checkpoints",
     ]);
     expect(errorsOf('name: x\nstages:\n  a: { defaults: { task: sst2 } }\n  b: { needs: [a], export: { format: caffe } }\n')).toEqual([
-      '4:38 stages.b.export.format: expected one of hf, onnx; got "caffe"',
+      '4:38 stages.b.export.format: expected one of hf, onnx, tfjs; got "caffe"',
     ]);
   });
 
