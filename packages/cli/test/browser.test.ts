@@ -4,13 +4,15 @@
  * static page with @gbp/runtime's browser bundle, classified in headless Chromium (Debian's, driven
  * by puppeteer-core) with the same logits as @gbp/runtime in Node and as gbp's own forward pass.
  * Skips, saying why, without Chromium (CHROMIUM_PATH or /usr/bin/chromium), the runtime's browser
- * bundle or the reference checkpoint.
+ * bundle or the reference checkpoint. The same model exported with `--format onnx` runs in the same
+ * browser on onnxruntime-web to gbp's logits.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,12 +32,15 @@ const skip = !chromium
       : '';
 if (skip) console.warn(`browser test skipped: ${skip}`);
 
+// onnxruntime-web's dist folder: its main entry sits there (the package exports no package.json).
+const ortDir = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
 const dir = mkdtempSync(join(tmpdir(), 'gbp-browser-'));
 const exportDir = join(dir, 'export');
+const onnxDir = join(dir, 'onnx');
 let server: Server | undefined;
 let inputs: TextInput[] = [];
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.bin': 'application/octet-stream', '.txt': 'text/plain', '.map': 'application/json' };
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.onnx': 'application/octet-stream', '.wasm': 'application/wasm', '.json': 'application/json', '.bin': 'application/octet-stream', '.txt': 'text/plain', '.map': 'application/json' };
 
 /** The page: loads the bundle and the exported model, classifies the inputs, leaves the result on window. */
 const page = (texts: TextInput[]) => `<!doctype html>
@@ -49,6 +54,24 @@ const page = (texts: TextInput[]) => `<!doctype html>
     window.gbpResult = { error: String(error && error.stack || error) };
   }
 </script>`;
+
+/** The ONNX page: onnxruntime-web (wasm, one thread) runs the exported graph on ids encoded in Node. */
+const onnxPage = (feeds: { ids: number[]; types: number[]; mask: number[]; batch: number; seq: number }) => `<!doctype html>
+<script type="module">
+  import * as ort from './ort/ort.wasm.min.mjs';
+  try {
+    ort.env.wasm.wasmPaths = new URL('./ort/', location.href).href;
+    ort.env.wasm.numThreads = 1;
+    const f = ${JSON.stringify(feeds)};
+    const tensor = (values) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), [f.batch, f.seq]);
+    const session = await ort.InferenceSession.create('./onnx/model.onnx');
+    const out = await session.run({ input_ids: tensor(f.ids), token_type_ids: tensor(f.types), attention_mask: tensor(f.mask) });
+    window.gbpResult = { logits: Array.from(out.logits.data), dims: out.logits.dims };
+  } catch (error) {
+    window.gbpResult = { error: String(error && error.stack || error) };
+  }
+</script>`;
+let onnxFeeds: Parameters<typeof onnxPage>[0] | undefined;
 
 beforeAll(async () => {
   if (skip) return;
@@ -74,11 +97,17 @@ beforeAll(async () => {
   const folder = join(dir, 'compacted');
   await writeModelFolder(folder, { config, task: 'sst2', weights, vocab: readFileSync(join(REFERENCE_MODEL_DIR, 'vocab.txt'), 'utf8'), lowercase: true });
   await EXPORT_FORMATS.tfjs!.write(exportDir, await loadModel(folder), { dtype: 'float32', force: false });
+  await EXPORT_FORMATS.onnx!.write(onnxDir, await loadModel(folder), { dtype: 'float32', force: false });
 
-  const files = (path: string) => (path.startsWith('/model/') ? join(exportDir, path.slice('/model/'.length)) : join(bundleDir, path.slice(1)));
+  const mounts: [string, string][] = [['/model/', exportDir], ['/onnx/', onnxDir], ['/ort/', ortDir], ['/', bundleDir]];
+  const files = (path: string) => {
+    const [prefix, root] = mounts.find(([p]) => path.startsWith(p))!;
+    return join(root, path.slice(prefix.length));
+  };
   server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
     if (path === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end(page(inputs));
+    if (path === '/onnx.html') return void res.writeHead(200, { 'content-type': 'text/html' }).end(onnxPage(onnxFeeds!));
     const file = files(path);
     if (path.includes('..') || !existsSync(file)) return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
@@ -91,36 +120,59 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Opens `path` of the static server in headless Chromium and returns what its script left on window. */
+async function pageResult<T>(path: string): Promise<T> {
+  const browser = await puppeteer.launch({ executablePath: chromium!, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const tab = await browser.newPage();
+    const { port } = server!.address() as AddressInfo;
+    await tab.goto(`http://127.0.0.1:${port}${path}`);
+    await tab.waitForFunction(() => (globalThis as unknown as { gbpResult?: unknown }).gbpResult !== undefined, { timeout: 60_000 });
+    return (await tab.evaluate(() => (globalThis as unknown as { gbpResult: unknown }).gbpResult)) as T;
+  } finally {
+    await browser.close();
+  }
+}
+
+/** gbp's own logits (core's forward pass) for `inputs`, encoded by the runtime's tokenizer. */
+async function gbpLogitsOf(clf: TextClassifier, texts: readonly TextInput[]) {
+  const gbpModel = await loadModel(join(dir, 'compacted'));
+  const inference = InferenceModel.fromWeights(gbpModel.config, gbpModel.weights);
+  const batch = padBatch(clf.encode(texts), clf.tokenizer.padId);
+  const logits = inference.logits(batch);
+  const rows = logits.arraySync();
+  logits.dispose();
+  inference.dispose();
+  return { rows, batch };
+}
+
 describe.skipIf(Boolean(skip))('@gbp/runtime in headless Chromium', () => {
   it('classifies with an exported compacted model to the logits of Node and of gbp', async () => {
     const clf = await TextClassifier.load(exportDir);
     const node = (await clf.classify(inputs)).map((p) => p.logits);
-    const gbpModel = await loadModel(join(dir, 'compacted'));
-    const inference = InferenceModel.fromWeights(gbpModel.config, gbpModel.weights);
-    const gbpLogits = inference.logits(padBatch(clf.encode(inputs), clf.tokenizer.padId));
-    const gbp = gbpLogits.arraySync();
-    gbpLogits.dispose();
-    inference.dispose();
+    const { rows: gbp } = await gbpLogitsOf(clf, inputs);
     clf.dispose();
 
-    const browser = await puppeteer.launch({ executablePath: chromium!, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
-    try {
-      const tab = await browser.newPage();
-      const { port } = server!.address() as AddressInfo;
-      await tab.goto(`http://127.0.0.1:${port}/`);
-      await tab.waitForFunction(() => (globalThis as unknown as { gbpResult?: unknown }).gbpResult !== undefined, { timeout: 60_000 });
-      const result = (await tab.evaluate(() => (globalThis as unknown as { gbpResult: unknown }).gbpResult)) as { backend?: string; logits?: number[][]; error?: string };
-      expect(result.error).toBeUndefined();
-      expect(result.backend).toBe('wasm');
-      expect(result.logits).toHaveLength(inputs.length);
-      result.logits!.forEach((row, i) =>
-        row.forEach((v, j) => {
-          expect(Math.abs(v - node[i]![j]!)).toBeLessThan(1e-4);
-          expect(Math.abs(v - gbp[i]![j]!)).toBeLessThan(1e-4);
-        }),
-      );
-    } finally {
-      await browser.close();
-    }
+    const result = await pageResult<{ backend?: string; logits?: number[][]; error?: string }>('/');
+    expect(result.error).toBeUndefined();
+    expect(result.backend).toBe('wasm');
+    expect(result.logits).toHaveLength(inputs.length);
+    result.logits!.forEach((row, i) =>
+      row.forEach((v, j) => {
+        expect(Math.abs(v - node[i]![j]!)).toBeLessThan(1e-4);
+        expect(Math.abs(v - gbp[i]![j]!)).toBeLessThan(1e-4);
+      }),
+    );
+  }, 120_000);
+
+  it('runs the same model exported as ONNX on onnxruntime-web to gbp\'s logits', async () => {
+    const clf = await TextClassifier.load(exportDir);
+    const { rows: gbp, batch } = await gbpLogitsOf(clf, inputs);
+    clf.dispose();
+    onnxFeeds = { ids: Array.from(batch.inputIds), types: Array.from(batch.typeIds), mask: Array.from(batch.attentionMask), batch: batch.batchSize, seq: batch.seqLen };
+    const result = await pageResult<{ logits?: number[]; dims?: number[]; error?: string }>('/onnx.html');
+    expect(result.error).toBeUndefined();
+    expect(result.dims).toEqual([inputs.length, 2]);
+    result.logits!.forEach((v, k) => expect(Math.abs(v - gbp[Math.floor(k / 2)]![k % 2]!)).toBeLessThan(1e-4));
   }, 120_000);
 });
