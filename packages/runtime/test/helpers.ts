@@ -1,9 +1,21 @@
 /** Shared test helpers: where the shared fixtures are, and a vocab.txt on disk for core's tokenizer. */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { glueDataDir } from '@gbp/core/testing';
+import { afterAll } from 'vitest';
 
-export const GLUE_DIR = process.env.GBP_DATA_DIR || join(import.meta.dirname, '../../../../shared/data/glue');
+export const GLUE_DIR = glueDataDir() ?? join(import.meta.dirname, '../../../../shared/data/glue');
+
+/** One temp folder per test file for what the tests write, removed after the file's tests (a failing test leaves nothing behind). */
+let tempRoot: string | undefined;
+export function testTempDir(prefix: string): string {
+  if (tempRoot === undefined) {
+    const root = (tempRoot = mkdtempSync(join(tmpdir(), 'gbp-runtime-tests-')));
+    afterAll(() => rmSync(root, { recursive: true, force: true }));
+  }
+  return mkdtempSync(join(tempRoot, prefix));
+}
 
 /** Rows of a GLUE jsonl split, or undefined when the file is absent. */
 export function readJsonl(task: string, split: string): Record<string, unknown>[] | undefined {
@@ -14,7 +26,7 @@ export function readJsonl(task: string, split: string): Record<string, unknown>[
 
 /** Writes `tokens` as a vocab.txt in a fresh temp folder and returns its path. */
 export function writeVocab(tokens: readonly string[]): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'gbp-runtime-vocab-')), 'vocab.txt');
+  const path = join(testTempDir('vocab-'), 'vocab.txt');
   writeFileSync(path, `${tokens.join('\n')}\n`);
   return path;
 }

@@ -1,14 +1,13 @@
 /** Models for the runtime's tests: the reference fixture and a compacted model, as core sees them and as exports. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, Rng, type ModelConfig, type NamedTensor } from '@gbp/core';
 import { REFERENCE_MODEL_DIR } from '@gbp/core/testing';
 import { Float16Array } from '@petamoriken/float16';
-import { afterAll } from 'vitest';
 import { encodeExport, type ExportDtype, type ExportableModel } from '../src/format/encode.js';
 import { expectedWeights, type RuntimeModelConfig } from '../src/format/manifest.js';
 import type { TokenizerSpec } from '../src/tokenizer/bert-tokenizer.js';
+import { testTempDir } from './helpers.js';
 
 /** A model as core holds it (to run core's InferenceModel) and as the runtime exports it. */
 export interface TestModel {
@@ -95,13 +94,9 @@ export function roundedToFloat16(weights: ReadonlyMap<string, NamedTensor>): Map
   return new Map([...weights].map(([name, t]) => [name, { shape: t.shape, data: Float32Array.from(Float16Array.from(t.data)) }]));
 }
 
-/** Every export of a test file goes under one temp folder, removed after the file's tests (a test that fails midway leaves nothing behind). */
-const exportsRoot = mkdtempSync(join(tmpdir(), 'gbp-runtime-exports-'));
-afterAll(() => rmSync(exportsRoot, { recursive: true, force: true }));
-
 /** Writes the export of `model` into a fresh temp folder and returns it. */
 export function writeExport(model: ExportableModel, dtype: ExportDtype = 'float32'): string {
-  const dir = mkdtempSync(join(exportsRoot, 'export-'));
+  const dir = testTempDir('export-');
   for (const [name, data] of encodeExport(model, dtype).files) writeFileSync(join(dir, name), data);
   return dir;
 }
