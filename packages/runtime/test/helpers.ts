@@ -7,15 +7,13 @@ import { afterAll } from 'vitest';
 
 export const GLUE_DIR = glueDataDir() ?? join(import.meta.dirname, '../../../../shared/data/glue');
 
-/** One temp folder per test file for what the tests write, removed after the file's tests (a failing test leaves nothing behind). */
-let tempRoot: string | undefined;
-export function testTempDir(prefix: string): string {
-  if (tempRoot === undefined) {
-    const root = (tempRoot = mkdtempSync(join(tmpdir(), 'gbp-runtime-tests-')));
-    afterAll(() => rmSync(root, { recursive: true, force: true }));
-  }
-  return mkdtempSync(join(tempRoot, prefix));
-}
+/**
+ * One temp folder per test file for what the tests write, removed after the file's tests (a failing
+ * test leaves nothing behind). Made when the file is collected: vitest takes hooks only then.
+ */
+const tempRoot = mkdtempSync(join(tmpdir(), 'gbp-runtime-tests-'));
+afterAll(() => rmSync(tempRoot, { recursive: true, force: true }));
+export const testTempDir = (prefix: string): string => mkdtempSync(join(tempRoot, prefix));
 
 /** Rows of a GLUE jsonl split, or undefined when the file is absent. */
 export function readJsonl(task: string, split: string): Record<string, unknown>[] | undefined {
