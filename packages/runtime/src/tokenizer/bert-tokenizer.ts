@@ -26,7 +26,7 @@ export interface Encoding {
   typeIds: Int32Array;
 }
 
-/** Lengths the two segments keep within `budget` tokens: HF tokenizers' LongestFirst. */
+/** Lengths the two segments keep within `budget` tokens: HF tokenizers' LongestFirst (core's data/tokenizer.ts has the same, see wordpiece.ts for why twice). */
 export function longestFirstLengths(a: number, b: number, budget: number): [number, number] {
   const swap = a > b;
   let short = swap ? b : a;

@@ -1,4 +1,9 @@
-/** WordPiece: greedy longest-match-first over a vocabulary, as BERT and HF tokenizers' WordPiece model. */
+/**
+ * WordPiece: greedy longest-match-first over a vocabulary, as BERT and HF tokenizers' WordPiece model.
+ * The same algorithm as core's data/wordpiece.ts, on purpose: the runtime may not depend on core (no
+ * training code, no native binding) and core cannot import the runtime (the runtime's tests import
+ * core, a cycle for nx); the tokenizer parity tests keep the two giving the same ids.
+ */
 
 export interface WordPieceVocab {
   /** Token → id. */
