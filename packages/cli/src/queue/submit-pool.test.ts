@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attachPlainReporter } from '../report/plain.js';
 import { fakePlan, type FakeJob } from '../../test/fixtures/fake-plan.js';
 import { redisMissing, startRedis, type TestRedis } from '../../test/fixtures/redis-server.js';
 import { readPlanFile } from '../run/plan-file.js';
@@ -40,16 +42,18 @@ async function fakeProcessor(job: Job<QueuedJob>): Promise<void> {
   const publish = (event: QueueEvent) => client.xadd(keys.events, '*', 'data', JSON.stringify(event));
   const jobEvent = (event: Extract<QueueEvent, { kind: 'job' }>['event']) => publish({ kind: 'job', worker: 'fake-A', attempt, event });
   if (id === 'after') sawNeedsDone.set(id, existsSync(join(job.data.submitter_output_dir, '..', 'results_a', 'metrics.json')));
-  await publish({ kind: 'taken', worker: 'fake-A', job_id: id, attempt, resumed_from: null, time: Date.now() });
+  await publish({ kind: 'taken', worker: 'fake-A', job_id: id, attempt, resumed_from: spec.method === 'flaky' && attempt > 1 ? 4 : null, time: Date.now() });
   await jobEvent({ type: 'start', job_id: id, spec, backend: { name: 'cpu', requested: spec.backend, reason: 'fake' }, model_info: { model_size: 'tiny' } as never, steps_per_epoch: 4, total_steps: 8, start_step: 0, time: Date.now() });
   await jobEvent({ type: 'progress', job_id: id, epoch: 1, step: 4, epoch_step: 4, steps_per_epoch: 4, total_steps: 8, loss: 0.5, lr: 1e-3, sparsity: 0.25, tokens_per_s: 1000, time: Date.now() });
-  if (spec.method === 'fail') {
+  if (spec.method === 'fail' || (spec.method === 'flaky' && attempt === 1)) {
+    if (spec.method === 'flaky') await publish({ kind: 'released', worker: 'fake-A', job_id: id, attempt, reason: 'failed: pruner fail, hook afterStep: boom', time: Date.now() });
     await jobEvent({ type: 'failed', job_id: id, error: { message: 'pruner fail, hook afterStep: boom', plugin: 'fail', hook: 'afterStep' }, time: Date.now() });
     throw new Error('pruner fail, hook afterStep: boom');
   }
   while (spec.method === 'hold' && !released.has(id)) await new Promise((r) => setTimeout(r, 50));
   await jobEvent({ type: 'epoch', job_id: id, epoch: 2, train_loss: 0.4, eval_loss: 0.3, metrics: { accuracy: 0.75 }, sparsity: 0.5, time: Date.now() } as never);
-  const files = { 'metrics.json': `{"job":"${id}","accuracy":0.75}\n`, 'model/config.json': '{"layers":2}\n' };
+  const files: Record<string, string> = { 'metrics.json': `{"job":"${id}","accuracy":0.75}\n`, 'model/config.json': '{"layers":2}\n' };
+  if (spec.method === 'escape') files['../escaped.txt'] = 'outside\n';
   const listed: ResultFile[] = Object.entries(files).map(([path, text]) => ({ path, bytes: Buffer.byteLength(text), sha256: spec.method === 'badsha' ? sha256('other') : sha256(text) }));
   await client.hset(keys.files(id), files);
   await jobEvent({ type: 'done', job_id: id, result: { job_id: id } as never, time: Date.now() });
@@ -69,9 +73,9 @@ describe.skipIf(missing)('gbp run on a queue (a fake BullMQ worker)', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  const run = (name: string, jobs: readonly FakeJob[], options: Omit<RunPlanOptions, 'queue'> = {}) => {
+  const run = (name: string, jobs: readonly FakeJob[], options: Omit<RunPlanOptions, 'queue'> = {}, attempts = 1) => {
     const plan = fakePlan(root, name, jobs);
-    return { plan, outcome: runPlan(plan, { plots: false, bench: false, ...options, queue: { url: redis.url, attempts: 1, sendCheckpoints: false, pollMs: 100 } }) };
+    return { plan, outcome: runPlan(plan, { plots: false, bench: false, ...options, queue: { url: redis.url, attempts, sendCheckpoints: false, pollMs: 100 } }) };
   };
 
   it('drives statuses and the dashboard from the events stream, writes the files where a local run would, and enqueues a job once its needs are done', async () => {
@@ -105,6 +109,32 @@ describe.skipIf(missing)('gbp run on a queue (a fake BullMQ worker)', () => {
       `job bad: result file 'metrics.json' is damaged: expected ${size} bytes with sha256 ${sha256('other')}, got ${size} bytes with sha256 ${sha256(text)}; nothing was written to ${join(plan.output_dir, 'results_bad')}`,
     );
     expect(readdirSync(join(plan.output_dir, 'results_bad'))).toEqual(['job.log']);
+  });
+
+  it("refuses a result path that leaves the job's folder: the job fails, nothing is written", async () => {
+    const { plan, outcome } = run('escape', [{ id: 'esc', method: 'escape' }]);
+    const [view] = (await outcome).views;
+    expect(view).toMatchObject({
+      status: 'failed',
+      error: { message: `job esc: result file '../escaped.txt' has an empty, '.' or '..' part; nothing was written to ${join(plan.output_dir, 'results_esc')}` },
+    });
+    expect(existsSync(join(plan.output_dir, 'escaped.txt'))).toBe(false);
+    expect(readdirSync(join(plan.output_dir, 'results_esc'))).toEqual(['job.log']);
+  });
+
+  it('shows a job handed back and taken again (released, resumed from a checkpoint) in the plain reporter, with its worker; the retry finishes it', async () => {
+    const out: string[] = [];
+    const sink = new Writable({ write: (chunk, _enc, done) => (out.push(String(chunk)), done()) });
+    const { outcome } = run('flaky', [{ id: 'flaky', method: 'flaky' }], { onStore: (store) => attachPlainReporter(store, { out: sink }) }, 2);
+    const [view] = (await outcome).views;
+    expect(view).toMatchObject({ status: 'done', worker: 'fake-A' });
+    expect(calls.get('flaky')).toBe(2);
+    const text = out.join('');
+    expect(text).toContain('[flaky] start flaky sst2 tiny: 8 steps on cpu (fake) on worker fake-A\n');
+    expect(text).toContain('[flaky] warn [queue]: attempt 1 on fake-A failed: pruner fail, hook afterStep: boom\n');
+    expect(text).toContain('[flaky] warn [queue]: released by fake-A (attempt 1): failed: pruner fail, hook afterStep: boom\n');
+    expect(text).toContain('[flaky] info [queue]: taken by fake-A (attempt 2): resumed from checkpoint step 4\n');
+    expect(text).toMatch(/\[flaky\] done: accuracy 0\.7500 sparsity 0\.500 -> .*results_flaky\n/);
   });
 
   it('fails a failing job once, with the error its worker reported, and blocks its dependants', async () => {
