@@ -18,6 +18,7 @@ import { redisOptions } from './redis-url.js';
 
 const missing = redisMissing();
 const root = mkdtempSync(join(tmpdir(), 'gbp-submit-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 let redis: TestRedis;
 let client: Redis;
 let worker: Worker<QueuedJob>;
@@ -26,6 +27,8 @@ const calls = new Map<string, number>();
 const sawNeedsDone = new Map<string, boolean>();
 /** Jobs with method 'hold' wait until their id is released here. */
 const released = new Set<string>();
+/** Jobs with method 'toggle' fail while their id is here. */
+const failing = new Set<string>(['again']);
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -45,7 +48,7 @@ async function fakeProcessor(job: Job<QueuedJob>): Promise<void> {
   await publish({ kind: 'taken', worker: 'fake-A', job_id: id, attempt, resumed_from: spec.method === 'flaky' && attempt > 1 ? 4 : null, time: Date.now() });
   await jobEvent({ type: 'start', job_id: id, spec, backend: { name: 'cpu', requested: spec.backend, reason: 'fake' }, model_info: { model_size: 'tiny' } as never, steps_per_epoch: 4, total_steps: 8, start_step: 0, time: Date.now() });
   await jobEvent({ type: 'progress', job_id: id, epoch: 1, step: 4, epoch_step: 4, steps_per_epoch: 4, total_steps: 8, loss: 0.5, lr: 1e-3, sparsity: 0.25, tokens_per_s: 1000, time: Date.now() });
-  if (spec.method === 'fail' || (spec.method === 'flaky' && attempt === 1)) {
+  if (spec.method === 'fail' || (spec.method === 'flaky' && attempt === 1) || (spec.method === 'toggle' && failing.has(id))) {
     if (spec.method === 'flaky') await publish({ kind: 'released', worker: 'fake-A', job_id: id, attempt, reason: 'failed: pruner fail, hook afterStep: boom', time: Date.now() });
     await jobEvent({ type: 'failed', job_id: id, error: { message: 'pruner fail, hook afterStep: boom', plugin: 'fail', hook: 'afterStep' }, time: Date.now() });
     throw new Error('pruner fail, hook afterStep: boom');
@@ -70,7 +73,6 @@ describe.skipIf(missing)('gbp run on a queue (a fake BullMQ worker)', () => {
     await worker?.close();
     client?.disconnect();
     await redis?.stop();
-    rmSync(root, { recursive: true, force: true });
   });
 
   const run = (name: string, jobs: readonly FakeJob[], options: Omit<RunPlanOptions, 'queue'> = {}, attempts = 1) => {
@@ -177,6 +179,31 @@ describe.skipIf(missing)('gbp run on a queue (a fake BullMQ worker)', () => {
     expect(resumed.views[1]).toMatchObject({ worker: 'fake-A', metric: { name: 'accuracy', value: 0.75 } });
     expect(readFileSync(join(second.plan.output_dir, 'results_r2', 'metrics.json'), 'utf8')).toContain('"r2"');
     await queue.close();
+  });
+});
+
+describe.skipIf(missing)('gbp run --queue --resume after a failure', () => {
+  beforeAll(async () => {
+    redis = await startRedis();
+    client = new Redis(redisOptions(redis.url));
+    worker = new Worker<QueuedJob>(QUEUE_NAME, fakeProcessor, { connection: redisOptions(redis.url), concurrency: 4 });
+  });
+  afterAll(async () => {
+    await worker?.close();
+    client?.disconnect();
+    await redis?.stop();
+  });
+
+  it('queues a job the queue failed for good again, as a local --resume runs a failed job again', async () => {
+    const plan = fakePlan(root, 'again', [{ id: 'again', method: 'toggle' }]);
+    const queue = { url: redis.url, attempts: 1, sendCheckpoints: false, pollMs: 100 };
+    const first = await runPlan(plan, { plots: false, bench: false, queue });
+    expect(first.views[0]).toMatchObject({ status: 'failed', error: { message: 'pruner fail, hook afterStep: boom' } });
+    failing.delete('again');
+    const second = await runPlan(plan, { plots: false, bench: false, resume: true, queue });
+    expect(second.views[0]!.status).toBe('done');
+    expect(calls.get('again')).toBe(2);
+    expect(readFileSync(join(plan.output_dir, 'results_again', 'job.log'), 'utf8')).toContain('again failed on the queue before; queued again');
   });
 });
 

@@ -88,7 +88,13 @@ export async function runQueuePool(jobs: readonly PlannedJob[], store: RunStore,
     const log = openLog(job);
     tracked.set(job.id, { job, log });
     const jobId = queueJobId(options.runId, job.id);
-    const existing = options.resume ? await queue.getJob(jobId) : undefined;
+    let existing = options.resume ? await queue.getJob(jobId) : undefined;
+    // A job the queue failed for good runs again on --resume, as a local run's failed job does.
+    if (existing && (await existing.getState()) === 'failed') {
+      await existing.remove();
+      log.write(`--- ${new Date().toISOString()} ${job.id} failed on the queue before; queued again\n`);
+      existing = undefined;
+    }
     if (existing) {
       log.write(`--- ${new Date().toISOString()} re-attached to ${job.id} on queue ${redactQueueUrl(options.url)} (BullMQ job ${jobId}, ${await existing.getState()})\n`);
     } else {
