@@ -1,10 +1,14 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli.js';
 import { captureIO } from '../../test/fixtures/capture-io.js';
 import { redisMissing, startRedis, type TestRedis } from '../../test/fixtures/redis-server.js';
+import { QUEUE_NAME } from '../queue/protocol.js';
+import { redisOptions } from '../queue/redis-url.js';
+import { readPlanFile } from '../run/plan-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gbp-run-queue-'));
 const file = join(dir, 'p.yaml');
@@ -64,5 +68,27 @@ describe.skipIf(redisMissing())('gbp run --queue: the queue is asked first', () 
     const t = captureIO(dir);
     expect(await main(['run', file, '--output', results, '--queue', 'http://:secret@host:1'], t.value)).toBe(2);
     expect(t.err()).toBe('gbp run: queue http://:***@host:1: scheme http: is not redis: or rediss:; nothing was written\n');
+  });
+
+  it('Ctrl-C stops waiting, leaves the job on the queue, says so and exits 130', async () => {
+    const t = captureIO(dir);
+    let handler: ((signal: NodeJS.Signals) => void) | undefined;
+    t.value.onSignals = (h) => ((handler = h), () => (handler = undefined));
+    const output = join(dir, 'stopped');
+    const code = main(['run', file, '--output', output, '--queue', `redis://:right-pass@127.0.0.1:${secured.port}`], t.value);
+    // No worker serves this Redis: the job waits on the queue until the user stops waiting.
+    const queue = new Queue(QUEUE_NAME, { connection: redisOptions(secured.url) });
+    const end = Date.now() + 20_000;
+    while ((await queue.getJobCounts('wait')).wait === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    handler!('SIGINT');
+    expect(await code).toBe(130);
+    expect(t.err()).toContain('gbp: SIGINT: no longer waiting; the jobs stay on the queue and keep running on the workers; gbp run --resume re-attaches\n');
+    expect(t.out()).toContain(`gbp run p: 1 jobs on queue redis://:***@127.0.0.1:${secured.port} -> ${join(output, 'p')}\n`);
+    expect(t.out()).toContain('[baseline_sst2] aborted: still on the queue: it keeps running on a worker; gbp run --resume re-attaches\n');
+    expect(t.out()).toContain(`stopped; continue with: gbp run ${file} --output ${output} --queue redis://:***@127.0.0.1:${secured.port} --resume\n`);
+    expect(`${t.out()}${t.err()}`).not.toContain('right-pass');
+    expect((await queue.getJobCounts('wait')).wait).toBe(1);
+    expect(readPlanFile(join(output, 'p'))!.queue!.url).toBe(`redis://:***@127.0.0.1:${secured.port}`);
+    await queue.close();
   });
 });

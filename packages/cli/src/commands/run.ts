@@ -82,10 +82,15 @@ export async function runCommand(argv: readonly string[], io: CommandIO): Promis
   for (const dir of outcome.exports ?? []) io.stdout.write(`export: ${dir}\n`);
   if (outcome.planFileError) io.stderr.write(`gbp: ${outcome.planFileError}\n`);
   if (outcome.aborted) {
-    io.stdout.write(`stopped; continue with: gbp run ${[...argv.filter((a) => a !== '--resume'), '--resume'].join(' ')}\n`);
+    io.stdout.write(`stopped; continue with: gbp run ${[...redactedArgv(argv).filter((a) => a !== '--resume'), '--resume'].join(' ')}\n`);
     return EXIT.aborted;
   }
   return outcome.failed > 0 || outcome.planFileError ? EXIT.failed : EXIT.ok;
+}
+
+/** The command line with a --queue URL's password replaced by '***' (printed, so never the password). */
+function redactedArgv(argv: readonly string[]): string[] {
+  return argv.map((arg, i) => (argv[i - 1] === '--queue' ? redactQueueUrl(arg) : arg.startsWith('--queue=') ? `--queue=${redactQueueUrl(arg.slice('--queue='.length))}` : arg));
 }
 
 export function onePositional(positionals: readonly string[], command: string): string {
