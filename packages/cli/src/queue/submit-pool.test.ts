@@ -207,6 +207,56 @@ describe.skipIf(missing)('gbp run --queue --resume after a failure', () => {
   });
 });
 
+describe.skipIf(missing)('gbp run --queue while Redis goes away', () => {
+  it('says so once (not per reconnect), keeps the results already written, and stops waiting on Ctrl-C', async () => {
+    const own = await startRedis();
+    const ownClient = new Redis(redisOptions(own.url));
+    const taken = new Set<string>();
+    const ownWorker = new Worker<QueuedJob>(
+      QUEUE_NAME,
+      async (job) => {
+        const id = job.data.spec.id;
+        taken.add(id);
+        // 'quick' finishes; 'stuck' never does (its machine is cut off with Redis).
+        if (id === 'stuck') return new Promise(() => undefined);
+        const text = `{"job":"${id}"}\n`;
+        await ownClient.hset(runKeys(job.data.run_id).files(id), { 'metrics.json': text });
+        const event: QueueEvent = { kind: 'result', worker: 'fake-B', job_id: id, files: [{ path: 'metrics.json', bytes: Buffer.byteLength(text), sha256: sha256(text) }], time: Date.now() };
+        await ownClient.xadd(runKeys(job.data.run_id).events, '*', 'data', JSON.stringify(event));
+      },
+      { connection: redisOptions(own.url), concurrency: 2 },
+    );
+    const notes: string[] = [];
+    const controller = new AbortController();
+    let stopped = false;
+    const plan = fakePlan(root, 'redisgone', [{ id: 'quick', method: 'baseline' }, { id: 'stuck', method: 'baseline' }]);
+    const onStore = (store: RunStore) =>
+      store.subscribe((views) => {
+        if (stopped || views[0]!.status !== 'done' || !taken.has('stuck')) return;
+        stopped = true;
+        // Redis goes away with a job still running; the user waits a little, then presses Ctrl-C.
+        void ownWorker.close(true).then(() => {
+          ownClient.disconnect();
+          return own.stop();
+        });
+      });
+    const note = (message: string) => {
+      notes.push(message);
+      // The user presses Ctrl-C a while later: time for the clients to retry (each retry used to print a line).
+      if (/ECONNREFUSED/.test(message)) setTimeout(() => controller.abort(), 1_000);
+    };
+    const outcome = await runPlan(plan, { plots: false, bench: false, signal: controller.signal, note, onStore, queue: { url: own.url, attempts: 1, sendCheckpoints: false, pollMs: 100 } });
+    expect(outcome.aborted).toBe(true);
+    expect(outcome.views.map((v) => v.status)).toEqual(['done', 'aborted']);
+    expect(readFileSync(join(plan.output_dir, 'results_quick', 'metrics.json'), 'utf8')).toBe('{"job":"quick"}\n');
+    expect(readPlanFile(plan.output_dir)!.status).toMatchObject({ quick: { status: 'done' }, stuck: { status: 'aborted' } });
+    const warnings = notes.filter((n) => n.startsWith(`queue ${own.url}: `));
+    expect(warnings.length).toBeGreaterThan(0);
+    expect(new Set(warnings).size).toBe(warnings.length);
+    expect(warnings[0]).toMatch(/; still trying \(Ctrl-C stops waiting\)$/);
+  });
+});
+
 describe.skipIf(missing)('gbp run --queue refuses an unusable queue before writing anything', () => {
   let secured: TestRedis;
   beforeAll(async () => {

@@ -38,11 +38,30 @@ interface Tracked {
 
 export async function runQueuePool(jobs: readonly PlannedJob[], store: RunStore, options: QueuePoolOptions): Promise<void> {
   const connection = redisOptions(options.url);
-  const queue = new Queue<QueuedJob>(QUEUE_NAME, { connection });
+  // Our own client, lent to BullMQ: after an abort it is dropped at once (BullMQ's close waits for Redis).
+  const queueClient = new Redis(connection);
+  const queue = new Queue<QueuedJob>(QUEUE_NAME, { connection: queueClient });
   const reader = new Redis(connection);
   const warn = options.onWarning ?? (() => undefined);
-  queue.on('error', (error) => warn(`queue ${redactQueueUrl(options.url)}: ${error.message}`));
-  reader.on('error', (error: Error) => warn(`queue ${redactQueueUrl(options.url)}: ${error.message}`));
+  // The clients reconnect on their own; a Redis that is down is said once per new reason, not per retry.
+  let lastConnectionError = '';
+  const onConnectionError = (error: Error) => {
+    const message = `queue ${redactQueueUrl(options.url)}: ${error.message}; still trying (Ctrl-C stops waiting)`;
+    if (message !== lastConnectionError) warn(message);
+    lastConnectionError = message;
+  };
+  queue.on('error', onConnectionError);
+  queueClient.on('error', onConnectionError);
+  reader.on('error', onConnectionError);
+  // Any wait on Redis (a blocked read, or a command waiting for Redis to come back) ends at once on abort.
+  let onAbort = () => undefined as void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Error('aborted'));
+    if (options.signal?.aborted) onAbort();
+  });
+  aborted.catch(() => undefined);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const orAbort = <T>(promise: Promise<T>): Promise<T> => Promise.race([promise, aborted]);
   const status = new Map<string, JobStatus>(jobs.map((j) => [j.id, 'pending']));
   const tracked = new Map<string, Tracked>();
   const keys = runKeys(options.runId);
@@ -154,20 +173,58 @@ export async function runQueuePool(jobs: readonly PlannedJob[], store: RunStore,
     }
   };
 
+  let lastId = '0';
+  let lastCheck = 0;
+  /** Reads and applies the events after lastId (waiting up to blockMs for the first); false when there were none. */
+  const readEvents = async (blockMs: number | undefined): Promise<boolean> => {
+    const block = blockMs === undefined ? [] : ['BLOCK', blockMs];
+    const read = (await reader.xread('COUNT', 100, ...(block as ['BLOCK', number]), 'STREAMS', keys.events, lastId)) as [string, [string, string[]][]][] | null;
+    lastConnectionError = '';
+    for (const [, entries] of read ?? []) {
+      for (const [entryId, fields] of entries) {
+        lastId = entryId;
+        const data = fields[fields.indexOf('data') + 1];
+        let event: QueueEvent;
+        try {
+          event = JSON.parse(data ?? '') as QueueEvent;
+        } catch {
+          warn(`queue ${redactQueueUrl(options.url)}: ${keys.events} entry ${entryId} is not JSON; ignored`);
+          continue;
+        }
+        // Not cut short: a result half written must finish (or fail) before the run ends.
+        await onEvent(event);
+      }
+    }
+    return read !== null && read.some(([, entries]) => entries.length > 0);
+  };
+
   /** Jobs BullMQ failed for good: their worker's last error (else BullMQ's reason, e.g. too many stalls). */
   const checkFailed = async () => {
-    for (const [id, entry] of tracked) {
+    const failed: { id: string; reason: string }[] = [];
+    for (const id of tracked.keys()) {
       const job = await queue.getJob(queueJobId(options.runId, id));
-      if (!job || (await job.getState()) !== 'failed') continue;
-      const error: JobErrorInfo = entry.error ?? { message: `the queue failed the job: ${job.failedReason}` };
+      if (job && (await job.getState()) === 'failed') failed.push({ id, reason: job.failedReason });
+    }
+    if (failed.length === 0) return;
+    // A worker publishes its error before BullMQ fails the job: read the stream to now first.
+    while (await readEvents(undefined));
+    for (const { id, reason } of failed) {
+      const entry = tracked.get(id);
+      if (!entry || status.get(id) !== 'running') continue;
+      const error: JobErrorInfo = entry.error ?? { message: `the queue failed the job: ${reason}` };
       store.dispatch(id, { type: 'failed', job_id: id, error, time: Date.now() });
       await finish(entry.job, 'failed');
     }
   };
 
+  /** A wait cut short by the abort is the end of waiting; any other error is the run's. */
+  const STOPPED = Symbol('stopped');
+  const stopIfAborted = (error: unknown): typeof STOPPED => {
+    if (options.signal?.aborted) return STOPPED;
+    throw error;
+  };
   const ready = (job: PlannedJob) => job.needs.every((n) => status.get(n) === 'done' || status.get(n) === 'skipped');
   const blockedBy = (job: PlannedJob) => job.needs.find((n) => ['failed', 'aborted', 'blocked'].includes(status.get(n) ?? ''));
-  let lastId = '0';
   try {
     for (;;) {
       if (options.signal?.aborted) break;
@@ -175,26 +232,17 @@ export async function runQueuePool(jobs: readonly PlannedJob[], store: RunStore,
         if (status.get(job.id) !== 'pending') continue;
         const blocker = blockedBy(job);
         if (blocker) await finish(job, 'blocked', (v) => ({ ...v, error: { message: `needs job ${blocker}, which did not finish` } }));
-        else if (ready(job)) await enqueue(job);
+        else if (ready(job)) await orAbort(enqueue(job)).catch(stopIfAborted);
       }
+      if (options.signal?.aborted) break;
       if (jobs.every((j) => FINISHED.includes(status.get(j.id)!))) break;
-      const read = (await reader.xread('COUNT', 100, 'BLOCK', options.pollMs ?? 1_000, 'STREAMS', keys.events, lastId)) as [string, [string, string[]][]][] | null;
-      for (const [, entries] of read ?? []) {
-        for (const [entryId, fields] of entries) {
-          lastId = entryId;
-          const data = fields[fields.indexOf('data') + 1];
-          let event: QueueEvent;
-          try {
-            event = JSON.parse(data ?? '') as QueueEvent;
-          } catch {
-            warn(`queue ${redactQueueUrl(options.url)}: ${keys.events} entry ${entryId} is not JSON; ignored`);
-            continue;
-          }
-          await onEvent(event);
-        }
+      const any = await orAbort(readEvents(options.pollMs ?? 1_000)).catch(stopIfAborted);
+      if (any === STOPPED) break;
+      // When the stream is quiet, and at least every pollMs while other jobs keep it busy.
+      if (!any || Date.now() - lastCheck >= (options.pollMs ?? 1_000)) {
+        lastCheck = Date.now();
+        await orAbort(checkFailed()).catch(stopIfAborted);
       }
-      // Once the stream is caught up: a failure's own events (the worker's error) are read first.
-      if (!read || read.every(([, entries]) => entries.length < 100)) await checkFailed();
     }
     // Stopped: the queue keeps the jobs; the workers keep running them.
     for (const job of jobs) {
@@ -203,8 +251,10 @@ export async function runQueuePool(jobs: readonly PlannedJob[], store: RunStore,
       await finish(job, 'aborted', (v) => ({ ...v, error: { message: queued ? 'still on the queue: it keeps running on a worker; gbp run --resume re-attaches' : 'not queued: the run was stopped' } }));
     }
   } finally {
+    options.signal?.removeEventListener('abort', onAbort);
     for (const entry of tracked.values()) entry.log.end();
     reader.disconnect();
-    await queue.close();
+    if (!options.signal?.aborted) await queue.close();
+    queueClient.disconnect();
   }
 }
