@@ -45,7 +45,7 @@ describe.skipIf(redisMissing())('fetchResultFiles', () => {
       { path: 'metrics.json', bytes: 5, sha256: sha256('kept\n') },
       { path: 'new.json', bytes: 4, sha256: sha256('new\n') },
     ]);
-    expect(written).toEqual([join(dir, 'metrics.json'), join(dir, 'new.json')]);
+    expect(written).toEqual({ written: [join(dir, 'metrics.json'), join(dir, 'new.json')], held: new Map() });
     expect(readFileSync(join(dir, 'new.json'), 'utf8')).toBe('new\n');
     expect(await client.exists(runKeys('r').files('j'))).toBe(0);
     await expect(fetchResultFiles(client, 'r', 'j', dir, [{ path: 'metrics.json', bytes: 5, sha256: sha256('other\n') }])).rejects.toThrow(

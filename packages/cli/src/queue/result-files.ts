@@ -23,8 +23,18 @@ export function unsafeResultPath(path: string): string | undefined {
   return undefined;
 }
 
-/** Writes the job's result files into `outputDir`; returns the paths written. */
-export async function fetchResultFiles(redis: Redis, runId: string, jobId: string, outputDir: string, files: readonly ResultFile[]): Promise<string[]> {
+/**
+ * Writes the job's result files into `outputDir`; returns the paths written. Files `hold` picks
+ * (checked like the others) are not written but returned, for the caller to place.
+ */
+export async function fetchResultFiles(
+  redis: Redis,
+  runId: string,
+  jobId: string,
+  outputDir: string,
+  files: readonly ResultFile[],
+  hold: (path: string) => boolean = () => false,
+): Promise<{ written: string[]; held: Map<string, Buffer> }> {
   const key = runKeys(runId).files(jobId);
   const stored = await redis.hgetallBuffer(key);
   const checked: { file: ResultFile; bytes: Buffer | undefined }[] = [];
@@ -47,13 +57,18 @@ export async function fetchResultFiles(redis: Redis, runId: string, jobId: strin
     checked.push({ file, bytes });
   }
   const written: string[] = [];
+  const held = new Map<string, Buffer>();
   for (const { file, bytes } of checked) {
+    if (hold(file.path)) {
+      if (bytes) held.set(file.path, bytes);
+      continue;
+    }
     const target = join(outputDir, file.path);
     if (bytes) await writeFileAtomic(target, bytes);
     written.push(target);
   }
   await redis.del(key);
-  return written;
+  return { written, held };
 }
 
 async function alreadyWritten(path: string, expected: string): Promise<boolean> {

@@ -57,6 +57,8 @@ async function fakeProcessor(job: Job<QueuedJob>): Promise<void> {
   await jobEvent({ type: 'epoch', job_id: id, epoch: 2, train_loss: 0.4, eval_loss: 0.3, metrics: { accuracy: 0.75 }, sparsity: 0.5, time: Date.now() } as never);
   const files: Record<string, string> = { 'metrics.json': `{"job":"${id}","accuracy":0.75}\n`, 'model/config.json': '{"layers":2}\n' };
   if (spec.method === 'escape') files['../escaped.txt'] = 'outside\n';
+  // As gbp worker sends it: the job folder's own job.log (its job process's output).
+  files['job.log'] = `worker log of ${id}\n`;
   const listed: ResultFile[] = Object.entries(files).map(([path, text]) => ({ path, bytes: Buffer.byteLength(text), sha256: spec.method === 'badsha' ? sha256('other') : sha256(text) }));
   await client.hset(keys.files(id), files);
   await jobEvent({ type: 'done', job_id: id, result: { job_id: id } as never, time: Date.now() });
@@ -94,7 +96,10 @@ describe.skipIf(missing)('gbp run on a queue (a fake BullMQ worker)', () => {
     expect(readFileSync(join(dir, 'metrics.json'), 'utf8')).toBe('{"job":"a","accuracy":0.75}\n');
     expect(readFileSync(join(dir, 'model', 'config.json'), 'utf8')).toBe('{"layers":2}\n');
     expect(readdirSync(dir).sort()).toEqual(['job.log', 'metrics.json', 'model']);
-    expect(readFileSync(join(dir, 'job.log'), 'utf8')).toMatch(/queued a on redis:\/\/127\.0\.0\.1:\d+ .*\n.*taken by fake-A[\s\S]*2 result files from fake-A written/);
+    // The worker's job.log is inside ours, between this run's own lines, not over them.
+    expect(readFileSync(join(dir, 'job.log'), 'utf8')).toMatch(
+      /queued a on redis:\/\/127\.0\.0\.1:\d+ .*\n.*taken by fake-A[\s\S]*--- fake-A's job.log\nworker log of a\n--- end of fake-A's job.log\n.* 2 result files from fake-A written to .*\n.* done\n$/,
+    );
     const planFile = readPlanFile(plan.output_dir)!;
     expect(planFile.status).toMatchObject({ a: { status: 'done' }, after: { status: 'done' } });
     // The files hash is deleted once written.

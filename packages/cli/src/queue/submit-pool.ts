@@ -158,7 +158,10 @@ export async function runQueuePool(jobs: readonly PlannedJob[], store: RunStore,
       }
       case 'result': {
         try {
-          const written = await fetchResultFiles(reader, options.runId, id, entry.job.spec.output_dir, event.files);
+          // The worker's job.log goes into ours (which this run is writing), not over it.
+          const { written, held } = await fetchResultFiles(reader, options.runId, id, entry.job.spec.output_dir, event.files, (path) => path === 'job.log');
+          const workerLog = held.get('job.log');
+          if (workerLog) entry.log.write(Buffer.concat([Buffer.from(`--- ${event.worker}'s job.log\n`), workerLog, Buffer.from(`--- end of ${event.worker}'s job.log\n`)]));
           entry.log.write(`--- ${new Date().toISOString()} ${written.length} result files from ${event.worker} written to ${entry.job.spec.output_dir}\n`);
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
