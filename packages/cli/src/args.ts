@@ -61,6 +61,8 @@ export const RUN_FLAGS = [
   { key: 'force', names: ['--force'], kind: 'bool', help: 'write into a non-empty folder gbp did not make (never overwriting what is there)' },
   { key: 'view', names: ['--view'], kind: 'string', arg: 'VIEW', choices: ['progress', 'logs', 'both'], help: 'dashboard view (key v switches)' },
   { key: 'gpus', names: ['--gpus'], kind: 'list', arg: 'ID[,ID]', check: gpuId, help: 'GPU ids; each job gets one (CUDA_VISIBLE_DEVICES)' },
+  { key: 'queue', names: ['--queue'], kind: 'string', arg: 'URL', help: "run the jobs on `gbp worker` machines through this Redis, redis://[user:password@]host:port (env GBP_QUEUE; else the file's run.queue)" },
+  { key: 'queueCheckpoints', names: ['--queue-checkpoints'], kind: 'bool', help: "with --queue: workers send each job's checkpoints/ back too" },
   { key: 'plain', names: ['--plain'], kind: 'bool', help: 'line-per-event output even in a terminal' },
   { key: 'verbose', names: ['-v', '--verbose'], kind: 'bool', help: 'print every event (env GBP_VERBOSE=1)' },
   { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },

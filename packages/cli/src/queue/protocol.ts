@@ -22,8 +22,8 @@ export const runKeys = (runId: string) => ({
   files: (jobId: string) => `gbp:run:${runId}:files:${jobId}`,
 });
 
-/** BullMQ job id of a gbp job: stable, so a re-attached submitter finds the jobs it enqueued. */
-export const queueJobId = (runId: string, jobId: string): string => `${runId}:${jobId}`;
+/** BullMQ job id of a gbp job: stable, so a re-attached submitter finds the jobs it enqueued. Not ':' (BullMQ refuses custom ids with one). */
+export const queueJobId = (runId: string, jobId: string): string => `${runId}/${jobId}`;
 
 /** What a BullMQ job carries: one gbp job of one run. */
 export interface QueuedJob {

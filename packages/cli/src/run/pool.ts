@@ -184,7 +184,7 @@ function pickGpu(use: Map<number, number>): number | undefined {
   return best;
 }
 
-function logMessage(log: WriteStream, message: WorkerMessage) {
+export function logMessage(log: WriteStream, message: WorkerMessage) {
   const time = new Date(message.time).toISOString();
   switch (message.type) {
     case 'log':
