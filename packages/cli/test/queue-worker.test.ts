@@ -111,7 +111,7 @@ const state = async (runId: string, jobId: string) => (await queue.getJob(queueJ
 describe.skipIf(Boolean(skip))('gbp worker', () => {
   it('takes an enqueued job, relays its events and leaves its files in Redis with their sha256', async () => {
     const cache = join(dir, 'cache-a');
-    const worker = startWorker(['--name', 'wa'], { cache });
+    const worker = startWorker(['--name', 'wa', '--gpus', '3', '--backend', 'cpu'], { cache });
     const { runId, jobId } = await enqueue({ method: 'baseline' });
     await waitFor(() => `job completed; worker said:\n${worker.output()}`, async () => (await state(runId, jobId)) === 'completed');
 
@@ -119,7 +119,8 @@ describe.skipIf(Boolean(skip))('gbp worker', () => {
     const kinds = all.map((e) => (e.kind === 'job' ? `job:${e.event.type}` : e.kind));
     expect(kinds[0]).toBe('taken');
     expect(all[0]).toMatchObject({ kind: 'taken', worker: 'wa', job_id: jobId, attempt: 1, resumed_from: null });
-    expect(kinds).toContain('job:start');
+    const start = jobEvents(all, 'start')[0];
+    expect(start?.kind === 'job' && start.event.type === 'start' && start.event.backend.requested).toBe('cpu');
     expect(jobEvents(all, 'epoch')).toHaveLength(2);
     expect(kinds.at(-1)).toBe('result');
     expect(kinds.indexOf('job:done')).toBeLessThan(kinds.indexOf('result'));
@@ -141,6 +142,8 @@ describe.skipIf(Boolean(skip))('gbp worker', () => {
       expect(file.sha256).toBe(createHash('sha256').update(readFileSync(join(work, file.path))).digest('hex'));
     }
     expect(await client.hlen(runKeys(runId).files(jobId))).toBe(result.files.length);
+    // The job process got the GPU as a local run gives it (the fake one prints its environment to job.log).
+    expect(String(await client.hgetBuffer(runKeys(runId).files(jobId), 'job.log'))).toContain('env CUDA_VISIBLE_DEVICES=3');
     expect(existsSync(join(dir, 'submitter', runId))).toBe(false);
     expect(worker.output()).toContain(`queue ${redis.url}`);
     expect(worker.output()).toMatch(new RegExp(`taken ${runId}/${jobId} \\(attempt 1, from the start\\)`));
@@ -196,6 +199,32 @@ describe.skipIf(Boolean(skip))('gbp worker', () => {
     });
   }
 
+  it('runs --concurrency jobs at once', async () => {
+    const worker = startWorker(['--name', 'wc', '--concurrency', '2'], { cache: join(dir, 'cache-c') });
+    const a = await enqueue({ method: 'slow' }, { epochs: 1 });
+    const b = await enqueue({ method: 'slow' }, { epochs: 1 });
+    // Both taken before either finished: a slow job takes 2 s.
+    await waitFor(() => `both jobs taken; worker said:\n${worker.output()}`, async () => {
+      const [ea, eb] = await Promise.all([events(a.runId), events(b.runId)]);
+      return ea.some((e) => e.kind === 'taken') && eb.some((e) => e.kind === 'taken') || undefined;
+    });
+    expect((await events(a.runId)).some((e) => e.kind === 'result')).toBe(false);
+    await waitFor(() => `both completed; worker said:\n${worker.output()}`, async () => ((await state(a.runId, a.jobId)) === 'completed' && (await state(b.runId, b.jobId)) === 'completed') || undefined);
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+  });
+
+  it('fails a job whose run id is not a plain folder name, before running anything', async () => {
+    const worker = startWorker(['--name', 'wr'], { cache: join(dir, 'cache-r') });
+    const spec = resolveJobSpec({ id: 'baseline_sst2', task: 'sst2', model: { size: 'tiny' }, output_dir: join(dir, 'submitter', 'evil') });
+    const job = await queue.add('evil', { run_id: '../../evil', spec, submitter_output_dir: dir, send_checkpoints: false }, { jobId: 'evil-run' });
+    await waitFor(() => `job failed; worker said:\n${worker.output()}`, async () => (await job.getState()) === 'failed' || undefined);
+    expect((await queue.getJob('evil-run'))!.failedReason).toBe(`queued job: run_id "../../evil" is not a plain folder name (letters, digits, '.', '_', '-')`);
+    expect(existsSync(join(dir, 'evil'))).toBe(false);
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+  });
+
   it('fails a job that fails by itself once, with its error, and goes on', async () => {
     const worker = startWorker(['--name', 'wf'], { cache: join(dir, 'cache-f') });
     const { runId, jobId, job } = await enqueue({ method: 'fail' });
@@ -244,7 +273,7 @@ describe.skipIf(Boolean(skip))('gbp worker', () => {
     await waitFor(() => `job completed; worker said:\n${worker.output()}`, async () => (await state(runId, jobId)) === 'completed', 180_000);
     const all = await events(runId);
     const start = jobEvents(all, 'start')[0];
-    expect(start?.kind === 'job' && start.event.type === 'start' && start.event.backend.name).toBe('wasm');
+    expect(start?.kind === 'job' && start.event.type === 'start' && start.event.backend.requested).toBe('wasm');
     const result = all.at(-1) as Extract<QueueEvent, { kind: 'result' }>;
     expect(result.kind).toBe('result');
     const paths = result.files.map((f) => f.path);
