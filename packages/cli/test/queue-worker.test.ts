@@ -108,12 +108,25 @@ async function enqueue(partial: Partial<PartialJobSpec> & { method: string }, op
 
 const state = async (runId: string, jobId: string) => (await queue.getJob(queueJobId(runId, jobId)))?.getState();
 
+/** Waits until the job completed or failed; says which, with the reason of a failure. */
+async function finished(runId: string, jobId: string, worker: RunningWorker, limitMs?: number): Promise<string> {
+  return waitFor(
+    () => `job ${jobId} to finish; worker said:\n${worker.output()}`,
+    async () => {
+      const job = await queue.getJob(queueJobId(runId, jobId));
+      const now = await job?.getState();
+      return now === 'completed' || now === 'failed' ? `${now}${job!.failedReason ? `: ${job!.failedReason}` : ''}` : undefined;
+    },
+    limitMs,
+  );
+}
+
 describe.skipIf(Boolean(skip))('gbp worker', () => {
   it('takes an enqueued job, relays its events and leaves its files in Redis with their sha256', async () => {
     const cache = join(dir, 'cache-a');
     const worker = startWorker(['--name', 'wa', '--gpus', '3', '--backend', 'cpu'], { cache });
     const { runId, jobId } = await enqueue({ method: 'baseline' });
-    await waitFor(() => `job completed; worker said:\n${worker.output()}`, async () => (await state(runId, jobId)) === 'completed');
+    expect(await finished(runId, jobId, worker)).toBe('completed');
 
     const all = await events(runId);
     const kinds = all.map((e) => (e.kind === 'job' ? `job:${e.event.type}` : e.kind));
@@ -167,7 +180,7 @@ describe.skipIf(Boolean(skip))('gbp worker', () => {
     expect(released).toMatchObject({ worker: 'w1', job_id: jobId, attempt: 1, reason: 'worker w1 stopped by SIGTERM' });
 
     const second = startWorker(['--name', 'w2', '--checkpoint-dir', shared], { cache: join(dir, 'cache-t2') });
-    await waitFor(() => `job completed; worker said:\n${second.output()}`, async () => (await state(runId, jobId)) === 'completed');
+    expect(await finished(runId, jobId, second)).toBe('completed');
     const taken = (await events(runId)).filter((e): e is Extract<QueueEvent, { kind: 'taken' }> => e.kind === 'taken');
     expect(taken.map((t) => t.worker)).toEqual(['w1', 'w2']);
     expect(taken[1]!.resumed_from).toBeGreaterThanOrEqual(4);
@@ -193,7 +206,10 @@ describe.skipIf(Boolean(skip))('gbp worker', () => {
       if (shared) expect(taken.resumed_from).toBeGreaterThanOrEqual(4);
       else expect(taken.resumed_from).toBeNull();
       expect(taken.attempt).toBe(2);
-      await waitFor(() => `job completed; worker said:\n${second.output()}`, async () => (await state(runId, jobId)) === 'completed');
+      expect(await finished(runId, jobId, second)).toBe('completed');
+      // The job process really continued there (or started over).
+      const starts = jobEvents(await events(runId), 'start').map((e) => (e.kind === 'job' && e.event.type === 'start' ? e.event.start_step : -1));
+      expect(starts.at(-1)).toBe(shared ? taken.resumed_from : 0);
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
     });
@@ -228,7 +244,7 @@ describe.skipIf(Boolean(skip))('gbp worker', () => {
   it('fails a job that fails by itself once, with its error, and goes on', async () => {
     const worker = startWorker(['--name', 'wf'], { cache: join(dir, 'cache-f') });
     const { runId, jobId, job } = await enqueue({ method: 'fail' });
-    await waitFor(() => `job failed; worker said:\n${worker.output()}`, async () => (await state(runId, jobId)) === 'failed');
+    expect(await finished(runId, jobId, worker)).toMatch(/^failed: /);
     const failed = await queue.getJob(job.id!);
     expect(failed!.failedReason).toContain('pruner fail, hook afterStep: boom');
     expect(failed!.attemptsMade).toBe(1);
@@ -248,7 +264,7 @@ describe.skipIf(Boolean(skip))('gbp worker', () => {
     const worker = startWorker(['--name', 'wp'], { cache: join(dir, 'cache-p') });
     const missing = join(dir, 'nowhere', 'my-pruner.mjs');
     const { runId, jobId, job } = await enqueue({ method: missing });
-    await waitFor(() => `job failed; worker said:\n${worker.output()}`, async () => (await state(runId, jobId)) === 'failed');
+    expect(await finished(runId, jobId, worker)).toMatch(/^failed: /);
     const failedReason = (await queue.getJob(job.id!))!.failedReason;
     expect(failedReason).toBe(`job ${jobId}: method ${missing} does not exist on worker wp (the queue carries specs, not code: install or copy it here at that path)`);
     const failedEvent = jobEvents(await events(runId), 'failed')[0];
@@ -270,7 +286,7 @@ describe.skipIf(Boolean(skip))('gbp worker', () => {
       // What the submitter's plan resolved on its machine: ignored here.
       method_module: 'file:///submitter/only/pruner.js',
     } as Partial<PartialJobSpec> & { method: string });
-    await waitFor(() => `job completed; worker said:\n${worker.output()}`, async () => (await state(runId, jobId)) === 'completed', 180_000);
+    expect(await finished(runId, jobId, worker, 180_000)).toBe('completed');
     const all = await events(runId);
     const start = jobEvents(all, 'start')[0];
     expect(start?.kind === 'job' && start.event.type === 'start' && start.event.backend.requested).toBe('wasm');
