@@ -82,6 +82,15 @@ async function waitFor<T>(what: () => string, check: () => Promise<T | undefined
   }
 }
 
+/** A zombie (exited, not yet reaped by whoever adopted it) counts as gone. */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 async function events(runId: string): Promise<QueueEvent[]> {
   const entries = await client.xrange(runKeys(runId).events, '-', '+');
   return entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('data') + 1]!) as QueueEvent);
@@ -188,6 +197,25 @@ describe.skipIf(Boolean(skip))('gbp worker', () => {
     expect(starts[1]).toBeGreaterThanOrEqual(4);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  });
+
+  it('exits 130 at once on a second signal while a job will not stop', async () => {
+    const worker = startWorker(['--name', 'ws'], { cache: join(dir, 'cache-s'), env: { GBP_WORKER: join(pkg, 'test', 'fixtures', 'stubborn-worker.mjs'), GBP_WORKER_ABORT_GRACE_MS: '600000' } });
+    const { runId } = await enqueue({ method: 'baseline' });
+    await waitFor(() => `the job's first event; worker said:\n${worker.output()}`, async () => jobEvents(await events(runId), 'log').length > 0 || undefined);
+    worker.child.kill('SIGTERM');
+    await waitFor(() => `the worker to say it stops; it said:\n${worker.output()}`, () => /SIGTERM: handing the running jobs back/.test(worker.output()) || undefined);
+    worker.child.kill('SIGINT');
+    expect(await worker.exited).toBe(130);
+    // ... and its job process with it: no orphan left writing into the job folder.
+    const log = jobEvents(await events(runId), 'log')[0];
+    const pid = Number(/stubborn (\d+)/.exec(log?.kind === 'job' && log.event.type === 'log' ? log.event.message : '')?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    try {
+      await waitFor(() => `job process ${pid} to be gone`, () => !alive(pid) || undefined, 5_000);
+    } finally {
+      if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   for (const shared of [true, false]) {

@@ -1,7 +1,7 @@
 /**
  * `gbp worker --queue URL`: takes jobs of `gbp run --queue` sweeps from Redis and runs them here
  * until SIGTERM/SIGINT, which hands the running jobs back (checkpointed) and exits 0; a second
- * signal exits 130 at once.
+ * signal kills the job processes and exits 130 at once (their jobs stall and BullMQ moves them back).
  *
  * For tests only (so a test sees a stalled job retried within seconds), the environment may set
  * GBP_QUEUE_LOCK_MS, GBP_QUEUE_STALLED_MS (BullMQ lockDuration, stalledInterval) and
@@ -67,7 +67,10 @@ export async function workerCommand(argv: readonly string[], io: CommandIO): Pro
   const stopped = new Promise<NodeJS.Signals>((done) => (firstSignal = done));
   const detachSignals = io.onSignals((signal) => {
     signals += 1;
-    if (signals > 1) process.exit(EXIT.aborted);
+    if (signals > 1) {
+      worker.kill();
+      process.exit(EXIT.aborted);
+    }
     firstSignal(signal);
   });
   const signal = await stopped;

@@ -62,6 +62,8 @@ export async function checkQueue(url: string): Promise<void> {
 export interface QueueWorker {
   /** Aborts the running jobs (they checkpoint), hands them back to the queue and closes the Worker. */
   stop(reason: string): Promise<void>;
+  /** Kills the running job processes at once (a second signal); their jobs stall and BullMQ moves them back. */
+  kill(): void;
 }
 
 export async function startQueueWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
@@ -165,6 +167,9 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       for (const child of running) child.abort(graceMs);
       await worker.close();
       await redis.quit().catch(() => redis.disconnect());
+    },
+    kill: () => {
+      for (const child of running) child.kill();
     },
   };
 }

@@ -38,6 +38,8 @@ export interface JobProcess {
   pid: number | undefined;
   /** Asks the worker to stop (it checkpoints first); killed after graceMs. */
   abort(graceMs: number): void;
+  /** SIGKILL now (a second Ctrl-C): no checkpoint. */
+  kill(): void;
   result: Promise<JobProcessResult>;
 }
 
@@ -98,7 +100,7 @@ export function startJobProcess(spec: JobSpec, options: JobProcessOptions): JobP
     return { outcome, ...(final && { final }), exit };
   })();
 
-  return { pid: subprocess.pid, abort, result };
+  return { pid: subprocess.pid, abort, kill: () => subprocess.kill('SIGKILL'), result };
 }
 
 /** GPU ids shared by running jobs: each new job gets the least used one. */
