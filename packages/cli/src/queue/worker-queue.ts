@@ -111,8 +111,15 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
 
     // Relayed in order: one connection sends commands in the order they are issued.
     let relayed: Promise<unknown> = Promise.resolve();
+    let relayFailed = false;
     const relay = (event: JobEvent) => {
-      relayed = relayed.then(() => publish({ kind: 'job', worker: options.name, attempt, event })).catch(() => undefined);
+      relayed = relayed
+        .then(() => publish({ kind: 'job', worker: options.name, attempt, event }))
+        .catch((error: unknown) => {
+          // The job goes on (its files still go back at the end); say once that the stream misses events.
+          if (!relayFailed) options.onLine(`[${label}] cannot publish its events to ${redactQueueUrl(options.url)}: ${error instanceof Error ? error.message : String(error)}`);
+          relayFailed = true;
+        });
     };
     const gpu = gpus.take();
     let result;
