@@ -31,13 +31,6 @@ export async function workerCommand(argv: readonly string[], io: CommandIO): Pro
   const url = flags.queue ?? io.env.GBP_QUEUE;
   if (!url) throw new UsageError('gbp worker: no queue; give --queue redis://host:port or set GBP_QUEUE');
   redisOptions(url); // a malformed URL is refused before connecting
-  const shown = redactQueueUrl(url);
-  await checkQueue(url);
-
-  const name = flags.name ?? `${hostname()}:${process.pid}`;
-  const workRoot = flags.checkpointDir ? resolve(io.cwd, flags.checkpointDir) : defaultWorkerCache(io.env);
-  const concurrency = flags.concurrency ?? 1;
-  const line = (text: string) => io.stdout.write(`${new Date().toISOString()} ${text}\n`);
   const testMs = (variable: string) => {
     const raw = io.env[variable];
     if (raw === undefined) return undefined;
@@ -47,6 +40,13 @@ export async function workerCommand(argv: readonly string[], io: CommandIO): Pro
   const lockDurationMs = testMs('GBP_QUEUE_LOCK_MS');
   const stalledIntervalMs = testMs('GBP_QUEUE_STALLED_MS');
   const abortGraceMs = testMs('GBP_WORKER_ABORT_GRACE_MS');
+  const shown = redactQueueUrl(url);
+  await checkQueue(url);
+
+  const name = flags.name ?? `${hostname()}:${process.pid}`;
+  const workRoot = flags.checkpointDir ? resolve(io.cwd, flags.checkpointDir) : defaultWorkerCache(io.env);
+  const concurrency = flags.concurrency ?? 1;
+  const line = (text: string) => io.stdout.write(`${new Date().toISOString()} ${text}\n`);
 
   const worker = await startQueueWorker({
     url,
