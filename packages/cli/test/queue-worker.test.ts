@@ -352,6 +352,17 @@ describe.skipIf(Boolean(skip))('gbp worker refuses a queue it cannot use', () =>
       expect(code).toBe(2);
       expect(out).toContain(`queue redis://:***@127.0.0.1:${locked.port}: authentication failed (`);
       expect(out).not.toContain('wrong-pw');
+      // With the right password it starts, printing the URL with '***'.
+      const good = spawn(process.execPath, [bin, 'worker', '--queue', locked.url, '--name', 'pw'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache-pw') } });
+      let started = '';
+      good.stdout.on('data', (d) => (started += String(d)));
+      good.stderr.on('data', (d) => (started += String(d)));
+      const goodExit = new Promise<number | null>((done) => good.on('exit', done));
+      await waitFor(() => `the worker to start; it said:\n${started}`, () => /gbp worker pw: queue/.test(started) || undefined);
+      good.kill('SIGTERM');
+      expect(await goodExit).toBe(0);
+      expect(started).toContain(`gbp worker pw: queue redis://:***@127.0.0.1:${locked.port}, 1 job at a time`);
+      expect(started).not.toContain('right-pw');
       const none = await run(`redis://127.0.0.1:${locked.port}`);
       expect(none.code).toBe(2);
       expect(none.out).toContain(`queue redis://127.0.0.1:${locked.port}: authentication failed (`);
