@@ -68,6 +68,16 @@ export const RUN_FLAGS = [
   { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },
 ] as const satisfies readonly FlagSpec[];
 
+export const WORKER_FLAGS = [
+  { key: 'queue', names: ['--queue'], kind: 'string', arg: 'URL', help: 'Redis of the queue: redis://[user:password@]host:port[/db] or rediss:// (env GBP_QUEUE)' },
+  { key: 'concurrency', names: ['--concurrency'], kind: 'int', arg: 'N', help: 'jobs run at once (default 1)' },
+  { key: 'backend', names: ['--backend'], kind: 'string', arg: 'NAME', choices: BACKEND_NAMES, help: "TF.js backend of every job (default: the job's own)" },
+  { key: 'name', names: ['--name'], kind: 'string', arg: 'NAME', help: 'this worker in events and logs (default: host:pid)' },
+  { key: 'gpus', names: ['--gpus'], kind: 'list', arg: 'ID[,ID]', check: gpuId, help: 'GPU ids; each running job gets one (CUDA_VISIBLE_DEVICES)' },
+  { key: 'checkpointDir', names: ['--checkpoint-dir'], kind: 'string', arg: 'DIR', help: 'shared storage for job folders (DIR/<run>/<job>): a job retried on another worker resumes there (default: ~/.cache/gbp/worker, not shared)' },
+  { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },
+] as const satisfies readonly FlagSpec[];
+
 export const INFO_FLAGS = [
   { key: 'modelSize', names: ['-m', '--model-size'], kind: 'list', arg: 'SIZE', choices: MODEL_SIZES, repeat: true, help: 'size preset(s); repeat or comma-separate (default: all)' },
   { key: 'from', names: ['--from'], kind: 'list', arg: 'MODEL', repeat: true, help: 'a pretrained model instead: Hub id, Hugging Face folder, gbp model or job folder' },

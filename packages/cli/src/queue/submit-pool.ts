@@ -11,7 +11,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { PlannedJob } from '../pipeline/plan.js';
 import { FINISHED, type JobStatus, type JobView } from '../run/job-view.js';
-import { jobLogPath, logMessage, type PoolOptions } from '../run/pool.js';
+import { jobLogPath, logMessage } from '../run/job-process.js';
+import type { PoolOptions } from '../run/pool.js';
 import type { WorkerMessage } from '../run/protocol.js';
 import type { RunStore } from '../run/store.js';
 import { QUEUE_DEFAULTS, QUEUE_NAME, queueJobId, runKeys, type QueuedJob, type QueueEvent } from './protocol.js';
@@ -93,10 +94,10 @@ export async function runQueuePool(jobs: readonly PlannedJob[], store: RunStore,
 
   const openLog = (job: PlannedJob): WriteStream => {
     mkdirSync(job.spec.output_dir, { recursive: true });
-    const log = createWriteStream(jobLogPath(job), { flags: 'a' });
+    const log = createWriteStream(jobLogPath(job.spec), { flags: 'a' });
     let logFailed = false;
     log.on('error', (error) => {
-      if (!logFailed) warn(`[${job.id}] cannot write ${jobLogPath(job)}: ${error.message}`);
+      if (!logFailed) warn(`[${job.id}] cannot write ${jobLogPath(job.spec)}: ${error.message}`);
       logFailed = true;
     });
     return log;

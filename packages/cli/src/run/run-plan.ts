@@ -16,7 +16,8 @@ import { initialView, type JobStatus, type JobView } from './job-view.js';
 import { checkOutputOwner, markOutput, moveEarlierRun } from './output-folder.js';
 import { lockOutput } from './output-lock.js';
 import { finishedJobs, planPath, readPlanFile, writePlanFile, type PlanFile } from './plan-file.js';
-import { jobLogPath, runPool } from './pool.js';
+import { jobLogPath } from './job-process.js';
+import { runPool } from './pool.js';
 import { pingQueue } from '../queue/ping.js';
 import { redactQueueUrl } from '../queue/redis-url.js';
 import { runQueuePool } from '../queue/submit-pool.js';
@@ -108,13 +109,13 @@ async function runLocked(plan: Plan, options: RunPlanOptions, setWorkers: (pids:
   const planFile: PlanFile = {
     ...plan,
     created: new Date().toISOString(),
-    status: Object.fromEntries(plan.jobs.map((j) => [j.id, { status: 'pending' as JobStatus, log: jobLogPath(j) }])),
+    status: Object.fromEntries(plan.jobs.map((j) => [j.id, { status: 'pending' as JobStatus, log: jobLogPath(j.spec) }])),
     ...(queueRun && { queue: queueRun }),
   };
   // Before any job: a plan.json that cannot be written stops the run here, nothing started.
   await writePlanFile(planFile);
 
-  const store = new RunStore(plan.jobs.map((job) => initialView(job, jobLogPath(job))));
+  const store = new RunStore(plan.jobs.map((job) => initialView(job, jobLogPath(job.spec))));
   options.onStore?.(store);
   const note = options.note ?? (() => undefined);
 
