@@ -61,8 +61,20 @@ export const RUN_FLAGS = [
   { key: 'force', names: ['--force'], kind: 'bool', help: 'write into a non-empty folder gbp did not make (never overwriting what is there)' },
   { key: 'view', names: ['--view'], kind: 'string', arg: 'VIEW', choices: ['progress', 'logs', 'both'], help: 'dashboard view (key v switches)' },
   { key: 'gpus', names: ['--gpus'], kind: 'list', arg: 'ID[,ID]', check: gpuId, help: 'GPU ids; each job gets one (CUDA_VISIBLE_DEVICES)' },
+  { key: 'queue', names: ['--queue'], kind: 'string', arg: 'URL', help: "run the jobs on `gbp worker` machines through this Redis, redis://[user:password@]host:port (env GBP_QUEUE; else the file's run.queue)" },
+  { key: 'queueCheckpoints', names: ['--queue-checkpoints'], kind: 'bool', help: "with --queue: workers send each job's checkpoints/ back too" },
   { key: 'plain', names: ['--plain'], kind: 'bool', help: 'line-per-event output even in a terminal' },
   { key: 'verbose', names: ['-v', '--verbose'], kind: 'bool', help: 'print every event (env GBP_VERBOSE=1)' },
+  { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },
+] as const satisfies readonly FlagSpec[];
+
+export const WORKER_FLAGS = [
+  { key: 'queue', names: ['--queue'], kind: 'string', arg: 'URL', help: 'Redis of the queue: redis://[user:password@]host:port[/db] or rediss:// (env GBP_QUEUE)' },
+  { key: 'concurrency', names: ['--concurrency'], kind: 'int', arg: 'N', help: 'jobs run at once (default 1)' },
+  { key: 'backend', names: ['--backend'], kind: 'string', arg: 'NAME', choices: BACKEND_NAMES, help: "TF.js backend of every job (default: the job's own)" },
+  { key: 'name', names: ['--name'], kind: 'string', arg: 'NAME', help: 'this worker in events and logs (default: host:pid)' },
+  { key: 'gpus', names: ['--gpus'], kind: 'list', arg: 'ID[,ID]', check: gpuId, help: 'GPU ids; each running job gets one (CUDA_VISIBLE_DEVICES)' },
+  { key: 'checkpointDir', names: ['--checkpoint-dir'], kind: 'string', arg: 'DIR', help: 'shared storage for job folders (DIR/<run>/<job>): a job retried on another worker resumes there (default: ~/.cache/gbp/worker, not shared)' },
   { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },
 ] as const satisfies readonly FlagSpec[];
 

@@ -9,6 +9,9 @@ import { processIO, type CommandIO } from './commands/io.js';
 import { pluginsCommand } from './commands/plugins.js';
 import { EXIT, runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
+import { workerCommand } from './commands/worker.js';
+import { QueueUrlError } from './queue/redis-url.js';
+import { QueueConnectError } from './queue/worker-queue.js';
 import { DataCheckError } from './pipeline/data-check.js';
 import { FileWriteError, ModelLoadError } from '@gbp/core';
 import { PipelineError } from './pipeline/errors.js';
@@ -25,8 +28,9 @@ Usage:
   gbp info [-m SIZE | --from M] model sizes or a pretrained model: layers, widths, parameter counts
   gbp export SOURCE [options]  a job's model as a Hugging Face folder for transformers (gbp export -h)
   gbp plugins [FILE]           pruners gbp can resolve, with their options
+  gbp worker --queue URL       run jobs of queued sweeps taken from Redis (gbp worker -h)
 
-Environment: GBP_EPOCHS (like -e), GBP_DATA_DIR (like --data-dir), GBP_VERBOSE=1.
+Environment: GBP_EPOCHS (like -e), GBP_DATA_DIR (like --data-dir), GBP_QUEUE (like --queue), GBP_VERBOSE=1.
 Exit codes: 0 success, 1 a job failed, 2 invalid input (nothing ran), 130 stopped.
 `;
 
@@ -50,6 +54,8 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
         return await exportCommand(rest, io);
       case 'plugins':
         return await pluginsCommand(rest, io);
+      case 'worker':
+        return await workerCommand(rest, io);
       case undefined:
       case '-h':
       case '--help':
@@ -57,10 +63,10 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
         io.stdout.write(HELP);
         return command === undefined ? EXIT.usage : EXIT.ok;
       default:
-        throw new UsageError(`gbp: unknown command '${command}'; commands: run, validate, compare, bench, infer, info, export, plugins`);
+        throw new UsageError(`gbp: unknown command '${command}'; commands: run, validate, compare, bench, infer, info, export, plugins, worker`);
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof PipelineError || error instanceof DataCheckError || error instanceof RunRefusedError) {
+    if (error instanceof UsageError || error instanceof PipelineError || error instanceof DataCheckError || error instanceof RunRefusedError || error instanceof QueueUrlError || error instanceof QueueConnectError) {
       io.stderr.write(`${error.message}\n`);
       return EXIT.usage;
     }

@@ -30,6 +30,7 @@ export function overridesFromFlags(flags: RunFlags, env: NodeJS.ProcessEnv, cwd 
     },
   };
   const dataDir = flags.dataDir ?? fromEnv.dataDir;
+  const queue = flags.queue ?? env.GBP_QUEUE;
   return {
     set,
     axes: {
@@ -46,6 +47,8 @@ export function overridesFromFlags(flags: RunFlags, env: NodeJS.ProcessEnv, cwd 
       ...(flags.backend !== undefined && { backend: flags.backend as never }),
       ...(flags.output !== undefined && { output: flags.output }),
       ...(flags.gpus && { gpus: flags.gpus.map(Number) }),
+      ...(queue !== undefined && queue !== '' && { queue }),
+      ...(flags.queueCheckpoints && { queue_checkpoints: true }),
     },
   };
 }

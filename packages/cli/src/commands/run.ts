@@ -2,6 +2,7 @@
 import { helpText, parseFlags, RUN_FLAGS, envOverrides, UsageError } from '../args.js';
 import { attachPlainReporter, summaryText } from '../report/plain.js';
 import { runPlan } from '../run/run-plan.js';
+import { redactQueueUrl } from '../queue/redis-url.js';
 import type { RunStore } from '../run/store.js';
 import type { DashboardHandle, DashboardView } from '../report/dashboard.js';
 import { overridesFromFlags } from './overrides.js';
@@ -26,17 +27,24 @@ export async function runCommand(argv: readonly string[], io: CommandIO): Promis
   // Loaded only for a terminal: pipes and CI never pay for ink and React.
   const dashboardModule = io.isTTY && !flags.plain ? await import('../report/dashboard.js') : undefined;
 
+  const queue = pipeline.run.queue;
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
     if (signals > 1) process.exit(EXIT.aborted);
-    io.stderr.write(`\ngbp: ${signal}: stopping jobs (each writes a checkpoint); press again to kill them\n`);
+    io.stderr.write(
+      queue
+        ? `\ngbp: ${signal}: no longer waiting; the jobs stay on the queue and keep running on the workers; gbp run --resume re-attaches\n`
+        : `\ngbp: ${signal}: stopping jobs (each writes a checkpoint); press again to kill them\n`,
+    );
     controller.abort();
   };
   const detachSignals = io.onSignals(onSignal);
 
-  const headline = `gbp run ${plan.pipeline}: ${plan.jobs.length} jobs, ${plan.concurrency} at a time -> ${plan.output_dir}`;
+  const headline = queue
+    ? `gbp run ${plan.pipeline}: ${plan.jobs.length} jobs on queue ${redactQueueUrl(queue)} -> ${plan.output_dir}`
+    : `gbp run ${plan.pipeline}: ${plan.jobs.length} jobs, ${plan.concurrency} at a time -> ${plan.output_dir}`;
   let dashboard: DashboardHandle | undefined;
   const attach = (store: RunStore) => {
     if (dashboardModule) {
@@ -60,6 +68,7 @@ export async function runCommand(argv: readonly string[], io: CommandIO): Promis
     command: `gbp run ${file}`,
     signal: controller.signal,
     gpus: pipeline.run.gpus,
+    ...(queue !== undefined && { queue: { url: queue, attempts: pipeline.run.queueAttempts, sendCheckpoints: pipeline.run.queueCheckpoints } }),
     onStore: attach,
     note: (message) => (dashboard ? dashboard.note(message) : io.stderr.write(`${message}\n`)),
   }).finally(detachSignals);
@@ -73,10 +82,15 @@ export async function runCommand(argv: readonly string[], io: CommandIO): Promis
   for (const dir of outcome.exports ?? []) io.stdout.write(`export: ${dir}\n`);
   if (outcome.planFileError) io.stderr.write(`gbp: ${outcome.planFileError}\n`);
   if (outcome.aborted) {
-    io.stdout.write(`stopped; continue with: gbp run ${[...argv.filter((a) => a !== '--resume'), '--resume'].join(' ')}\n`);
+    io.stdout.write(`stopped; continue with: gbp run ${[...redactedArgv(argv).filter((a) => a !== '--resume'), '--resume'].join(' ')}\n`);
     return EXIT.aborted;
   }
   return outcome.failed > 0 || outcome.planFileError ? EXIT.failed : EXIT.ok;
+}
+
+/** The command line with a --queue URL's password replaced by '***' (printed, so never the password). */
+function redactedArgv(argv: readonly string[]): string[] {
+  return argv.map((arg, i) => (argv[i - 1] === '--queue' ? redactQueueUrl(arg) : arg.startsWith('--queue=') ? `--queue=${redactQueueUrl(arg.slice('--queue='.length))}` : arg));
 }
 
 export function onePositional(positionals: readonly string[], command: string): string {

@@ -9,6 +9,7 @@ import { runsJobs, stageOrder } from './load.js';
 import { DEFAULT_MAX_JOBS_WARNING, type JobDefaults, type Matrix, type RunSettings, type Stage } from './schema.js';
 import type { FieldPath } from './errors.js';
 import type { YamlSource } from './source.js';
+import { QUEUE_DEFAULTS } from '../queue/protocol.js';
 
 /** Axes a flag may set to a list (-p, -t, -m, -g). */
 export type OverridableAxis = 'method' | 'task' | 'model.size' | 'pruning.granularity';
@@ -60,7 +61,16 @@ export interface ResolvedPipeline {
   readonly dir: string;
   /** <output>/<name>, absolute. */
   readonly outputDir: string;
-  readonly run: { readonly concurrency: number; readonly backend: BackendName; readonly gpus: readonly number[]; readonly maxJobsWarning: number };
+  readonly run: {
+    readonly concurrency: number;
+    readonly backend: BackendName;
+    readonly gpus: readonly number[];
+    readonly maxJobsWarning: number;
+    /** Redis URL: the jobs run on `gbp worker` machines (absent: local worker processes). */
+    readonly queue?: string;
+    readonly queueAttempts: number;
+    readonly queueCheckpoints: boolean;
+  };
   readonly data: Readonly<Partial<DataSpec>>;
   /** Plugin modules: package names as given, paths made absolute. */
   readonly plugins: readonly string[];
@@ -193,7 +203,15 @@ export function resolvePipeline(
     file,
     dir,
     outputDir: resolvePath(cwd, run.output ?? 'results', pipeline.name),
-    run: { concurrency, backend: run.backend ?? 'auto', gpus: run.gpus ?? [], maxJobsWarning: run.max_jobs_warning ?? DEFAULT_MAX_JOBS_WARNING },
+    run: {
+      concurrency,
+      backend: run.backend ?? 'auto',
+      gpus: run.gpus ?? [],
+      maxJobsWarning: run.max_jobs_warning ?? DEFAULT_MAX_JOBS_WARNING,
+      ...(run.queue !== undefined && { queue: run.queue }),
+      queueAttempts: run.queue_attempts ?? QUEUE_DEFAULTS.attempts,
+      queueCheckpoints: run.queue_checkpoints ?? false,
+    },
     data: { ...pipeline.data, ...(dataDir !== undefined && { dir: dataDir }) },
     plugins: (pipeline.plugins ?? []).map((p) => absolutePluginEntry(p, dir)),
     stages,

@@ -4,6 +4,7 @@
  * reuses core's JobSpec pieces, so a pipeline cannot accept what a job would reject.
  */
 import { EXPORT_FORMAT_NAMES, EXPORT_FORMATS } from '../export/formats.js';
+import { QUEUE_DEFAULTS } from '../queue/protocol.js';
 import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import {
   BackendName,
@@ -136,6 +137,14 @@ export const RunSettingsSchema = Type.Object(
     max_jobs_warning: Type.Optional(
       PositiveInt(`gbp run and gbp validate warn when the pipeline has more jobs than this (default ${DEFAULT_MAX_JOBS_WARNING}).`),
     ),
+    queue: Type.Optional(
+      Type.String({
+        pattern: '^rediss?://',
+        description: 'Run the jobs on `gbp worker` machines through this Redis (redis://[user:password@]host:port[/db] or rediss://); flag --queue, env GBP_QUEUE.',
+      }),
+    ),
+    queue_attempts: Type.Optional(PositiveInt(`With a queue: attempts of a job that fails by itself before it fails for good (default ${QUEUE_DEFAULTS.attempts}).`)),
+    queue_checkpoints: Type.Optional(Type.Boolean({ description: "With a queue: workers send each job's checkpoints/ back too (default false); flag --queue-checkpoints." })),
   },
   { additionalProperties: false },
 );

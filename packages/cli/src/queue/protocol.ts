@@ -22,8 +22,11 @@ export const runKeys = (runId: string) => ({
   files: (jobId: string) => `gbp:run:${runId}:files:${jobId}`,
 });
 
-/** BullMQ job id of a gbp job: stable, so a re-attached submitter finds the jobs it enqueued. */
-export const queueJobId = (runId: string, jobId: string): string => `${runId}:${jobId}`;
+/**
+ * BullMQ job id of a gbp job: stable, so a re-attached submitter finds the jobs it enqueued. '/'
+ * joins them: BullMQ refuses a custom id with ':' (its own key separator), and neither id holds '/'.
+ */
+export const queueJobId = (runId: string, jobId: string): string => `${runId}/${jobId}`;
 
 /** What a BullMQ job carries: one gbp job of one run. */
 export interface QueuedJob {
@@ -65,3 +68,6 @@ export const QUEUE_DEFAULTS = {
   /** Stalls (e.g. a worker killed with -9) a job may have before it fails. */
   maxStalledCount: 2,
 } as const;
+
+/** Approximate cap of a run's events stream (XADD MAXLEN ~): generous, so a submitter that re-attaches late still reads every event of a large sweep, yet bounded. */
+export const EVENTS_MAXLEN = 1_000_000;

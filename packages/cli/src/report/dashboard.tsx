@@ -193,6 +193,7 @@ function JobRow({ job, now, columns }: { job: JobView; now: number; columns: num
       <Text color={STATE_COLOR[job.status]}>
         {STATE_MARK[job.status]} {job.status}
       </Text>
+      {job.worker ? ` @${job.worker}` : ''}
     </Text>
   );
 }
@@ -201,7 +202,7 @@ function LogPane({ job, lines }: { job: JobView; lines: number }) {
   return (
     <Box flexDirection="column">
       <Text bold color={STATE_COLOR[job.status]}>
-        ── {job.id} ({job.status}) ──
+        ── {job.id} ({job.status}{job.worker ? ` on ${job.worker}` : ''}) ──
       </Text>
       {job.logs.slice(-lines).map((line, i) => (
         <Text key={i} wrap="truncate-end">

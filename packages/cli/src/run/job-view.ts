@@ -36,6 +36,8 @@ export interface JobView {
   /** Last few log lines (for the logs view). */
   readonly logs: readonly string[];
   readonly lastCheckpoint?: string;
+  /** The `gbp worker` running the job (a run on a queue only). */
+  readonly worker?: string;
 }
 
 const KEEP_LOGS = 50;

@@ -15,6 +15,8 @@ export interface PlanFileJobState {
 export interface PlanFile extends Plan {
   created: string;
   status: Record<string, PlanFileJobState>;
+  /** A run on a queue: its id (kept by --resume to re-attach) and the queue, password redacted. */
+  queue?: { run_id: string; url: string };
 }
 
 export const planPath = (outputDir: string) => join(outputDir, 'plan.json');

@@ -16,7 +16,13 @@ import { initialView, type JobStatus, type JobView } from './job-view.js';
 import { checkOutputOwner, markOutput, moveEarlierRun } from './output-folder.js';
 import { lockOutput } from './output-lock.js';
 import { finishedJobs, planPath, readPlanFile, writePlanFile, type PlanFile } from './plan-file.js';
-import { jobLogPath, runPool } from './pool.js';
+import { jobLogPath } from './job-process.js';
+import { runPool } from './pool.js';
+import { pingQueue } from '../queue/ping.js';
+import { redactQueueUrl } from '../queue/redis-url.js';
+import { runQueuePool } from '../queue/submit-pool.js';
+import { RunRefusedError } from './run-refused.js';
+import { randomUUID } from 'node:crypto';
 import { RunStore } from './store.js';
 
 export interface RunPlanOptions {
@@ -34,10 +40,21 @@ export interface RunPlanOptions {
   plots?: boolean;
   /** Measure the jobs' models when one was compacted, into bench.json (default true). */
   bench?: boolean;
+  /** Run the jobs on `gbp worker` machines through this queue instead of local worker processes. */
+  queue?: RunQueueOptions;
   /** Called with the store before any job starts (attach a reporter here). */
   onStore?: (store: RunStore) => void;
   /** Notes for the user (plot failures, the comparison's path). */
   note?: (message: string) => void;
+}
+
+export interface RunQueueOptions {
+  /** redis:// or rediss:// URL. */
+  url: string;
+  attempts: number;
+  sendCheckpoints: boolean;
+  /** How long one read of the events stream waits (ms; tests shorten it). */
+  pollMs?: number;
 }
 
 export interface RunOutcome {
@@ -54,6 +71,13 @@ export interface RunOutcome {
 }
 
 export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise<RunOutcome> {
+  // Before anything is written or enqueued: the queue answers, and takes our password.
+  if (options.queue) {
+    await pingQueue(options.queue.url);
+    // A worker cannot read the submitter's folders: a job started from another's checkpoint needs that.
+    const initFrom = plan.jobs.find((j) => j.initFrom);
+    if (initFrom) throw new RunRefusedError(`gbp run --queue: job ${initFrom.id} starts from job ${initFrom.initFrom}'s checkpoint, which workers cannot read yet; run this pipeline without a queue`);
+  }
   checkOutputOwner(plan, options.force ?? false);
   try {
     mkdirSync(plan.output_dir, { recursive: true });
@@ -80,15 +104,18 @@ export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise
 async function runLocked(plan: Plan, options: RunPlanOptions, setWorkers: (pids: number[]) => void): Promise<RunOutcome> {
   const previous = options.resume ? readPlanFile(plan.output_dir) : undefined;
   const skip = finishedJobs(previous, plan);
+  // The same run id on --resume: the submitter re-attaches to the jobs it queued before.
+  const queueRun = options.queue && { run_id: previous?.queue?.run_id ?? randomUUID(), url: redactQueueUrl(options.queue.url) };
   const planFile: PlanFile = {
     ...plan,
     created: new Date().toISOString(),
-    status: Object.fromEntries(plan.jobs.map((j) => [j.id, { status: 'pending' as JobStatus, log: jobLogPath(j) }])),
+    status: Object.fromEntries(plan.jobs.map((j) => [j.id, { status: 'pending' as JobStatus, log: jobLogPath(j.spec) }])),
+    ...(queueRun && { queue: queueRun }),
   };
   // Before any job: a plan.json that cannot be written stops the run here, nothing started.
   await writePlanFile(planFile);
 
-  const store = new RunStore(plan.jobs.map((job) => initialView(job, jobLogPath(job))));
+  const store = new RunStore(plan.jobs.map((job) => initialView(job, jobLogPath(job.spec))));
   options.onStore?.(store);
   const note = options.note ?? (() => undefined);
 
@@ -117,7 +144,20 @@ async function runLocked(plan: Plan, options: RunPlanOptions, setWorkers: (pids:
     }
   };
 
-  await runPool(plan.jobs, store, {
+  if (options.queue && queueRun) {
+    await runQueuePool(plan.jobs, store, {
+      url: options.queue.url,
+      runId: queueRun.run_id,
+      attempts: options.queue.attempts,
+      sendCheckpoints: options.queue.sendCheckpoints,
+      ...(options.queue.pollMs !== undefined && { pollMs: options.queue.pollMs }),
+      skip,
+      resume: options.resume ?? false,
+      ...(options.signal && { signal: options.signal }),
+      onFinished,
+      onWarning: note,
+    });
+  } else await runPool(plan.jobs, store, {
     concurrency: plan.concurrency,
     skip,
     resume: options.resume ?? false,
