@@ -41,6 +41,29 @@ run: { backend: wasm }
 `,
 );
 
+const stagedFile = join(dir, 'staged.yaml');
+// Dense, then pruned from its checkpoint with it as teacher: workers find both in the shared folder.
+writeFileSync(
+  stagedFile,
+  `name: staged
+defaults:
+  task: sst2
+  model: { size: tiny, num_layers: 1, d_model: 64, num_heads: 2, dff: 128, vocab_size: 2000, max_len: 32 }
+  train: { epochs: 2, batch_size: 16, max_train_examples: 256, max_eval_examples: 64 }
+data: { dir: ${dataDir} }
+stages:
+  dense: {}
+  pruned:
+    needs: [dense]
+    init_from: dense
+    defaults:
+      method: magnitude
+      train: { distill: { teacher: dense } }
+      pruning: { granularity: structured, end_sparsity: 0.5, start_epoch: 1, end_epoch: 2 }
+run: { backend: wasm }
+`,
+);
+
 let redis: TestRedis;
 const children: ChildProcessWithoutNullStreams[] = [];
 beforeAll(async () => {
@@ -123,5 +146,19 @@ describe.skipIf(Boolean(skip))('gbp run --queue with two gbp workers, one killed
       expect(remoteRows[job], job).toEqual(localRows[job]);
     }
     b.child.kill('SIGTERM');
+  }, 300_000);
+
+  it('runs a dense-then-pruned pipeline (init_from and a teacher stage) from the shared checkpoint folder', async () => {
+    const shared = join(dir, 'staged-checkpoints');
+    const w = gbp(['worker', '--queue', redis.url, '--name', 'wS', '--checkpoint-dir', shared]);
+    await until('the worker to start', () => /gbp worker wS/.test(w.output()), 30_000);
+    const run = gbp(['run', stagedFile, '--queue', redis.url, '--output', 'queued', '--plain']);
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toMatch(/2 jobs: 2 done/);
+    const log = readFileSync(join(dir, 'queued', 'staged', 'results_magnitude_sst2_pruned', 'job.log'), 'utf8');
+    expect(log).toContain(`initialised weights and masks from ${join(shared)}`);
+    expect(log).toMatch(/teacher logits of 256 training examples computed in .* from .*baseline_sst2_dense\/model/);
+    expect(readdirSync(join(dir, 'queued', 'staged', 'results_magnitude_sst2_pruned'))).toContain('model');
+    w.child.kill('SIGTERM');
   }, 300_000);
 });

@@ -37,6 +37,14 @@ export interface QueuedJob {
   submitter_output_dir: string;
   /** Send checkpoints/ back too (default: no). */
   send_checkpoints: boolean;
+  /**
+   * A job of this run whose final checkpoint this one starts from (a stage's init_from): a worker
+   * finds it in that job's work folder (its own, or the shared --checkpoint-dir), never at the
+   * submitter's path in spec.init_checkpoint.
+   */
+  init_from_job?: string;
+  /** A job of this run whose model/ is this one's distillation teacher (train.distill.teacher naming a stage), found the same way. */
+  teacher_from_job?: string;
 }
 
 /** One entry of the events stream (the stream field `data` holds its JSON). */

@@ -286,17 +286,6 @@ describe.skipIf(missing)('gbp run --queue refuses an unusable queue before writi
     expect(existsSync(plan.output_dir)).toBe(false);
   });
 
-  it('a pipeline with init_from stages: refused before anything is written (workers cannot read the source job)', async () => {
-    const plan = fakePlan(root, 'initfrom', [{ id: 'src', method: 'baseline' }, { id: 'dst', method: 'baseline', needs: ['src'], initFrom: 'src' }]);
-    const error = await runPlan(plan, { plots: false, bench: false, queue: { url: secured.url, attempts: 1, sendCheckpoints: false } }).then(
-      () => new Error('expected a refusal'),
-      (e: unknown) => e as Error,
-    );
-    expect(error).toBeInstanceOf(RunRefusedError);
-    expect(error.message).toBe("gbp run --queue: job dst starts from job src's checkpoint, which workers cannot read yet; run this pipeline without a queue");
-    expect(existsSync(plan.output_dir)).toBe(false);
-  });
-
   it('Redis down: refused naming the URL, nothing written', async () => {
     const down = await startRedis();
     await down.stop();

@@ -118,7 +118,14 @@ export async function runQueuePool(jobs: readonly PlannedJob[], store: RunStore,
     if (existing) {
       log.write(`--- ${new Date().toISOString()} re-attached to ${job.id} on queue ${redactQueueUrl(options.url)} (BullMQ job ${jobId}, ${await existing.getState()})\n`);
     } else {
-      const data: QueuedJob = { run_id: options.runId, spec: { ...job.spec, resume: options.resume ?? false }, submitter_output_dir: job.spec.output_dir, send_checkpoints: options.sendCheckpoints ?? false };
+      const data: QueuedJob = {
+        run_id: options.runId,
+        spec: { ...job.spec, resume: options.resume ?? false },
+        submitter_output_dir: job.spec.output_dir,
+        send_checkpoints: options.sendCheckpoints ?? false,
+        ...(job.initFrom !== undefined && { init_from_job: job.initFrom }),
+        ...(job.teacherFrom !== undefined && { teacher_from_job: job.teacherFrom }),
+      };
       await queue.add(job.id, data, { jobId, attempts: options.attempts ?? QUEUE_DEFAULTS.attempts });
       log.write(`--- ${new Date().toISOString()} queued ${job.id} on ${redactQueueUrl(options.url)} (BullMQ job ${jobId})${data.spec.resume ? ' (resume)' : ''}\n`);
     }

@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultWorkerCache, resumePoint, workFolder } from './worker-folder.js';
+import { resolveJobSpec } from '@gbp/core';
+import { defaultWorkerCache, fromOtherJobs, resumePoint, workFolder } from './worker-folder.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gbp-wfolder-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,5 +33,37 @@ describe('resumePoint', () => {
     expect(await resumePoint(join(dir, 'none'))).toBeNull();
     for (const step of [4, 12, 8]) mkdirSync(join(dir, 'job', 'checkpoints', `step-${String(step).padStart(9, '0')}`), { recursive: true });
     expect(await resumePoint(join(dir, 'job'))).toBe(12);
+  });
+});
+
+describe('fromOtherJobs', () => {
+  const spec = resolveJobSpec({ id: 'pruned', task: 'sst2', model: { size: 'tiny' }, output_dir: '/submitter/results_pruned', init_checkpoint: '/submitter/results_dense', train: { distill: { teacher: '/submitter/results_dense' } } });
+  const queued = { run_id: 'run1', spec, init_from_job: 'dense', teacher_from_job: 'dense' };
+
+  it("points init_checkpoint and the teacher at the source job's work folder on this worker", async () => {
+    const root = join(dir, 'shared');
+    const source = join(root, 'run1', 'dense');
+    mkdirSync(join(source, 'checkpoints', 'step-000000010'), { recursive: true });
+    mkdirSync(join(source, 'model'), { recursive: true });
+    writeFileSync(join(source, 'model', 'config.json'), '{}');
+    const from = await fromOtherJobs(queued, root, 'wA');
+    if ('problem' in from) throw new Error(from.problem);
+    const moved = from.apply(spec);
+    expect(moved.init_checkpoint).toBe(source);
+    expect(moved.train.distill).toEqual({ ...spec.train.distill, teacher: source });
+    // Nothing to move: the spec is kept as it is.
+    const none = await fromOtherJobs({ run_id: 'run1', spec }, root, 'wA');
+    expect('apply' in none && none.apply(spec)).toEqual(spec);
+  });
+
+  it('says which job and folder a worker without a shared --checkpoint-dir cannot see', async () => {
+    const root = join(dir, 'own-cache');
+    expect(await fromOtherJobs(queued, root, 'wB')).toEqual({
+      problem: `job pruned starts from job dense's checkpoint, which is not on worker wB (looked in ${join(root, 'run1', 'dense')}); give the workers a shared --checkpoint-dir (or run the pipeline on one worker)`,
+    });
+    mkdirSync(join(root, 'run1', 'dense', 'checkpoints', 'step-000000010'), { recursive: true });
+    expect(await fromOtherJobs(queued, root, 'wB')).toEqual({
+      problem: `job pruned distils from job dense's model, which is not on worker wB (looked in ${join(root, 'run1', 'dense', 'model')}); give the workers a shared --checkpoint-dir (or run the pipeline on one worker)`,
+    });
   });
 });

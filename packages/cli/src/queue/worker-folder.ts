@@ -3,9 +3,11 @@
  * storage: a job retried on another worker resumes from the checkpoints there), else under the
  * worker's own cache. The ids come from Redis, so each must be one plain path segment.
  */
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { listJobCheckpoints } from '@gbp/core';
+import { listJobCheckpoints, type JobSpec } from '@gbp/core';
+import type { QueuedJob } from './protocol.js';
 
 export class WorkFolderError extends Error {
   override name = 'WorkFolderError';
@@ -32,4 +34,39 @@ export function workFolder(root: string, runId: string, jobId: string): string {
 export async function resumePoint(dir: string): Promise<number | null> {
   const [newest] = await listJobCheckpoints(dir);
   return newest?.step ?? null;
+}
+
+const SHARED_HINT = 'give the workers a shared --checkpoint-dir (or run the pipeline on one worker)';
+
+/**
+ * The spec change that points init_checkpoint and train.distill.teacher at the work folders of the
+ * jobs they come from (QueuedJob.init_from_job / teacher_from_job), or why this worker cannot see them.
+ */
+export async function fromOtherJobs(
+  queued: Pick<QueuedJob, 'run_id' | 'spec' | 'init_from_job' | 'teacher_from_job'>,
+  root: string,
+  worker: string,
+): Promise<{ apply: (spec: JobSpec) => JobSpec } | { problem: string }> {
+  const jobId = queued.spec.id;
+  let init: string | undefined;
+  let teacher: string | undefined;
+  if (queued.init_from_job !== undefined) {
+    init = workFolder(root, queued.run_id, queued.init_from_job);
+    if ((await listJobCheckpoints(init)).length === 0) {
+      return { problem: `job ${jobId} starts from job ${queued.init_from_job}'s checkpoint, which is not on worker ${worker} (looked in ${init}); ${SHARED_HINT}` };
+    }
+  }
+  if (queued.teacher_from_job !== undefined) {
+    teacher = workFolder(root, queued.run_id, queued.teacher_from_job);
+    if (!existsSync(join(teacher, 'model', 'config.json'))) {
+      return { problem: `job ${jobId} distils from job ${queued.teacher_from_job}'s model, which is not on worker ${worker} (looked in ${join(teacher, 'model')}); ${SHARED_HINT}` };
+    }
+  }
+  return {
+    apply: (spec) => ({
+      ...spec,
+      ...(init !== undefined && { init_checkpoint: init }),
+      ...(teacher !== undefined && spec.train.distill && { train: { ...spec.train, distill: { ...spec.train.distill, teacher } } }),
+    }),
+  };
 }

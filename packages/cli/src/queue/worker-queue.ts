@@ -13,7 +13,7 @@ import { writeJobPlots } from '../plots/results.js';
 import { defaultWorkerEntry, GpuPicker, startJobProcess, type JobProcess } from '../run/job-process.js';
 import { QUEUE_DEFAULTS, QUEUE_NAME, type QueueEvent, type QueuedJob } from './protocol.js';
 import { redactQueueUrl, redisOptions } from './redis-url.js';
-import { resumePoint, workFolder } from './worker-folder.js';
+import { fromOtherJobs, resumePoint, workFolder } from './worker-folder.js';
 import { publishEvent, uploadResult } from './worker-results.js';
 
 export interface QueueWorkerOptions {
@@ -107,7 +107,14 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     }
     // The method resolves on this machine by the local rules: the submitter's module path is not ours.
     const { method_module: _submitters, ...planned } = job.data.spec;
-    const spec: JobSpec = { ...planned, output_dir: dir, resume: resumedFrom !== null, ...(options.backend && { backend: options.backend }) };
+    let spec: JobSpec = { ...planned, output_dir: dir, resume: resumedFrom !== null, ...(options.backend && { backend: options.backend }) };
+    // What a job starts from or distils from is another job's folder here, not the submitter's path.
+    const from = await fromOtherJobs(job.data, options.workRoot, options.name);
+    if ('problem' in from) {
+      await publish({ kind: 'job', worker: options.name, attempt, event: { type: 'failed', job_id: jobId, error: { message: from.problem }, time: Date.now() } });
+      return fail(from.problem);
+    }
+    spec = from.apply(spec);
 
     // Relayed in order: one connection sends commands in the order they are issued.
     let relayed: Promise<unknown> = Promise.resolve();

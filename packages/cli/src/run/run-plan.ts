@@ -75,8 +75,6 @@ export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise
   if (options.queue) {
     await pingQueue(options.queue.url);
     // A worker cannot read the submitter's folders: a job started from another's checkpoint needs that.
-    const initFrom = plan.jobs.find((j) => j.initFrom);
-    if (initFrom) throw new RunRefusedError(`gbp run --queue: job ${initFrom.id} starts from job ${initFrom.initFrom}'s checkpoint, which workers cannot read yet; run this pipeline without a queue`);
   }
   checkOutputOwner(plan, options.force ?? false);
   try {
