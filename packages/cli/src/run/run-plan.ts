@@ -21,7 +21,6 @@ import { runPool } from './pool.js';
 import { pingQueue } from '../queue/ping.js';
 import { redactQueueUrl } from '../queue/redis-url.js';
 import { runQueuePool } from '../queue/submit-pool.js';
-import { RunRefusedError } from './run-refused.js';
 import { randomUUID } from 'node:crypto';
 import { RunStore } from './store.js';
 
