@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { fakePlan } from '../../test/fixtures/fake-plan.js';
 import { initialView } from '../run/job-view.js';
 import { RunStore } from '../run/store.js';
-import { startDashboard } from './dashboard.js';
 
 /** A terminal-like stream that keeps what ink wrote. */
 function screen() {
@@ -17,6 +16,11 @@ describe('the dashboard on a queue', () => {
     const plan = fakePlan('/tmp/unused', 'dash', [{ id: 'a', method: 'baseline' }]);
     const store = new RunStore(plan.jobs.map((j) => initialView(j, '/tmp/unused/job.log')));
     const { out, text } = screen();
+    // ink renders only the last frame when it believes it runs in CI (it reads CI when loaded): load it as a terminal would.
+    const ci = { CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION };
+    delete process.env.CI;
+    delete process.env.CONTINUOUS_INTEGRATION;
+    const { startDashboard } = await import('./dashboard.js').finally(() => Object.assign(process.env, Object.fromEntries(Object.entries(ci).filter(([, v]) => v !== undefined))));
     const handle = startDashboard(store, { title: 'gbp run dash', view: 'both', onInterrupt: () => undefined, stdout: out, stdin: new PassThrough() });
     store.update('a', (v) => ({ ...v, status: 'running', worker: 'gpu-box-2' }));
     // ink renders asynchronously: wait for the frame with the update (no fixed sleep).
