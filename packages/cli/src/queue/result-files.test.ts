@@ -52,4 +52,25 @@ describe.skipIf(redisMissing())('fetchResultFiles', () => {
       `job j: result file 'metrics.json' is missing from Redis key gbp:run:r:files:j; nothing was written to ${dir}`,
     );
   });
+
+  it('accepts a held file (job.log, merged into the run\'s own) an earlier submitter already placed, the hash gone', async () => {
+    const dir = join(root, 'job-held');
+    mkdirSync(dir, { recursive: true });
+    // The run's job.log holds the submitter's lines and the worker's: it can never match the worker's sha256.
+    writeFileSync(join(dir, 'job.log'), 'submitter lines\n--- worker ---\nworker lines\n');
+    writeFileSync(join(dir, 'metrics.json'), 'kept\n');
+    const result = await fetchResultFiles(
+      client,
+      'r',
+      'held',
+      dir,
+      [
+        { path: 'job.log', bytes: 13, sha256: sha256('worker lines\n') },
+        { path: 'metrics.json', bytes: 5, sha256: sha256('kept\n') },
+      ],
+      (path) => path === 'job.log',
+    );
+    expect(result).toEqual({ written: [join(dir, 'metrics.json')], held: new Map() });
+  });
 });
+

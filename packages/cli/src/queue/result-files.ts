@@ -43,8 +43,9 @@ export async function fetchResultFiles(
     if (unsafe) throw new ResultFileError(`job ${jobId}: result file '${file.path}' ${unsafe}; nothing was written to ${outputDir}`);
     const bytes = stored[file.path];
     if (bytes === undefined) {
-      // Written by an earlier submitter that stopped before deleting the hash (--resume).
-      if (await alreadyWritten(join(outputDir, file.path), file.sha256)) {
+      // Written by an earlier submitter that stopped before deleting the hash (--resume); a held
+      // file (job.log, merged into the run's own) cannot match its sha256 and was placed then.
+      if (hold(file.path) || (await alreadyWritten(join(outputDir, file.path), file.sha256))) {
         checked.push({ file, bytes: undefined });
         continue;
       }

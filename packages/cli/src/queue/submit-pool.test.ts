@@ -175,7 +175,10 @@ describe.skipIf(missing)('gbp run on a queue (a fake BullMQ worker)', () => {
     released.add('r2');
     const second = run('resume', [{ id: 'r1', method: 'baseline' }, { id: 'r2', method: 'hold' }], { resume: true });
     const resumed = await second.outcome;
-    expect(resumed.views.map((v) => v.status)).toEqual(['skipped', 'done']);
+    // r1 finished as the first session was stopped: skipped when plan.json recorded it before the
+    // stop, else re-attached and settled from the queue; either way it did not run again (below).
+    expect(['skipped', 'done']).toContain(resumed.views[0]!.status);
+    expect(resumed.views[1]!.status).toBe('done');
     expect(readPlanFile(second.plan.output_dir)!.queue!.run_id).toBe(runId);
     expect(calls.get('r1')).toBe(1);
     expect(calls.get('r2')).toBe(1);
