@@ -96,6 +96,18 @@ export function toHfCheckpoint(source: Pick<HfExportSource, 'config' | 'weights'
   return { config: bertConfig(config, padTokenId(source.tokenizerPath)), tensors, notes, extraParams };
 }
 
+/** BertConfig's architecture and sizes of `config`: the head of every config.json gbp writes for BERT tools (hf, onnx). */
+export function bertShapeFields(config: ModelConfig): Record<string, unknown> {
+  return {
+    architectures: ['BertForSequenceClassification'],
+    model_type: 'bert',
+    hidden_size: config.d_model,
+    num_hidden_layers: config.num_layers,
+    num_attention_heads: config.num_heads,
+    intermediate_size: config.dff,
+  };
+}
+
 /** BertConfig fields of `config` (already in BertConfig-expressible widths). */
 function bertConfig(config: ModelConfig, padId: number): Record<string, unknown> {
   const labels = Array.from({ length: config.num_labels }, (_, i) => `LABEL_${i}`);
@@ -106,12 +118,7 @@ function bertConfig(config: ModelConfig, padId: number): Record<string, unknown>
     if (kept < config.num_heads) pruned[String(i)] = Array.from({ length: config.num_heads - kept }, (_, j) => kept + j);
   }
   return {
-    architectures: ['BertForSequenceClassification'],
-    model_type: 'bert',
-    hidden_size: config.d_model,
-    num_hidden_layers: config.num_layers,
-    num_attention_heads: config.num_heads,
-    intermediate_size: config.dff,
+    ...bertShapeFields(config),
     hidden_act: 'gelu',
     // gbp has one dropout rate for both.
     hidden_dropout_prob: config.dropout_rate,

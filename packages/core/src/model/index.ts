@@ -17,7 +17,7 @@ export { autoEvalBatchSize, autoMicroBatchSize, evalBatchBytes, trainingMemory, 
 export { headSize, layerHeads, layerDff, validateLayerWidths, IMPORTED_SIZE } from './config.js';
 export { readHfConfig, parseHfConfig, MAX_POSITIONS, type HfModelConfig, type HfConfigOptions } from './hf-config.js';
 export { importHfFolder, convertHfWeights, freshClassifierWeights, HF_FILES, type HfImport, type HfImportOptions } from './hf-import.js';
-export { exportHfFolder, toHfCheckpoint, checkExportTarget, hfName, HF_DTYPES, type HfDtype, type HfExportSource, type HfExportOptions, type HfExportResult, type HfCheckpoint } from './hf-export.js';
+export { exportHfFolder, bertShapeFields, toHfCheckpoint, checkExportTarget, hfName, HF_DTYPES, type HfDtype, type HfExportSource, type HfExportOptions, type HfExportResult, type HfCheckpoint } from './hf-export.js';
 export { toBertWidths, type BertWidths } from './bert-widths.js';
 export { InferenceModel } from './inference.js';
 export { lossSum, distillLossSum, type DistillTarget } from './loss.js';

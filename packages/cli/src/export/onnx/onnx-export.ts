@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { checkExportTarget, type LoadedModel } from '@gbp/core';
-import { checkWeights, layerDff, layerHeads, LAYER_NORM_EPS, tokenizerFiles, writeFolderAtomic, type ModelConfig } from '@gbp/core/internal';
+import { bertShapeFields, checkWeights, layerDff, layerHeads, LAYER_NORM_EPS, tokenizerFiles, writeFolderAtomic, type ModelConfig } from '@gbp/core/internal';
 import { bertOnnxModel, ONNX_INPUTS, ONNX_IR_VERSION, ONNX_OPSET, ONNX_OUTPUTS } from './bert-graph.js';
 import { encodeModel } from './proto.js';
 import type { ExportSummary } from '../formats.js';
@@ -21,12 +21,7 @@ const PRODUCER_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json
 function onnxConfig(config: ModelConfig, task: string | undefined, dtype: OnnxDtype): Record<string, unknown> {
   const widths = Array.from({ length: config.num_layers }, (_, i) => i);
   return {
-    architectures: ['BertForSequenceClassification'],
-    model_type: 'bert',
-    hidden_size: config.d_model,
-    num_hidden_layers: config.num_layers,
-    num_attention_heads: config.num_heads,
-    intermediate_size: config.dff,
+    ...bertShapeFields(config),
     heads_per_layer: widths.map((i) => layerHeads(config, i)),
     dff_per_layer: widths.map((i) => layerDff(config, i)),
     hidden_act: 'gelu',
