@@ -13,6 +13,8 @@ export interface BackendInfo {
   requested: string;
   /** Why this one was chosen (e.g. 'auto: @tensorflow/tfjs-node-gpu not installed; ...'). */
   reason: string;
+  /** Threads the job trains and evaluates with (train.threads as resolved); absent outside jobs. */
+  threads?: number;
 }
 
 export interface SparsityReport {

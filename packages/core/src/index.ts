@@ -19,6 +19,7 @@ export { initBackend, backendInfo, explainBackendError, BackendMemoryError } fro
 export { MODEL_PRESETS, resolveModelConfig, modelInfo, type ModelConfig, type ModelInfo, type Gate, type GateGradients, type ModelInput } from './model/index.js';
 export {
   InferenceModel,
+  type PredictResult,
   isModelFolder,
   readCompactionReport,
   readModelFolder,
@@ -58,6 +59,7 @@ export {
 } from './model/index.js';
 export * from './data/index.js';
 export { AbortError, readCheckpoint, latestCheckpoint, type BinaryArray } from './train/index.js';
+export { THREADS_ENV, defaultThreads, resolveThreads, ReplicaError, type ThreadsChoice } from './parallel/index.js';
 export {
   SCHEDULE_KINDS,
   DEFAULT_SPARSITY_STEPS,

@@ -8,6 +8,7 @@ export * from './backend/index.js';
 export { registerWasmKernels, unregisterFastMatMul, MISSING_WASM_KERNELS, FAST_MATMUL_KERNELS } from './backend/wasm/register_wasm_kernels.js';
 export * from './model/index.js';
 export * from './train/index.js';
+export * from './parallel/index.js';
 export * from './pruning/index.js';
 export * from './hooks/registry.js';
 export { dottedPath, mustWording, JOB_SPEC_WORDING } from './validation.js';

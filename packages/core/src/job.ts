@@ -5,7 +5,7 @@
  * target check → done. A new stage is one more call here.
  */
 import type { JobSpec } from './spec.js';
-import type { JobResult, OnJobEvent } from './events.js';
+import type { BackendInfo, JobResult, OnJobEvent } from './events.js';
 import { HookRegistry } from './hooks/registry.js';
 import type { AnyPrunerDefinition } from './hooks/resolve.js';
 import { initBackend } from './backend/index.js';
@@ -22,6 +22,8 @@ import { JobRecorder } from './job/metadata.js';
 import { classifyFailure } from './job/failure.js';
 import { writeJobModel } from './job/model-folder.js';
 import { loadPretrained } from './job/pretrained.js';
+import { ReplicaPool, type ReplicaBackend } from './parallel/replica-pool.js';
+import { resolveThreads } from './parallel/threads.js';
 import { checkTeacherVocabulary, loadTeacher, teacherLogits, trainerDistill, type Teacher } from './job/teacher.js';
 
 export { resolveJobSpec, JobSpecError, DEFAULT_MODEL_SIZE, PRETRAINED_SHAPE_FIELDS, type DeepPartial, type PartialJobSpec } from './job/spec.js';
@@ -47,12 +49,15 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
   const { emit, log, writeTo, flush } = jobEmitter(jobId, onEvent);
   let model: GatedBert | undefined;
   let trainer: Trainer | undefined;
+  let replicas: ReplicaPool | undefined;
   let recorder: JobRecorder | undefined;
   const hooks = new HookRegistry();
   let setupDone = false;
 
   try {
-    const backend = await initBackend(spec.backend);
+    const backend: BackendInfo = { ...(await initBackend(spec.backend)) };
+    const threads = resolveThreads(spec.train.threads, backend.name);
+    backend.threads = threads.threads;
     const task = getTask(spec.task);
     const resolvedPruner = await resolveJobPruner(spec, options.pruner);
     const distillSpec = spec.train.distill;
@@ -73,6 +78,11 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
       teacher = null;
     }
 
+    log('info', `training on ${threads.reason}`);
+    if (threads.threads > 1) {
+      replicas = await ReplicaPool.start({ config, backend: backend.name as ReplicaBackend, count: threads.threads - 1 });
+    }
+
     const builtModel = (model = new GatedBert(config, { seed: spec.train.seed }));
     // A resume or an init_checkpoint sets the weights next (restoreStart); else the pretrained ones.
     if (pretrained && !resumed && spec.init_checkpoint === undefined) model.setWeights(pretrained.weights, pretrained.source.dir);
@@ -89,6 +99,7 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
       hooks,
       sparsity: () => sparsityReport(builtModel.gates).global,
       ...(distill && { distill }),
+      ...(replicas && { replicas }),
     }));
     await restoreStart(spec, { model, trainer, resumed, log });
     const pruner: AttachedPruner | null =
@@ -155,5 +166,6 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
   } finally {
     trainer?.optimizer.dispose();
     model?.dispose();
+    await replicas?.close();
   }
 }

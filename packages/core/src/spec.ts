@@ -89,6 +89,13 @@ export const TrainSpecSchema = Type.Object(
       PositiveInt('Examples per forward/backward pass; gradients are accumulated up to batch_size. Default: batch_size, or less where memory requires.'),
     ),
     eval_batch_size: Type.Optional(PositiveInt('Examples per evaluation pass. Default: batch_size, or less where memory requires.')),
+    threads: Type.Optional(
+      PositiveInt(
+        'Threads for this job on the wasm and cpu backends: each step is split into one shard of rows per thread (replicas on worker threads; ' +
+          'the same count always gives the same results; another count changes them by float rounding). ' +
+          'Default: GBP_THREADS, else every core (gbp run gives each of its parallel jobs an equal share).',
+      ),
+    ),
     learning_rate: Type.Number({ exclusiveMinimum: 0, default: 5e-4, description: 'Peak learning rate of AdamW.' }),
     weight_decay: Type.Number({ minimum: 0, default: 0.01, description: 'Decoupled weight decay (not applied to biases, LayerNorm).' }),
     warmup_ratio: Fraction('Fraction of all steps spent warming up linearly from 0.', { default: 0.1 }),

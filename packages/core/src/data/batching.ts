@@ -77,3 +77,41 @@ function padBatch(examples: readonly EncodedExample[], group: readonly number[],
   });
   return { inputIds, typeIds, attentionMask, labels, batchSize, seqLen, tokens, indices: Int32Array.from(group) };
 }
+
+/** Token ids and masks of a batch's rows, row-major (what the forward pass reads). */
+export type BatchInput = Pick<Batch, 'inputIds' | 'typeIds' | 'attentionMask' | 'batchSize' | 'seqLen'>;
+
+/** Rows [start, end) of `input`, trimmed to the longest real sequence among them (at least one column). */
+export function sliceInput(input: BatchInput, start: number, end: number): BatchInput {
+  const T = input.seqLen;
+  let len = 1;
+  for (let r = start; r < end; r++) {
+    for (let c = T - 1; c >= len; c--) {
+      if (input.attentionMask[r * T + c] !== 0) {
+        len = c + 1;
+        break;
+      }
+    }
+  }
+  const rows = end - start;
+  const take = <A extends Int32Array | Float32Array>(src: A, make: (n: number) => A): A => {
+    const out = make(rows * len);
+    for (let r = 0; r < rows; r++) out.set(src.subarray((start + r) * T, (start + r) * T + len), r * len);
+    return out;
+  };
+  return {
+    inputIds: take(input.inputIds, (n) => new Int32Array(n)),
+    typeIds: take(input.typeIds, (n) => new Int32Array(n)),
+    attentionMask: take(input.attentionMask, (n) => new Float32Array(n)),
+    batchSize: rows,
+    seqLen: len,
+  };
+}
+
+/** Rows [start, end) of a batch (a micro-batch or a thread's shard), trimmed like sliceInput. */
+export function sliceBatch(batch: Batch, start: number, end: number): Batch {
+  const input = sliceInput(batch, start, end);
+  let tokens = 0;
+  for (let i = 0; i < input.attentionMask.length; i++) tokens += input.attentionMask[i]!;
+  return { ...input, labels: batch.labels.slice(start, end), indices: batch.indices.slice(start, end), tokens };
+}

@@ -15,4 +15,4 @@ export {
   type LoadTokenizerOptions,
   type WordPieceTokenizer,
 } from './tokenizer.js';
-export { makeBatches, type Batch, type EncodedExample, type MakeBatchesOptions } from './batching.js';
+export { makeBatches, sliceBatch, sliceInput, type Batch, type BatchInput, type EncodedExample, type MakeBatchesOptions } from './batching.js';

@@ -228,15 +228,42 @@ export function lossAndGradients(
   input: ModelInput & { labels: Float32Array },
   options: ForwardOptions & { divisor: number; distill?: DistillTarget },
 ): { value: tf.Scalar; grads: tf.Tensor[] } {
-  const index = new Map(model.specs.map((s, i) => [s.name, i]));
   return tf.tidy(() => {
     const inputs = model.specs.map((s) => (s.gate !== undefined ? model.gateOf(s.name)!.effective() : model.param(s.name)));
+    return lossAndGradientsAt(model.config, model.specs, inputs, input, options);
+  });
+}
+
+/**
+ * `lossAndGradients` at given parameter values (`values[i]` for `specs[i]`; for a gated weight, its
+ * effective weight): what a replica on another thread computes from the weights it was sent.
+ */
+export function lossAndGradientsAt(
+  config: ModelConfig,
+  specs: readonly ParamSpec[],
+  values: readonly tf.Tensor[],
+  input: ModelInput & { labels: Float32Array },
+  options: ForwardOptions & { divisor: number; distill?: DistillTarget },
+): { value: tf.Scalar; grads: tf.Tensor[] } {
+  const index = new Map(specs.map((s, i) => [s.name, i]));
+  return tf.tidy(() => {
     const f = (...xs: tf.Tensor[]): tf.Scalar => {
-      const logits = forward(model.config, (name) => xs[index.get(name)!]!, input, options);
-      const n = model.config.num_labels;
+      const logits = forward(config, (name) => xs[index.get(name)!]!, input, options);
+      const n = config.num_labels;
       const sum = options.distill ? distillLossSum(logits, input.labels, n, options.distill) : lossSum(logits, input.labels, n);
       return tf.div(sum, options.divisor);
     };
-    return tf.valueAndGrads(f)(inputs);
+    return tf.valueAndGrads(f)([...values]);
   });
+}
+
+/**
+ * How many seeds one training forward pass draws from `dropoutSeed` (one per dropout site; none
+ * without dropout). Threads draw a micro-batch's seeds ahead, in the order one thread would.
+ */
+export function dropoutDrawsPerForward(config: ModelConfig): number {
+  if (config.dropout_rate <= 0) return 0;
+  let draws = 2; // embeddings, pooler
+  for (let i = 0; i < config.num_layers; i++) draws += layerHeads(config, i) > 0 ? 3 : 2; // probs (with heads), attention output, FFN output
+  return draws;
 }

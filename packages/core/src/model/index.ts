@@ -19,7 +19,7 @@ export { readHfConfig, parseHfConfig, MAX_POSITIONS, type HfModelConfig, type Hf
 export { importHfFolder, convertHfWeights, freshClassifierWeights, HF_FILES, type HfImport, type HfImportOptions } from './hf-import.js';
 export { exportHfFolder, bertShapeFields, toHfCheckpoint, checkExportTarget, hfName, HF_DTYPES, type HfDtype, type HfExportSource, type HfExportOptions, type HfExportResult, type HfCheckpoint } from './hf-export.js';
 export { toBertWidths, type BertWidths } from './bert-widths.js';
-export { InferenceModel } from './inference.js';
+export { InferenceModel, type PredictResult } from './inference.js';
 export { lossSum, distillLossSum, type DistillTarget } from './loss.js';
 export { writeModelFolder, readModelFolder, isModelFolder, readCompactionReport, MODEL_FILES, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelFolderConfig, type ModelFolderContents } from './folder.js';
 export { flopsPerToken, type CompactionReport } from './compaction-report.js';

@@ -10,6 +10,16 @@ import { forward, forwardOutputs, initialValue, type ForwardOutputs, type ModelI
 import { readModelFolder } from './folder.js';
 import type { NamedTensor } from './safetensors.js';
 import { checkWeights } from './weights.js';
+import { sliceInput } from '../data/batching.js';
+import { shardRows } from '../parallel/micro-batches.js';
+import { ReplicaPool, type ReplicaBackend } from '../parallel/replica-pool.js';
+import { resolveThreads, type ThreadsChoice } from '../parallel/threads.js';
+
+/** `predict`'s result: logits [rows, num_labels] and, when asked, the pooled output [rows, d_model], row-major. */
+export interface PredictResult {
+  logits: Float32Array;
+  pooled?: Float32Array;
+}
 
 export class InferenceModel {
   readonly numParams: number;
@@ -62,13 +72,79 @@ export class InferenceModel {
     return tf.tidy(() => forwardOutputs(this.config, (name) => this.param(name), input, { training: false }));
   }
 
+  private pool: ReplicaPool | undefined;
+
+  /** Threads `predict` uses: this one and its replicas. */
+  get threads(): number {
+    return 1 + (this.pool?.size ?? 0);
+  }
+
+  /**
+   * Makes later `predict` calls split a batch's rows among `requested` threads (default: GBP_THREADS,
+   * else every core), each replica holding a copy of the weights. Only on the wasm and cpu backends;
+   * elsewhere it stays at one thread, and the returned reason says why.
+   */
+  async useThreads(requested?: number): Promise<ThreadsChoice> {
+    await this.pool?.close();
+    this.pool = undefined;
+    const choice = resolveThreads(requested, tf.getBackend());
+    if (choice.threads > 1) {
+      const pool = await ReplicaPool.start({ config: this.config, backend: tf.getBackend() as ReplicaBackend, count: choice.threads - 1 });
+      const specs = parameterSpecs(this.config);
+      pool.publish((i) => this.param(specs[i]!.name).dataSync() as Float32Array);
+      this.pool = pool;
+    }
+    return choice;
+  }
+
+  /** Logits (and the pooled output) of `input`, its rows split among the threads (see useThreads). */
+  async predict(input: ModelInput, options: { pooled?: boolean } = {}): Promise<PredictResult> {
+    const shards = shardRows(input.batchSize, this.threads);
+    const pool = this.pool;
+    if (shards.length === 1 || pool === undefined) return this.predictHere(input, options);
+    const others = shards.slice(1).map(([start, end], r) => pool.logits(r, sliceInput(input, start, end), options));
+    let own: PredictResult | undefined;
+    let ownError: unknown;
+    try {
+      own = this.predictHere(sliceInput(input, shards[0]![0], shards[0]![1]), options);
+    } catch (error) {
+      ownError = error;
+    }
+    const settled = await Promise.allSettled(others);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (ownError !== undefined || failed) throw ownError ?? failed!.reason;
+    const parts = [own!, ...settled.map((r) => (r as PromiseFulfilledResult<PredictResult>).value)];
+    const join = (pick: (p: PredictResult) => Float32Array) => {
+      const out = new Float32Array(parts.reduce((n, p) => n + pick(p).length, 0));
+      let at = 0;
+      for (const p of parts) {
+        out.set(pick(p), at);
+        at += pick(p).length;
+      }
+      return out;
+    };
+    return { logits: join((p) => p.logits), ...(options.pooled && { pooled: join((p) => p.pooled!) }) };
+  }
+
+  private predictHere(input: ModelInput, options: { pooled?: boolean }): PredictResult {
+    const outputs = this.outputs(input);
+    try {
+      return { logits: outputs.logits.dataSync() as Float32Array, ...(options.pooled && { pooled: outputs.pooled.dataSync() as Float32Array }) };
+    } finally {
+      tf.dispose([outputs.hidden, outputs.pooled, outputs.logits]);
+    }
+  }
+
   private param(name: string): tf.Tensor {
     const t = this.tensors.get(name);
     if (t === undefined) throw new Error(`InferenceModel has no parameter '${name}'`);
     return t;
   }
 
+  /** Frees the weights and stops the replicas (their threads end without waiting). */
   dispose(): void {
     for (const t of this.tensors.values()) t.dispose();
+    void this.pool?.close();
+    this.pool = undefined;
   }
 }

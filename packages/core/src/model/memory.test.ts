@@ -127,8 +127,8 @@ describe('training memory estimate (wasm heap)', () => {
     const trainer = makeTrainer(model, 4, { batch_size: 3, micro_batch_size: 1, examples: 3 });
     try {
       const batch = makeBatches(examplesOf(4, 3), 3, { padId: 0 })[0]!;
-      const profile = await tf.profile(() => {
-        tf.dispose(trainer.computeGradients(batch).grads);
+      const profile = await tf.profile(async () => {
+        tf.dispose((await trainer.computeGradients(batch)).grads);
         return [];
       });
       // The step's last kernels are the additions of the third micro-batch's gradients to the sums.

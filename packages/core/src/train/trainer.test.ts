@@ -148,12 +148,12 @@ describe('Trainer', () => {
     dispose();
   });
 
-  it('gradient accumulation over micro-batches equals the full batch', () => {
+  it('gradient accumulation over micro-batches equals the full batch', async () => {
     const { trainer, dispose } = makeTrainer(trainSpec({ micro_batch_size: 5 }), { dropout: 0 });
     const full = makeTrainer(trainSpec(), { dropout: 0 });
     const batch = makeBatches(synthetic(16, 3), 16, { padId: 0 })[0]!;
-    const a = trainer.computeGradients(batch);
-    const b = full.trainer.computeGradients(batch);
+    const a = await trainer.computeGradients(batch);
+    const b = await full.trainer.computeGradients(batch);
     expect(a.loss).toBeCloseTo(b.loss, 5);
     a.grads.forEach((g, i) => {
       const x = g.dataSync();
@@ -171,7 +171,7 @@ describe('Trainer', () => {
     full.dispose();
   });
 
-  it('distilling, each row of a shuffled batch trains towards its own example\'s teacher logits, over micro-batches too', () => {
+  it('distilling, each row of a shuffled batch trains towards its own example\'s teacher logits, over micro-batches too', async () => {
     const examples = synthetic(64, 1);
     // Distinct logits per example: a row paired with another example's would change the loss.
     const teacherLogits = Float32Array.from({ length: 64 * 2 }, (_, i) => Math.sin(i * 1.7) * 3);
@@ -182,7 +182,7 @@ describe('Trainer', () => {
     const rows = new Float32Array(32);
     batch.indices.forEach((example, row) => rows.set(teacherLogits.subarray(2 * example, 2 * example + 2), 2 * row));
     const expected = tf.tidy(() => distillLossSum(model.logits(batch, { training: false }), batch.labels, 2, { ...distill, teacherLogits: rows }).dataSync()[0]! / 16);
-    const { loss, grads } = trainer.computeGradients(batch);
+    const { loss, grads } = await trainer.computeGradients(batch);
     expect(loss).toBeCloseTo(expected, 5);
     tf.dispose(grads);
     dispose();

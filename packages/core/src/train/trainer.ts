@@ -9,14 +9,19 @@ import { Rng, type RngState } from '../rng.js';
 import type { HookRegistry } from '../hooks/registry.js';
 import type { EpochRecord, Metrics } from '../events.js';
 import type { TrainSpec } from '../spec.js';
-import { makeBatches, type Batch, type EncodedExample } from '../data/index.js';
-import { lossAndGradients, type GatedBert } from '../model/encoder.js';
+import { makeBatches, sliceBatch, type Batch, type EncodedExample } from '../data/index.js';
+
+export { sliceBatch };
+import { dropoutDrawsPerForward, lossAndGradients, type GatedBert } from '../model/encoder.js';
 import { lossSum, type DistillTarget } from '../model/loss.js';
 import { autoEvalBatchSize, autoMicroBatchSize } from '../model/memory.js';
 import { AdamW, assignFrom } from './adamw.js';
 import { clipByGlobalNorm } from './clip.js';
 import { learningRateAt, makeLrSchedule, type LrSchedule } from './schedule.js';
 import { epochDone, gradientsReady, startEpoch, stepDone } from './hook_order.js';
+import { accumulateGradients } from '../parallel/accumulate.js';
+import { shardRows, type MicroBatch } from '../parallel/micro-batches.js';
+import type { ReplicaPool } from '../parallel/replica-pool.js';
 
 export { AbortError };
 
@@ -65,6 +70,8 @@ export interface TrainerOptions {
   sparsity: () => number;
   /** Train towards a teacher as well as the labels (train.distill); eval losses stay the task loss. */
   distill?: TrainerDistill;
+  /** Threads besides this one (train.threads - 1), started by the caller, who closes them. */
+  replicas?: ReplicaPool;
 }
 
 /** Distillation settings with the teacher's logits of every training example, computed before training. */
@@ -99,39 +106,6 @@ export interface TrainerState {
   weights: Record<string, Float32Array>;
   masks: Record<string, Float32Array>;
   optimizer: ReturnType<AdamW['state']>;
-}
-
-/** Column slice [start, end) of a batch's rows, trimmed to the longest real sequence among them. */
-export function sliceBatch(batch: Batch, start: number, end: number): Batch {
-  const T = batch.seqLen;
-  let len = 1;
-  for (let r = start; r < end; r++) {
-    for (let c = T - 1; c >= len; c--) {
-      if (batch.attentionMask[r * T + c] !== 0) {
-        len = c + 1;
-        break;
-      }
-    }
-  }
-  const rows = end - start;
-  const take = <A extends Int32Array | Float32Array>(src: A, make: (n: number) => A): A => {
-    const out = make(rows * len);
-    for (let r = 0; r < rows; r++) out.set(src.subarray((start + r) * T, (start + r) * T + len), r * len);
-    return out;
-  };
-  const attentionMask = take(batch.attentionMask, (n) => new Float32Array(n));
-  let tokens = 0;
-  for (let i = 0; i < attentionMask.length; i++) tokens += attentionMask[i]!;
-  return {
-    inputIds: take(batch.inputIds, (n) => new Int32Array(n)),
-    typeIds: take(batch.typeIds, (n) => new Int32Array(n)),
-    attentionMask,
-    labels: batch.labels.slice(start, end),
-    indices: batch.indices.slice(start, end),
-    batchSize: rows,
-    seqLen: len,
-    tokens,
-  };
 }
 
 export class Trainer {
@@ -202,9 +176,9 @@ export class Trainer {
     return this.position.epoch > this.spec.epochs;
   }
 
-  /** One optimizer step on `batch` (split into micro-batches); returns the batch's mean loss. */
+  /** One optimizer step on `batch` (split into micro-batches, and shards when threads > 1); returns the batch's mean loss. */
   async trainStep(batch: Batch): Promise<number> {
-    const grads = this.computeGradients(batch);
+    const grads = await this.computeGradients(batch);
     try {
       await gradientsReady(this.options.hooks, () => {
         const byGate = new Map<string, tf.Tensor2D>();
@@ -222,36 +196,94 @@ export class Trainer {
     return grads.loss;
   }
 
+  /** Threads computing a step: this one and the replicas. */
+  get threads(): number {
+    return 1 + (this.options.replicas?.size ?? 0);
+  }
+
   /**
    * Loss and gradients of the full batch (summed over micro-batches, each scaled by 1/batchSize).
    * Gradients are in `model.specs` order; for a gated weight it is ∂L/∂(W⊙M), dense.
+   * With replicas, the batch's rows are cut into one contiguous shard per thread; this thread
+   * computes the first while the replicas compute the others, and the shard sums are added in
+   * shard order (so a given thread count always gives the same sum).
    */
-  computeGradients(batch: Batch): { loss: number; grads: tf.Tensor[] } {
-    const micro = Math.max(1, Math.min(this.spec.micro_batch_size ?? this.defaultMicroBatch(batch), batch.batchSize));
-    const seedSource = () => this.dropoutRng.seed();
-    let accumulated: tf.Tensor[] | null = null;
-    let lossTotal = 0;
-    for (let start = 0; start < batch.batchSize; start += micro) {
-      const end = Math.min(batch.batchSize, start + micro);
-      const part = micro >= batch.batchSize ? batch : sliceBatch(batch, start, end);
-      const distill = this.distillTarget(part.indices);
-      const { value, grads } = lossAndGradients(this.model, part, { training: true, dropoutSeed: seedSource, divisor: batch.batchSize, ...(distill && { distill }) });
-      lossTotal += value.dataSync()[0]!;
-      value.dispose();
-      if (accumulated === null) {
-        accumulated = grads;
-      } else {
-        // One gradient at a time, freeing both addends at once: the sum reuses their space instead of
-        // holding three copies of every gradient and fragmenting the wasm heap.
-        accumulated = accumulated.map((g, i) => {
-          const sum = tf.add(g, grads[i]!);
-          g.dispose();
-          grads[i]!.dispose();
-          return sum;
-        });
-      }
+  async computeGradients(batch: Batch): Promise<{ loss: number; grads: tf.Tensor[] }> {
+    const shards = this.planShards(batch);
+    const replicas = this.options.replicas;
+    if (shards.length === 1 || replicas === undefined) return this.shardGradients(shards[0]!, batch.batchSize);
+    this.publishWeights(replicas);
+    const others = shards.slice(1).map((micros, r) => replicas.gradients(r, micros, batch.batchSize));
+    // Settled before anything is thrown, so no replica is left writing into its buffer unobserved.
+    let own: { loss: number; grads: tf.Tensor[] } | undefined;
+    let ownError: unknown;
+    try {
+      own = this.shardGradients(shards[0]!, batch.batchSize);
+    } catch (error) {
+      ownError = error;
     }
-    return { loss: lossTotal, grads: accumulated! };
+    const settled = await Promise.allSettled(others);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (ownError !== undefined || failed) {
+      if (own) tf.dispose(own.grads);
+      throw ownError ?? failed!.reason;
+    }
+    let loss = own!.loss;
+    const grads = own!.grads;
+    settled.forEach((s, r) => {
+      loss += (s as PromiseFulfilledResult<number>).value;
+      for (let i = 0; i < grads.length; i++) {
+        const part = tf.tensor(replicas.gradientOf(r, i), grads[i]!.shape, 'float32');
+        const sum = tf.add(grads[i]!, part);
+        grads[i]!.dispose();
+        part.dispose();
+        grads[i] = sum;
+      }
+    });
+    return { loss, grads };
+  }
+
+  /** One shard's gradients on this thread. */
+  private shardGradients(micros: readonly MicroBatch[], divisor: number): { loss: number; grads: tf.Tensor[] } {
+    return accumulateGradients(micros, (micro, dropoutSeed) =>
+      lossAndGradients(this.model, micro.batch, { training: true, dropoutSeed, divisor, ...(micro.distill && { distill: micro.distill }) }),
+    );
+  }
+
+  /**
+   * The batch's shards (one per thread, fewer when rows are fewer) and their micro-batches, with the
+   * dropout seeds each forward draws, taken in the order one thread would draw them.
+   */
+  private planShards(batch: Batch): MicroBatch[][] {
+    const draws = dropoutDrawsPerForward(this.model.config);
+    return shardRows(batch.batchSize, this.threads).map(([start, end]) => {
+      const rows = end - start;
+      const micro = Math.max(1, Math.min(this.spec.micro_batch_size ?? this.defaultMicroBatch(batch.seqLen, rows), rows));
+      const micros: MicroBatch[] = [];
+      for (let from = start; from < end; from += micro) {
+        const to = Math.min(end, from + micro);
+        const part = from === 0 && to === batch.batchSize ? batch : sliceBatch(batch, from, to);
+        const seeds = Array.from({ length: draws }, () => this.dropoutRng.seed());
+        const distill = this.distillTarget(part.indices);
+        micros.push({ batch: part, seeds, ...(distill && { distill }) });
+      }
+      return micros;
+    });
+  }
+
+  /** Sends the replicas the weights this thread trains with (W ⊙ M for gated weights). */
+  private publishWeights(replicas: ReplicaPool): void {
+    replicas.publish((i) => {
+      const spec = this.model.specs[i]!;
+      const gate = this.model.gateOf(spec.name);
+      if (gate === undefined) return this.model.param(spec.name).dataSync() as Float32Array;
+      const effective = gate.effective();
+      try {
+        return effective.dataSync() as Float32Array;
+      } finally {
+        effective.dispose();
+      }
+    });
   }
 
   /** The teacher's logits of the examples `indices` (a micro-batch's rows), when distilling. */
@@ -265,11 +297,11 @@ export class Trainer {
   }
 
   /**
-   * Without train.micro_batch_size: the whole batch, except on wasm, whose heap stops at 4 GB, where
+   * Without train.micro_batch_size: the whole shard, except on wasm, whose heap stops at 4 GB, where
    * it is the largest micro-batch whose activations fit (small at 32 x 128 needs ~6 GB at once).
    */
-  private defaultMicroBatch(batch: Batch): number {
-    return tf.getBackend() === 'wasm' ? autoMicroBatchSize(this.model.config, batch.seqLen, batch.batchSize) : batch.batchSize;
+  private defaultMicroBatch(seqLen: number, rows: number): number {
+    return tf.getBackend() === 'wasm' ? autoMicroBatchSize(this.model.config, seqLen, rows) : rows;
   }
 
   /** train.batch_size, except on wasm, where the forward pass of a batch (all of it kept until the batch is done) must fit the heap. */
@@ -311,21 +343,35 @@ export class Trainer {
     let filled = 0;
     let lossSumTotal = 0;
     let lastReport = 0;
-    for (const batch of batches) {
+    const replicas = this.options.replicas;
+    if (replicas) this.publishWeights(replicas);
+    // One batch per thread at a time: this thread takes the first of each round, replicas the rest.
+    // Results are taken in batch order, so threads change neither the metrics nor the loss.
+    for (let round = 0; round < batches.length; round += this.threads) {
       await yieldToEventLoop();
       if (signal?.aborted) return null;
-      const [logitsT, lossT] = tf.tidy(() => {
-        const logits = this.model.logits(batch, { training: false });
-        return [logits, lossSum(logits, batch.labels, numLabels)] as const;
-      });
-      const logits = logitsT.dataSync();
-      lossSumTotal += lossT.dataSync()[0]!;
-      tf.dispose([logitsT, lossT]);
-      for (let r = 0; r < batch.batchSize; r++) {
-        predictions[filled + r] = numLabels === 1 ? logits[r]! : argmax(logits, r * numLabels, numLabels);
-        labels[filled + r] = batch.labels[r]!;
+      const roundBatches = batches.slice(round, round + this.threads);
+      const others = roundBatches.slice(1).map((batch, r) => replicas!.logits(r, batch, { labels: batch.labels }));
+      let own: { logits: Float32Array; lossSum?: number } | undefined;
+      let ownError: unknown;
+      try {
+        own = this.batchLogits(roundBatches[0]!);
+      } catch (error) {
+        ownError = error;
       }
-      filled += batch.batchSize;
+      const settled = await Promise.allSettled(others);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (ownError !== undefined || failed) throw ownError ?? failed!.reason;
+      const results = [own!, ...settled.map((r) => (r as PromiseFulfilledResult<{ logits: Float32Array; lossSum?: number }>).value)];
+      roundBatches.forEach((batch, k) => {
+        const { logits, lossSum: batchLoss } = results[k]!;
+        lossSumTotal += batchLoss!;
+        for (let r = 0; r < batch.batchSize; r++) {
+          predictions[filled + r] = numLabels === 1 ? logits[r]! : argmax(logits, r * numLabels, numLabels);
+          labels[filled + r] = batch.labels[r]!;
+        }
+        filled += batch.batchSize;
+      });
       const now = Date.now();
       if (now - lastReport > 250 || filled === set.examples.length) {
         lastReport = now;
@@ -334,6 +380,19 @@ export class Trainer {
     }
     const metrics = this.options.computeMetrics(predictions.subarray(0, filled), labels.subarray(0, filled));
     return { split: set.split, loss: lossSumTotal / Math.max(1, filled), metrics };
+  }
+
+  /** Logits and loss sum of one evaluation batch on this thread. */
+  private batchLogits(batch: Batch): { logits: Float32Array; lossSum: number } {
+    const [logitsT, lossT] = tf.tidy(() => {
+      const logits = this.model.logits(batch, { training: false });
+      return [logits, lossSum(logits, batch.labels, this.model.config.num_labels)] as const;
+    });
+    try {
+      return { logits: logitsT.dataSync() as Float32Array, lossSum: lossT.dataSync()[0]! };
+    } finally {
+      tf.dispose([logitsT, lossT]);
+    }
   }
 
   private callbacks: TrainerCallbacks | undefined;
