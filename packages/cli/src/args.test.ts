@@ -89,6 +89,12 @@ describe('run flags', () => {
     expect(overridesFromFlags(parse('--data-dir', 'a').flags, { GBP_DATA_DIR: 'b' }).dataDir).toBe('a');
   });
 
+  it('--threads sets train.threads of every job; a bad value is refused by name', () => {
+    expect(overridesFromFlags(parse('p.yaml', '--threads', '2').flags, {}).set?.train?.threads).toBe(2);
+    expect(overridesFromFlags(parse('p.yaml').flags, {}).set?.train).not.toHaveProperty('threads');
+    expect(usage('--threads', '0')).toBe("gbp run: --threads must be a positive integer, got '0'");
+  });
+
   it('-g/--granularity sets the pruning.granularity axis, one job per value', () => {
     const { flags } = parse('p.yaml', '-g', 'weight,block', '--granularity', 'structured');
     expect(flags.granularity).toEqual(['weight', 'block', 'structured']);

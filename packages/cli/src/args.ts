@@ -7,7 +7,7 @@
  */
 import { BACKEND_NAMES, GRANULARITIES, MODEL_SIZES, TASK_NAMES } from '@gbp/core';
 import { BENCH_MODES } from './bench/shapes.js';
-import { BENCH_RUNTIMES, DEFAULT_ORT_THREADS } from './bench/runtimes.js';
+import { BENCH_RUNTIMES, DEFAULT_BENCH_THREADS } from './bench/runtimes.js';
 
 export class UsageError extends Error {
   readonly exitCode = 2;
@@ -56,6 +56,7 @@ export const RUN_FLAGS = [
   { key: 'maxParallelJobs', names: ['--max-parallel-jobs'], kind: 'int', arg: 'N', help: 'at most N jobs at once (implies --parallel)' },
   { key: 'dataDir', names: ['--data-dir'], kind: 'string', arg: 'DIR', help: 'GLUE data folder (env GBP_DATA_DIR; else the file\'s data.dir; else the Hub)' },
   { key: 'backend', names: ['--backend'], kind: 'string', arg: 'NAME', choices: BACKEND_NAMES, help: 'TF.js backend' },
+  { key: 'threads', names: ['--threads'], kind: 'int', arg: 'N', help: 'threads per job on wasm/cpu (train.threads; default: env GBP_THREADS, else the cores divided among the jobs running at once)' },
   { key: 'output', names: ['--output'], kind: 'string', arg: 'DIR', help: 'results root (default: the file\'s run.output, else results)' },
   { key: 'resume', names: ['--resume'], kind: 'bool', help: 'skip finished jobs, resume the others from their checkpoints' },
   { key: 'force', names: ['--force'], kind: 'bool', help: 'write into a non-empty folder gbp did not make (never overwriting what is there)' },
@@ -106,7 +107,7 @@ export const BENCH_FLAGS = [
   { key: 'seq', names: ['--seq'], kind: 'list', arg: 'T[,T]', check: positiveInt, help: 'sequence lengths in tokens (replace the mode\'s)' },
   { key: 'backend', names: ['--backend'], kind: 'string', arg: 'NAME', choices: BACKEND_NAMES, help: 'TF.js backend, default auto (as gbp run)' },
   { key: 'runtime', names: ['--runtime'], kind: 'list', arg: 'R[,R]', choices: BENCH_RUNTIMES, repeat: true, help: "what runs each target: tfjs (gbp's forward pass on --backend, the default) and/or onnx (onnxruntime-node on the target's ONNX export)" },
-  { key: 'threads', names: ['--threads'], kind: 'list', arg: 'N[,N]', check: positiveInt, repeat: true, help: `onnxruntime intra-op threads, one onnx run per value (default ${DEFAULT_ORT_THREADS}, like gbp's single-threaded wasm)` },
+  { key: 'threads', names: ['--threads'], kind: 'list', arg: 'N[,N]', check: positiveInt, repeat: true, help: `threads, one run per value: gbp's replicas (tfjs on wasm/cpu) and onnxruntime's intra-op threads (default ${DEFAULT_BENCH_THREADS}, so runs compare like for like)` },
   { key: 'repeats', names: ['--repeats'], kind: 'int', arg: 'N', help: 'timed rounds per shape; each runs every target once (default 10)' },
   { key: 'warmup', names: ['--warmup'], kind: 'int', arg: 'N', help: 'untimed runs per target and shape first (default 2)' },
   { key: 'json', names: ['--json'], kind: 'string', arg: 'FILE', help: 'also write the results as JSON (bench.json format)' },
@@ -123,6 +124,7 @@ export const INFER_FLAGS = [
   { key: 'batch', names: ['--batch'], kind: 'int', arg: 'N', help: 'rows per batch (default 32)' },
   { key: 'task', names: ['--task'], kind: 'string', arg: 'TASK', choices: TASK_NAMES, help: "GLUE task whose metrics score labelled rows (default: the model's task)" },
   { key: 'backend', names: ['--backend'], kind: 'string', arg: 'NAME', choices: BACKEND_NAMES, help: 'TF.js backend, default auto (as gbp run)' },
+  { key: 'threads', names: ['--threads'], kind: 'int', arg: 'N', help: "threads on wasm/cpu: each batch's rows split among them (default: env GBP_THREADS, else every core)" },
   { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },
 ] as const satisfies readonly FlagSpec[];
 

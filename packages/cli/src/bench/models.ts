@@ -12,10 +12,6 @@ import type { TargetSource } from './targets.js';
 /** Seed of a preset's random weights: the same model every run. */
 export const PRESET_SEED = 0;
 
-export const presetModel = (size: ModelSize): BenchModel => InferenceModel.random(resolveModelConfig({ size }), PRESET_SEED);
-
-export const loadModelFolder = (dir: string): Promise<BenchModel> => InferenceModel.fromFolder(dir);
-
 /**
  * A preset's weights as plain arrays: GatedBert draws them with the same seeded init, in the same
  * order, as InferenceModel.random, so both runtimes measure the same model.
@@ -27,6 +23,30 @@ function presetWeights(config: ModelConfig): Map<string, NamedTensor> {
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * `model` predicting on `threads` threads (its batch's rows split among replicas): refused where the
+ * backend has threads of its own, rather than measuring one thread under a label that says more.
+ */
+async function threadedModel(model: InferenceModel, threads: number): Promise<BenchModel> {
+  try {
+    const choice = await model.useThreads(threads);
+    if (choice.threads !== threads) throw new Error(`tfjs with ${threads} threads: ${choice.reason}; --threads applies to tfjs on wasm and cpu (and to onnx)`);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return {
+    config: model.config,
+    numParams: model.numParams,
+    weightBytes: model.weightBytes,
+    logits: async (input) => {
+      const { logits } = await model.predict(input);
+      return { dataSync: () => logits, dispose: () => undefined };
+    },
+    dispose: () => model.dispose(),
+  };
 }
 
 /** The config and ONNX bytes of a target; one per target, shared by its onnx variants. */
@@ -46,7 +66,10 @@ export async function onnxSource(source: TargetSource): Promise<OnnxSource> {
 
 /** `source` on `variant`'s runtime; `onnx` reads the target's ONNX bytes from `onnxOf` (cached by the caller). */
 export async function loadOnVariant(source: TargetSource, variant: RuntimeVariant, onnxOf: (source: TargetSource) => Promise<OnnxSource>): Promise<BenchModel> {
-  if (variant.runtime === 'tfjs') return source.kind === 'preset' ? presetModel(source.preset) : loadModelFolder(source.path);
+  if (variant.runtime === 'tfjs') {
+    const model = source.kind === 'preset' ? InferenceModel.random(resolveModelConfig({ size: source.preset }), PRESET_SEED) : await InferenceModel.fromFolder(source.path);
+    return variant.threads === 1 ? model : threadedModel(model, variant.threads);
+  }
   const { config, bytes, params } = await onnxOf(source);
   return onnxBenchModel(config, bytes, params, variant.threads, `the ONNX export of ${source.label}`);
 }

@@ -79,7 +79,8 @@ export async function runBench(sources: readonly TargetSource[], shapes: readonl
       label,
       target: source.label,
       runtime: variant.runtime,
-      ...(variant.runtime === 'onnx' && { threads: variant.threads }),
+      // Rows of one-thread tfjs say nothing, as bench files did before threads.
+      ...((variant.runtime === 'onnx' || variant.threads !== 1) && { threads: variant.threads }),
       params: targets[i]!.model.numParams,
       weightBytes: targets[i]!.model.weightBytes,
       ...(source.kind === 'folder' && { path: source.path }),

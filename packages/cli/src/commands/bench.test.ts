@@ -77,7 +77,7 @@ describe('gbp bench arguments', () => {
     expect(loaded).toEqual([]);
   });
 
-  it('exits 2 for an unknown --runtime, a bad --threads, and --threads without onnx, before loading anything', async () => {
+  it('exits 2 for an unknown --runtime and a bad --threads, before loading anything; --threads alone applies to tfjs', async () => {
     const bad = io();
     expect(await main(['bench', 'tiny', '--runtime', 'tfjs,torch', '--threads', '0'], bad.value)).toBe(2);
     expect(bad.err().trim().split('\n')).toEqual([
@@ -85,12 +85,11 @@ describe('gbp bench arguments', () => {
       "gbp bench: --threads: '0' is not a positive integer",
     ]);
     const loaded: string[] = [];
+    const clock = fakeClock();
     const t = io();
-    const load = async (source: TargetSource) => (loaded.push(source.label), fakeModel(fakeClock(), source.label, 1));
-    await expect(benchCommand(['tiny', '--threads', '2', '--backend', 'cpu'], t.value, { load })).rejects.toThrow(
-      new UsageError("gbp bench: --threads sets onnxruntime's threads; give --runtime onnx (or tfjs,onnx) with it"),
-    );
-    expect(loaded).toEqual([]);
+    const load = async (source: TargetSource, variant: RuntimeVariant) => (loaded.push(`${source.label} ${variantName(variant)}`), fakeModel(clock, source.label, 1));
+    expect(await benchCommand(['tiny', '--threads', '2', '--batch', '1', '--seq', '8', '--repeats', '1', '--warmup', '1', '--backend', 'cpu'], t.value, { load, now: clock.now })).toBe(0);
+    expect(loaded).toEqual(['tiny tfjs x2']);
   });
 
   it('refuses --json naming a folder before measuring', async () => {
@@ -136,19 +135,22 @@ describe('gbp bench on fake models', () => {
     expect(await benchCommand([pipeline, '--runtime', 'tfjs', '--runtime', 'onnx', '--threads', '1,2', '--batch', '8', '--seq', '32', '--repeats', '2', '--warmup', '1', '--backend', 'cpu', '--json', 'rt.json'], t.value, { load, now: clock.now })).toBe(0);
     const dense = join(pipeline, 'results_dense', 'model');
     const pruned = join(pipeline, 'results_pruned', 'model');
-    expect(loads).toEqual([`dense ${dense} tfjs`, `pruned ${pruned} tfjs`, `dense ${dense} onnx x1`, `pruned ${pruned} onnx x1`, `dense ${dense} onnx x2`, `pruned ${pruned} onnx x2`]);
-    expect(clock.log.slice(0, 6)).toEqual(['dense tfjs', 'pruned tfjs', 'dense onnx x1', 'pruned onnx x1', 'dense onnx x2', 'pruned onnx x2'].map((l) => `${l} 8x32`));
+    const order = ['tfjs', 'tfjs x2', 'onnx x1', 'onnx x2'].flatMap((v) => [`dense ${v}`, `pruned ${v}`]);
+    expect(loads).toEqual(order.map((l) => l.replace(/^(dense|pruned) /, (_, name: string) => `${name} ${name === 'dense' ? dense : pruned} `)));
+    expect(clock.log.slice(0, 8)).toEqual(order.map((l) => `${l} 8x32`));
     const rows = readBenchFile(join(dir, 'rt.json')).rows;
     expect(rows.map((r) => [r.target, r.path, r.runtime, r.threads, r.median_ms, r.speedup])).toEqual([
       ['dense', dense, 'tfjs', undefined, 40, 1],
       ['pruned', pruned, 'tfjs', undefined, 10, 4],
+      ['dense', dense, 'tfjs', 2, 40, 1],
+      ['pruned', pruned, 'tfjs', 2, 10, 4],
       ['dense', dense, 'onnx', 1, 5, 8],
       ['pruned', pruned, 'onnx', 1, 5, 8],
       ['dense', dense, 'onnx', 2, 10, 4],
       ['pruned', pruned, 'onnx', 2, 10, 4],
     ]);
     expect(t.out()).toMatch(/^pruned\s+onnx x2\s+8\s+32\s+10\.0\s/m);
-    expect(t.err()).toContain('batch 8 x seq 32: round 2/2: dense (tfjs) 40.0 ms, pruned (tfjs) 10.0 ms, dense (onnx x1) 5.00 ms');
+    expect(t.err()).toContain('batch 8 x seq 32: round 2/2: dense (tfjs) 40.0 ms, pruned (tfjs) 10.0 ms, dense (tfjs x2) 40.0 ms, pruned (tfjs x2) 10.0 ms, dense (onnx x1) 5.00 ms');
   });
 
   it('stops on a signal between runs: exit 130, no JSON written', async () => {
@@ -215,7 +217,18 @@ describe('gbp bench on the real backend', () => {
     expect(rows[0]!.path).toBe(rows[2]!.path);
     expect(rows[1]!.path).toBe(rows[3]!.path);
     for (const row of rows) expect(row.median_ms).toBeGreaterThan(0);
-    expect(t.out()).toContain('(tfjs on wasm, onnx on onnxruntime-node (x threads), 2 rounds per shape');
+    expect(t.out()).toContain("(tfjs on wasm (x threads: gbp's replicas), onnx on onnxruntime-node (x intra-op threads), 2 rounds per shape");
+  });
+
+  it('--threads 1,2 on tfjs splits each batch among replicas: same model, one row per thread count', async () => {
+    const t = io();
+    expect(await main(['bench', 'tiny', '--threads', '1,2', '--batch', '4', '--seq', '16', '--repeats', '2', '--warmup', '1', '--backend', 'wasm', '--json', 'threads.json'], t.value)).toBe(0);
+    const rows = readBenchFile(join(dir, 'threads.json')).rows;
+    expect(rows.map((r) => [r.target, r.runtime, r.threads, r.params])).toEqual([
+      ['tiny', 'tfjs', undefined, modelInfo({ size: 'tiny' }).num_params],
+      ['tiny', 'tfjs', 2, modelInfo({ size: 'tiny' }).num_params],
+    ]);
+    expect(t.out()).toMatch(/^tiny\s+tfjs x2\s+4\s+16\s/m);
   });
 
   it('exits 2 naming the file when a model folder cannot be loaded, measuring nothing', async () => {

@@ -37,7 +37,6 @@ export async function benchCommand(argv: readonly string[], io: CommandIO, injec
     ...(flags.seq !== undefined && { seq: flags.seq.map(Number) }),
   });
   const runtimes = (flags.runtime ?? ['tfjs']) as BenchRuntime[];
-  if (flags.threads !== undefined && !runtimes.includes('onnx')) throw new UsageError('gbp bench: --threads sets onnxruntime\'s threads; give --runtime onnx (or tfjs,onnx) with it');
   const variants = runtimeVariants(runtimes, flags.threads?.map(Number));
   const jsonFile = flags.json === undefined ? undefined : resolve(io.cwd, flags.json);
   if (jsonFile && existsSync(jsonFile) && statSync(jsonFile).isDirectory()) throw new UsageError(`gbp bench: --json ${flags.json} is a folder; give a file name`);

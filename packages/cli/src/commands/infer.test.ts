@@ -91,6 +91,21 @@ describe.skipIf(!present)('gbp infer on the reference checkpoint', () => {
     expect(result.err).toMatch(/gbp infer: 4\/4 rows, [\d.]+ rows\/s/);
   });
 
+  it('--threads 2 splits each batch between two threads: the rows one thread gives, within float rounding', async () => {
+    const file = write('threads.jsonl', reference.texts.single.map((sentence, idx) => ({ idx, sentence })));
+    const one = await infer(['--model', 'gbp-model', '--input', file, '--pooled', '--threads', '1']);
+    const two = await infer(['--model', 'gbp-model', '--input', file, '--pooled', '--threads', '2']);
+    expect(two.code, two.err).toBe(0);
+    expect(one.err).toContain(', cpu, 1 thread (--threads)');
+    expect(two.err).toContain(', cpu, 2 threads (--threads)');
+    const [a, b] = [jsonl(one.out), jsonl(two.out)];
+    expect(b.map((r) => r.idx)).toEqual([0, 1, 2, 3]);
+    b.forEach((row, i) => {
+      expectClose(row.logits, a[i]!.logits as number[]);
+      expectClose(row.pooler_output, a[i]!.pooler_output as number[]);
+    });
+  });
+
   it("scores labelled rows with the model folder's task (sst2: accuracy) on stderr, stdout staying JSONL", async () => {
     // Every reference logit row has its maximum at class 0: labels 0, 0, 0, 1 are 3 of 4 right.
     expect(reference.cases.single.logits.map(argmax)).toEqual([0, 0, 0, 0]);

@@ -12,7 +12,7 @@ import { predictRows } from '../infer/predict.js';
 import type { CommandIO } from './io.js';
 import { EXIT } from './run.js';
 
-export const INFER_USAGE = 'Usage: gbp infer --model M (--input FILE.jsonl | --text TEXT [--pair TEXT]) [--output FILE] [--pooled] [--batch N] [--task TASK] [--backend NAME]';
+export const INFER_USAGE = 'Usage: gbp infer --model M (--input FILE.jsonl | --text TEXT [--pair TEXT]) [--output FILE] [--pooled] [--batch N] [--task TASK] [--backend NAME] [--threads N]';
 
 const INFER_INTRO = `Each input row is a JSON object with its text in GLUE's fields (sentence; sentence1, sentence2;
 question, sentence; premise, hypothesis; question1, question2) or text (and text_pair). Output: each
@@ -57,7 +57,8 @@ export async function inferCommand(argv: readonly string[], io: CommandIO): Prom
   const backend = await initBackend((flags.backend ?? 'auto') as BackendName);
   const model = InferenceModel.fromWeights(config, loaded.weights, loaded.task);
   const batchSize = flags.batch ?? DEFAULT_INFER_BATCH;
-  say(`${rows.length} row${rows.length === 1 ? '' : 's'}, ${flags.model} (${loaded.kind}, ${config.num_labels} outputs, max_len ${config.max_len}), batch ${batchSize}, ${backend.name}`);
+  const threads = await model.useThreads(flags.threads, '--threads');
+  say(`${rows.length} row${rows.length === 1 ? '' : 's'}, ${flags.model} (${loaded.kind}, ${config.num_labels} outputs, max_len ${config.max_len}), batch ${batchSize}, ${backend.name}, ${threads.reason}`);
 
   const controller = new AbortController();
   const detach = io.onSignals(() => controller.abort());

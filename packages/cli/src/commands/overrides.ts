@@ -15,6 +15,7 @@ export function overridesFromFlags(flags: RunFlags, env: NodeJS.ProcessEnv, cwd 
       ...(epochs !== undefined && { epochs }),
       ...(flags.batchSize !== undefined && { batch_size: flags.batchSize }),
       ...(flags.learningRate !== undefined && { learning_rate: flags.learningRate }),
+      ...(flags.threads !== undefined && { threads: flags.threads }),
     },
     pruning: {
       ...(flags.startSparsity !== undefined && { start_sparsity: flags.startSparsity }),

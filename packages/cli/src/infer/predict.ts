@@ -45,18 +45,15 @@ export async function* predictRows(
     const predictions = new Array<Prediction>(part.length);
     for (const batch of makeBatches(examples, options.batchSize, { padId: tokenizer.padId, groupByLength: true })) {
       options.signal?.throwIfAborted();
-      const outputs = model.outputs(batch);
-      try {
-        const logits = outputs.logits.arraySync();
-        const pooled = options.pooled ? outputs.pooled.arraySync() : undefined;
-        batch.indices.forEach((index, row) => {
-          predictions[index] = { logits: logits[row]!, ...(pooled && { pooled: pooled[row]! }) };
-        });
-      } finally {
-        outputs.hidden.dispose();
-        outputs.pooled.dispose();
-        outputs.logits.dispose();
-      }
+      const { logits, pooled } = await model.predict(batch, { pooled: options.pooled });
+      const labels = model.config.num_labels;
+      const width = model.config.d_model;
+      batch.indices.forEach((index, row) => {
+        predictions[index] = {
+          logits: Array.from(logits.subarray(row * labels, (row + 1) * labels)),
+          ...(pooled && { pooled: Array.from(pooled.subarray(row * width, (row + 1) * width)) }),
+        };
+      });
       done += batch.batchSize;
       options.onProgress?.(done);
       // lets a signal handler run between batches

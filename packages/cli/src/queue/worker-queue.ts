@@ -11,6 +11,7 @@ import { Worker, WaitingError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { writeJobPlots } from '../plots/results.js';
 import { defaultWorkerEntry, GpuPicker, startJobProcess, type JobProcess } from '../run/job-process.js';
+import { threadsShareEnv } from '../run/threads-share.js';
 import { QUEUE_DEFAULTS, QUEUE_NAME, type QueueEvent, type QueuedJob } from './protocol.js';
 import { redactQueueUrl, redisOptions } from './redis-url.js';
 import { fromOtherJobs, resumePoint, workFolder } from './worker-folder.js';
@@ -133,7 +134,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     try {
       const child = startJobProcess(spec, {
         entry,
-        ...(options.env && { env: options.env }),
+        // Jobs without train.threads share this machine's cores: cores / concurrency each.
+        env: { ...threadsShareEnv(options.concurrency), ...options.env },
         ...(gpu !== undefined && { gpu }),
         startNote: `queue ${redactQueueUrl(options.url)} worker ${options.name} attempt ${attempt}`,
         onMessage: (message) => {

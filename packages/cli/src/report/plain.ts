@@ -5,6 +5,7 @@
 import type { Writable } from 'node:stream';
 import { fmt, formatDuration, metricsText, type JobView } from '../run/job-view.js';
 import type { RunStore } from '../run/store.js';
+import { backendLabel } from '../run/backend-label.js';
 
 export interface PlainReporterOptions {
   out: Writable;
@@ -30,7 +31,7 @@ export function attachPlainReporter(store: RunStore, options: PlainReporterOptio
     lastStatus.set(id, view.status);
     switch (message.type) {
       case 'start':
-        line(id, `start ${view.method} ${view.task} ${view.size}: ${message.total_steps} steps on ${message.backend.name} (${message.backend.reason})${view.worker ? ` on worker ${view.worker}` : ''}${message.start_step > 0 ? `, resuming at step ${message.start_step}` : ''}`);
+        line(id, `start ${view.method} ${view.task} ${view.size}: ${message.total_steps} steps on ${backendLabel(message.backend)}${view.worker ? ` on worker ${view.worker}` : ''}${message.start_step > 0 ? `, resuming at step ${message.start_step}` : ''}`);
         break;
       case 'progress': {
         const now = message.time;

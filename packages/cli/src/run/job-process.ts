@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { JobSpec } from '@gbp/core';
 import { execaNode } from 'execa';
 import { isWorkerMessage, WORKER_EXIT, type ParentMessage, type WorkerMessage } from './protocol.js';
+import { backendLabel } from './backend-label.js';
 
 export type JobProcessOutcome = 'done' | 'failed' | 'aborted';
 
@@ -150,7 +151,7 @@ export function logMessage(log: WriteStream, message: WorkerMessage) {
       log.write(`${time} checkpoint: ${message.path}\n`);
       break;
     case 'start':
-      log.write(`${time} start: backend ${message.backend.name} (${message.backend.reason})\n`);
+      log.write(`${time} start: backend ${backendLabel(message.backend)}\n`);
       break;
     case 'done':
     case 'aborted':

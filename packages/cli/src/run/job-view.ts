@@ -6,6 +6,7 @@ import type { JobErrorInfo } from '@gbp/core';
 import { modelLabel } from '../model-label.js';
 import type { PlannedJob } from '../pipeline/plan.js';
 import type { WorkerMessage } from './protocol.js';
+import { backendLabel } from './backend-label.js';
 
 export type JobStatus = 'pending' | 'running' | 'done' | 'failed' | 'aborted' | 'skipped' | 'blocked';
 export const FINISHED: readonly JobStatus[] = ['done', 'failed', 'aborted', 'skipped', 'blocked'];
@@ -73,7 +74,7 @@ export function applyMessage(view: JobView, message: WorkerMessage): JobView {
         step: message.start_step,
         totalSteps: message.total_steps,
         epoch: Math.floor(message.start_step / Math.max(1, message.steps_per_epoch)),
-        logs: withLog(view, `start on ${message.backend.name} (${message.backend.reason})`),
+        logs: withLog(view, `start on ${backendLabel(message.backend)}`),
       };
     case 'progress': {
       const rate = view.rate ?? { step: message.step, time: message.time };

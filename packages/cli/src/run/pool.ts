@@ -8,6 +8,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { listJobCheckpoints } from '@gbp/core';
 import type { PlannedJob } from '../pipeline/plan.js';
 import { defaultWorkerEntry, GpuPicker, jobLogPath, startJobProcess, type JobProcess } from './job-process.js';
+import { threadsShareEnv } from './threads-share.js';
 import { FINISHED, type JobStatus } from './job-view.js';
 import type { RunStore } from './store.js';
 
@@ -39,6 +40,8 @@ export async function runPool(jobs: readonly PlannedJob[], store: RunStore, opti
   const gpus = new GpuPicker(options.gpus);
   const running = new Map<string, JobProcess>();
   let aborting = false;
+  // Jobs without train.threads share the cores: each gets cores / the most jobs that can run at once.
+  const threadsEnv = threadsShareEnv(Math.min(options.concurrency, jobs.length));
 
   const finish = async (job: PlannedJob, final: JobStatus, change?: (v: ReturnType<RunStore['get']>) => ReturnType<RunStore['get']>) => {
     status.set(job.id, final);
@@ -81,7 +84,7 @@ export async function runPool(jobs: readonly PlannedJob[], store: RunStore, opti
     try {
       worker = startJobProcess(spec, {
         entry,
-        ...(options.env && { env: options.env }),
+        env: { ...threadsEnv, ...options.env },
         ...(gpu !== undefined && { gpu }),
         onMessage: (message) => store.dispatch(job.id, message),
         ...(options.onWarning && { onWarning: options.onWarning }),

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,8 @@ describe('runPlan with worker processes', () => {
       const log = readFileSync(join(plan.output_dir, `results_${id}`, 'job.log'), 'utf8');
       expect(log).toContain(`fake worker ${id}`);
       expect(log).toMatch(/epoch 2: .*"accuracy"/);
+      // Two jobs at a time: each gets half the cores (unless GBP_THREADS says otherwise).
+      expect(log).toContain(`GBP_THREADS=${process.env.GBP_THREADS || Math.max(1, Math.floor(availableParallelism() / 2))} `);
     }
     expect(readPlanFile(plan.output_dir)!.status).toMatchObject({ a: { status: 'done' }, b: { status: 'done' }, c: { status: 'done' } });
     const view = outcome.views[0]!;

@@ -81,13 +81,13 @@ export class InferenceModel {
 
   /**
    * Makes later `predict` calls split a batch's rows among `requested` threads (default: GBP_THREADS,
-   * else every core), each replica holding a copy of the weights. Only on the wasm and cpu backends;
+   * else every core), each replica holding a copy of the weights; `label` names `requested` in the reason. Only on the wasm and cpu backends;
    * elsewhere it stays at one thread, and the returned reason says why.
    */
-  async useThreads(requested?: number): Promise<ThreadsChoice> {
+  async useThreads(requested?: number, label = 'threads'): Promise<ThreadsChoice> {
     await this.pool?.close();
     this.pool = undefined;
-    const choice = resolveThreads(requested, tf.getBackend());
+    const choice = resolveThreads(requested, tf.getBackend(), process.env, label);
     if (choice.threads > 1) {
       const pool = await ReplicaPool.start({ config: this.config, backend: tf.getBackend() as ReplicaBackend, count: choice.threads - 1 });
       const specs = parameterSpecs(this.config);

@@ -24,10 +24,10 @@ export interface ThreadsChoice {
   readonly reason: string;
 }
 
-/** The threads a job runs with on `backend`, given train.threads (`requested`). */
-export function resolveThreads(requested: number | undefined, backend: string, env: NodeJS.ProcessEnv = process.env): ThreadsChoice {
+/** The threads to run with on `backend`, given `requested` (train.threads, or `label` names where it came from). */
+export function resolveThreads(requested: number | undefined, backend: string, env: NodeJS.ProcessEnv = process.env, label = 'train.threads'): ThreadsChoice {
   const wanted = requested ?? defaultThreads(env);
-  const source = requested !== undefined ? 'train.threads' : env[THREADS_ENV] ? THREADS_ENV : `all ${wanted} cores`;
+  const source = requested !== undefined ? label : env[THREADS_ENV] ? THREADS_ENV : `all ${wanted} cores`;
   if (!(REPLICA_BACKENDS as readonly string[]).includes(backend)) {
     return { threads: 1, reason: `backend ${backend} runs its own threads; gbp's replicas (${source}: ${wanted}) are for wasm and cpu` };
   }
