@@ -153,6 +153,30 @@ describe('runJob', () => {
     });
   });
 
+  it('on two threads, a job aborted and resumed ends with the weights of one run straight through, bit for bit; resuming on another count says so', async () => {
+    const twoThreads = (name: string) => spec(name, { train: { epochs: 2, batch_size: 16, learning_rate: 2e-3, seed: 9, threads: 2 } });
+    const events: JobEvent[] = [];
+    const straight = await runJob(twoThreads('threads-straight'), (e) => events.push(e));
+    const start = events.find((e) => e.type === 'start');
+    expect(start?.type === 'start' && start.backend.threads).toBe(2);
+    const s = twoThreads('threads-aborted');
+    const controller = new AbortController();
+    const run = runJob(s, (e) => e.type === 'progress' && e.step >= 5 && controller.abort(), { signal: controller.signal });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    const resumed = await runJob({ ...s, resume: true }, () => undefined);
+    const weights = async (dir: string) => readFile(join(dir, 'model', 'model.safetensors'));
+    expect(Buffer.compare(await weights(s.output_dir), await weights(straight.output_dir))).toBe(0);
+    expect(resumed.epochs.map((r) => r.train_loss)).toEqual(straight.epochs.map((r) => r.train_loss));
+
+    // The same abort, resumed on one thread: it finishes, warns, and the weights differ in rounding.
+    const other = twoThreads('threads-other');
+    const stop = new AbortController();
+    await expect(runJob(other, (e) => e.type === 'progress' && e.step >= 5 && stop.abort(), { signal: stop.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    const logs: string[] = [];
+    await runJob({ ...other, resume: true, train: { ...other.train, threads: 1 } }, (e) => e.type === 'log' && logs.push(e.message));
+    expect(logs).toContain('resuming on 1 thread; the checkpoint was trained on 2: the rest differs from an uninterrupted run by float rounding (set train.threads to 2 to continue exactly)');
+  });
+
   it('resume passes over a damaged newest checkpoint with a warning, and fails clearly when none is intact', async () => {
     const s = spec('damaged-checkpoint');
     const controller = new AbortController();

@@ -102,6 +102,10 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
       ...(replicas && { replicas }),
     }));
     await restoreStart(spec, { model, trainer, resumed, log });
+    const before = trainer.restoredThreads;
+    if (resumed && before !== undefined && before !== trainer.threads) {
+      log('warn', `resuming on ${trainer.threads} thread${trainer.threads === 1 ? '' : 's'}; the checkpoint was trained on ${before}: the rest differs from an uninterrupted run by float rounding (set train.threads to ${before} to continue exactly)`);
+    }
     const pruner: AttachedPruner | null =
       resolvedPruner && (await attachPruner(resolvedPruner, { spec, gates: model.gates, modelInfo: info, trainer, hooks, resumed: resumed?.checkpoint.pruner, log }));
 

@@ -99,6 +99,8 @@ export interface TrainerPosition {
   records: EpochRecord[];
   /** Training wall time of previous sessions, seconds. */
   elapsedS: number;
+  /** Threads that trained up to here (absent in checkpoints from before threads). */
+  threads?: number;
 }
 
 export interface TrainerState {
@@ -195,6 +197,9 @@ export class Trainer {
     this.counters.step = this.position.step;
     return grads.loss;
   }
+
+  /** The threads of the checkpoint this trainer was restored from, when it says. */
+  restoredThreads: number | undefined;
 
   /** Threads computing a step: this one and the replicas. */
   get threads(): number {
@@ -485,7 +490,7 @@ export class Trainer {
     for (const s of this.model.specs) weights[s.name] = this.model.param(s.name).dataSync() as Float32Array;
     const masks: Record<string, Float32Array> = {};
     for (const g of this.model.gates) masks[g.name] = g.mask.dataSync() as Float32Array;
-    return { position: { ...structuredClone(this.position), elapsedS: this.elapsedSeconds() }, weights, masks, optimizer: this.optimizer.state() };
+    return { position: { ...structuredClone(this.position), elapsedS: this.elapsedSeconds(), threads: this.threads }, weights, masks, optimizer: this.optimizer.state() };
   }
 
   restore(state: TrainerState): void {
@@ -493,6 +498,7 @@ export class Trainer {
     for (const g of this.model.gates) g.setMask(requireMask(state.masks, g.name));
     this.optimizer.restore(state.optimizer);
     this.position = structuredClone(state.position);
+    this.restoredThreads = state.position.threads;
     this.sessionStart = null;
     this.counters.step = this.position.step;
     this.counters.epoch = Math.min(this.position.epoch, this.spec.epochs);
