@@ -74,7 +74,7 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     if (distillSpec && teacher) {
       await checkTeacherVocabulary(teacher, data.vocab, tokenizer.lowercase, log);
       const batchSize = spec.train.eval_batch_size ?? spec.train.batch_size;
-      distill = trainerDistill(distillSpec, await teacherLogits(teacher, data.train, { padId: data.padId, batchSize, log, signal }));
+      distill = trainerDistill(distillSpec, await teacherLogits(teacher, data.train, { padId: data.padId, batchSize, log, signal, threads: threads.threads }));
       teacher = null;
     }
 

@@ -81,6 +81,8 @@ export interface TeacherLogitsOptions {
   batchSize: number;
   log: Log;
   signal?: AbortSignal;
+  /** The job's threads: each batch's rows split among them (the same count gives the same logits). */
+  threads?: number;
 }
 
 /** The teacher's logits of every example, [examples.length, num_labels] row-major, in fixed (unshuffled) batches. */
@@ -99,11 +101,10 @@ export async function teacherLogits(teacher: Teacher, examples: readonly Encoded
   let done = 0;
   let lastReport = started;
   try {
+    if (options.threads !== undefined && options.threads > 1) await model.useThreads(options.threads);
     for (const batch of batches) {
       await yieldAndCheckAbort(options.signal, BEFORE_TRAINING);
-      const logitsT = model.logits(batch);
-      const logits = logitsT.dataSync();
-      logitsT.dispose();
+      const { logits } = await model.predict(batch);
       batch.indices.forEach((example, row) => out.set(logits.subarray(row * n, (row + 1) * n), example * n));
       done += batch.batchSize;
       if (performance.now() - lastReport > 2000) {
