@@ -8,6 +8,7 @@
 import { BACKEND_NAMES, GRANULARITIES, MODEL_SIZES, TASK_NAMES } from '@gbp/core';
 import { BENCH_MODES } from './bench/shapes.js';
 import { BENCH_RUNTIMES, DEFAULT_BENCH_THREADS } from './bench/runtimes.js';
+import { INFER_RUNTIMES } from './infer/runtimes.js';
 
 export class UsageError extends Error {
   readonly exitCode = 2;
@@ -124,7 +125,8 @@ export const INFER_FLAGS = [
   { key: 'batch', names: ['--batch'], kind: 'int', arg: 'N', help: 'rows per batch (default 32)' },
   { key: 'task', names: ['--task'], kind: 'string', arg: 'TASK', choices: TASK_NAMES, help: "GLUE task whose metrics score labelled rows (default: the model's task)" },
   { key: 'backend', names: ['--backend'], kind: 'string', arg: 'NAME', choices: BACKEND_NAMES, help: 'TF.js backend, default auto (as gbp run)' },
-  { key: 'threads', names: ['--threads'], kind: 'int', arg: 'N', help: "threads on wasm/cpu: each batch's rows split among them (default: env GBP_THREADS, else every core)" },
+  { key: 'runtime', names: ['--runtime'], kind: 'string', arg: 'R', choices: INFER_RUNTIMES, help: "what runs the model: tfjs (gbp's forward pass on --backend, the default) or onnx (onnxruntime-node on its ONNX export: native kernels, much faster on CPU)" },
+  { key: 'threads', names: ['--threads'], kind: 'int', arg: 'N', help: "threads: tfjs on wasm/cpu splits each batch's rows among them, onnx uses them inside each op (default: env GBP_THREADS, else every core)" },
   { key: 'help', names: ['-h', '--help'], kind: 'bool', help: 'show this help' },
 ] as const satisfies readonly FlagSpec[];
 

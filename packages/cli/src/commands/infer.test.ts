@@ -106,6 +106,18 @@ describe.skipIf(!present)('gbp infer on the reference checkpoint', () => {
     });
   });
 
+  it('--runtime onnx runs the model on onnxruntime-node: the reference logits and pooled output, on the threads asked for', async () => {
+    const file = write('onnx.jsonl', reference.texts.single.map((sentence, idx) => ({ idx, sentence })));
+    const result = await infer(['--model', 'gbp-model', '--input', file, '--pooled', '--runtime', 'onnx', '--threads', '2']);
+    expect(result.code, result.err).toBe(0);
+    expect(result.err).toContain(', onnxruntime-node, 2 threads intra-op (--threads)');
+    jsonl(result.out).forEach((row, i) => {
+      expect(row.idx).toBe(i);
+      expectClose(row.logits, reference.cases.single.logits[i]!);
+      expectClose(row.pooler_output, reference.cases.single.pooler_output[i]!);
+    });
+  });
+
   it("scores labelled rows with the model folder's task (sst2: accuracy) on stderr, stdout staying JSONL", async () => {
     // Every reference logit row has its maximum at class 0: labels 0, 0, 0, 1 are 3 of 4 right.
     expect(reference.cases.single.logits.map(argmax)).toEqual([0, 0, 0, 0]);

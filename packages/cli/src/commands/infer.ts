@@ -3,16 +3,18 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
-import { absoluteModelRef, DataError, initBackend, InferenceModel, loadModel, openAtomicFile, readLines, tokenizerFromFile, type AtomicFile, type BackendName, type LoadedModel, type TaskName } from '@gbp/core';
+import { absoluteModelRef, DataError, initBackend, loadModel, openAtomicFile, readLines, tokenizerFromFile, type AtomicFile, type BackendName, type LoadedModel, type TaskName } from '@gbp/core';
 import { helpText, INFER_FLAGS, parseFlags, UsageError } from '../args.js';
 import { inferMetrics, metricsTask } from '../infer/infer-metrics.js';
 import { readInferRows, rowTexts, type BadRow, type InferRow, type LabelKind } from '../infer/input-rows.js';
 import { outputRow, predictedLabel } from '../infer/output-row.js';
 import { predictRows } from '../infer/predict.js';
+import { createPredictor } from '../infer/predictor.js';
+import type { InferRuntime } from '../infer/runtimes.js';
 import type { CommandIO } from './io.js';
 import { EXIT } from './run.js';
 
-export const INFER_USAGE = 'Usage: gbp infer --model M (--input FILE.jsonl | --text TEXT [--pair TEXT]) [--output FILE] [--pooled] [--batch N] [--task TASK] [--backend NAME] [--threads N]';
+export const INFER_USAGE = 'Usage: gbp infer --model M (--input FILE.jsonl | --text TEXT [--pair TEXT]) [--output FILE] [--pooled] [--batch N] [--task TASK] [--backend NAME] [--runtime tfjs|onnx] [--threads N]';
 
 const INFER_INTRO = `Each input row is a JSON object with its text in GLUE's fields (sentence; sentence1, sentence2;
 question, sentence; premise, hypothesis; question1, question2) or text (and text_pair). Output: each
@@ -55,10 +57,9 @@ export async function inferCommand(argv: readonly string[], io: CommandIO): Prom
 
   const { rows, bad } = await inputRows(flags, inputFile, io, { numLabels: config.num_labels }, say);
   const backend = await initBackend((flags.backend ?? 'auto') as BackendName);
-  const model = InferenceModel.fromWeights(config, loaded.weights, loaded.task);
+  const model = await createPredictor(loaded, (flags.runtime ?? 'tfjs') as InferRuntime, flags.threads, backend.name);
   const batchSize = flags.batch ?? DEFAULT_INFER_BATCH;
-  const threads = await model.useThreads(flags.threads, '--threads');
-  say(`${rows.length} row${rows.length === 1 ? '' : 's'}, ${flags.model} (${loaded.kind}, ${config.num_labels} outputs, max_len ${config.max_len}), batch ${batchSize}, ${backend.name}, ${threads.reason}`);
+  say(`${rows.length} row${rows.length === 1 ? '' : 's'}, ${flags.model} (${loaded.kind}, ${config.num_labels} outputs, max_len ${config.max_len}), batch ${batchSize}, ${model.description}`);
 
   const controller = new AbortController();
   const detach = io.onSignals(() => controller.abort());

@@ -3,8 +3,9 @@
  * sorted by length inside the chunk (little padding), and each chunk's predictions come back in
  * input order, so output can stream while memory stays bounded.
  */
-import { makeBatches, type GbpTokenizer, type InferenceModel } from '@gbp/core';
+import { makeBatches, type GbpTokenizer } from '@gbp/core';
 import type { InferRow } from './input-rows.js';
+import type { Predictor } from './predictor.js';
 
 /** One row's outputs: logits [num_labels] and, when asked, the pooled [CLS] output [d_model]. */
 export interface Prediction {
@@ -27,7 +28,7 @@ export const CHUNK_BATCHES = 50;
 
 /** Predictions of `rows` in their order, a chunk of rows at a time; tokens beyond the model's max_len are cut. */
 export async function* predictRows(
-  model: InferenceModel,
+  model: Predictor,
   tokenizer: GbpTokenizer,
   rows: readonly InferRow[],
   options: PredictOptions,
