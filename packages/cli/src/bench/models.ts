@@ -2,7 +2,7 @@
  * The models a bench measures, from core: a size preset with random weights, or a model folder;
  * on gbp's TF.js forward pass or, exported in memory, on onnxruntime-node.
  */
-import { InferenceModel, loadModel, resolveModelConfig, type ModelConfig, type ModelSize, type NamedTensor } from '@gbp/core';
+import { InferenceModel, loadModel, resolveModelConfig, type ModelConfig, type NamedTensor } from '@gbp/core';
 import { GatedBert } from '@gbp/core/internal';
 import type { BenchModel } from './measure.js';
 import { onnxBenchModel, onnxBytes } from './onnx-model.js';
