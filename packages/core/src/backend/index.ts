@@ -2,3 +2,4 @@
 export { initBackend, backendInfo } from './init.js';
 export { explainBackendError, BackendMemoryError } from './errors.js';
 export { measureMatmulGflops, type MatmulBenchOptions, type MatmulBenchResult } from './matmul_gflops.js';
+export { probeWebgpu, isSoftwareAdapter, SYNC_READ_MESSAGE, type WebgpuProbe } from './webgpu.js';
