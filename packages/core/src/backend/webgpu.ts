@@ -38,6 +38,8 @@ interface AdapterInfo {
 interface Adapter {
   info?: AdapterInfo;
   isFallbackAdapter?: boolean;
+  limits?: Record<string, number>;
+  requestDevice(descriptor: object): Promise<unknown>;
 }
 interface Gpu {
   requestAdapter(options?: object): Promise<Adapter | null>;
@@ -85,7 +87,7 @@ export async function probeWebgpu(options: ProbeOptions = {}): Promise<WebgpuPro
 }
 
 /** A fallback (CPU) adapter or a software rasteriser (lavapipe/llvmpipe, SwiftShader): no faster than wasm. */
-export function isSoftwareAdapter(adapter: Adapter): boolean {
+export function isSoftwareAdapter(adapter: Pick<Adapter, 'info' | 'isFallbackAdapter'>): boolean {
   const info = adapter.info ?? {};
   if (info.isFallbackAdapter === true || adapter.isFallbackAdapter === true) return true;
   const text = [info.vendor, info.architecture, info.device, info.description].join(' ');
@@ -159,7 +161,8 @@ process.exit(adapter ? 0 : 3);`;
         .split('\n')
         .map((l) => l.trim())
         .filter((l) => l !== '' && !l.startsWith('at '));
-      resolve(lines.join('; '));
+      // Dawn's continuation lines start with "- While ...": one message per "Warning:"/"Error:".
+      resolve(lines.join(' ').replace(/ (?=(Warning|Error): )/g, '; '));
     });
   });
 }
@@ -198,25 +201,47 @@ export async function webgpuSkippedByAuto(): Promise<string> {
 }
 
 /**
- * Exposes `gpu` as navigator.gpu and the globals tfjs-backend-webgpu needs, imports it (which
- * registers 'webgpu') and runs `activate`; removes every global it added when any step fails.
+ * Exposes `gpu` as navigator.gpu and the globals tfjs-backend-webgpu needs, registers 'webgpu' on the
+ * probed adapter and runs `activate`; removes every global it added when any step fails.
  */
 export async function activateWebgpu(probe: Extract<WebgpuProbe, { ok: true }>, activate: () => Promise<void>): Promise<void> {
+  // tfjs leaves no backend active when one fails to initialise: the previous one is restored then.
+  const previous = (tf.engine() as unknown as { backendName: string | null }).backendName;
   const undo = exposeGlobals(probe.gpu, probe.globals);
   try {
-    await import(TFJS_WEBGPU_PACKAGE);
-    if (tf.findBackendFactory('webgpu') == null) {
-      throw new Error(
-        `${TFJS_WEBGPU_PACKAGE} registered no backend: it was imported before gbp exposed navigator.gpu, or onto another @tensorflow/tfjs-core than gbp's (${tf.version_core})`,
-      );
-    }
+    const { WebGPUBackend } = (await import(TFJS_WEBGPU_PACKAGE)) as unknown as { WebGPUBackend: new (device: unknown, info: unknown) => tf.KernelBackend };
+    // The package registered its own factory on import (navigator.gpu exists now); gbp's replaces it:
+    // tfjs-backend-webgpu 4.22 asks for the feature ['bgra8unorm-storage'] (an array where a name
+    // belongs), which a strict WebIDL conversion refuses, and would request a second adapter.
+    if (tf.findBackendFactory('webgpu') != null) tf.removeBackend('webgpu');
+    tf.registerBackend('webgpu', async () => new WebGPUBackend(await requestDevice(probe.adapter), probe.adapter.info), 3);
     await activate();
     guardSyncReads(tf.findBackend('webgpu') as unknown as ReadSyncBackend);
   } catch (error) {
     undo();
+    if (tf.findBackendFactory('webgpu') != null) tf.removeBackend('webgpu');
+    if (previous != null && previous !== 'webgpu') await tf.setBackend(previous);
     throw error;
   }
 }
+
+/** A device with the limits tfjs-backend-webgpu's own factory asks for (the adapter's), no optional features. */
+function requestDevice(adapter: Adapter): Promise<unknown> {
+  const limits = adapter.limits ?? {};
+  const requiredLimits: Record<string, number> = {};
+  for (const name of TFJS_WEBGPU_LIMITS) if (limits[name] !== undefined) requiredLimits[name] = limits[name];
+  return adapter.requestDevice({ requiredLimits });
+}
+
+/** The limits tfjs-backend-webgpu 4.22 raises to the adapter's (its base.ts). */
+const TFJS_WEBGPU_LIMITS = [
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeInvocationsPerWorkgroup',
+] as const;
 
 function exposeGlobals(gpu: Gpu, globals: Record<string, unknown>): () => void {
   const scope = globalThis as Record<string, unknown>;

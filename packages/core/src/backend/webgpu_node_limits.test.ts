@@ -8,7 +8,7 @@ import { HookRegistry } from '../hooks/registry.js';
 import { GatedBert, resolveModelConfig } from '../model/index.js';
 import { Trainer } from '../train/trainer.js';
 import { initBackend } from './init.js';
-import { SYNC_READ_MESSAGE, guardSyncReads } from './webgpu.js';
+import { SYNC_READ_MESSAGE, TFJS_WEBGPU_GLOBALS, activateWebgpu, guardSyncReads } from './webgpu.js';
 
 let WebGPUBackend: { prototype: { readSync(this: unknown, dataId: object): unknown } };
 beforeAll(async () => {
@@ -82,5 +82,34 @@ describe('kernels', () => {
     expect(ran).toContain('UnsortedSegmentSum'); // the embedding gradient
     const onWebgpu = new Set(tf.getKernelsForBackend('webgpu').map((k) => k.kernelName));
     expect(ran.filter((name) => !onWebgpu.has(name))).toEqual([]);
+  });
+});
+
+describe('activating webgpu', () => {
+  it('asks for the adapter\'s limits and no features, and a failure leaves no navigator.gpu, WebGPU global or webgpu backend behind', async () => {
+    await initBackend('cpu');
+    // Dawn's real globals; an adapter (there is none here) whose device request fails, as a lost GPU's would.
+    const { globals } = (await import('webgpu')) as unknown as { globals: Record<string, unknown> };
+    const requested: object[] = [];
+    const adapter = {
+      info: { description: 'test adapter' },
+      limits: { maxBufferSize: 1 << 20, maxComputeWorkgroupSizeX: 256, maxTextureDimension2D: 8192 },
+      requestDevice: async (descriptor: object) => {
+        requested.push(descriptor);
+        throw new Error('device request failed (test)');
+      },
+    };
+    const probe = { ok: true as const, gpu: { requestAdapter: async () => null }, globals, adapter, name: 'test adapter', software: false };
+    const activate = async () => {
+      // As initBackend's: tfjs resolves false (after a warning) when the backend's factory throws.
+      if (!(await tf.setBackend('webgpu'))) throw new Error("TF.js backend 'webgpu' failed to initialise");
+    };
+    await expect(activateWebgpu(probe, activate)).rejects.toThrow("TF.js backend 'webgpu' failed to initialise");
+    expect(requested).toEqual([{ requiredLimits: { maxBufferSize: 1 << 20, maxComputeWorkgroupSizeX: 256 } }]);
+    const scope = globalThis as Record<string, unknown>;
+    expect((scope['navigator'] as { gpu?: unknown } | undefined)?.gpu).toBeUndefined();
+    for (const name of TFJS_WEBGPU_GLOBALS) expect(scope[name], name).toBeUndefined();
+    expect(tf.findBackendFactory('webgpu')).toBeNull();
+    expect(tf.getBackend()).toBe('cpu');
   });
 });
