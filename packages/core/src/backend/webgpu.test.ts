@@ -8,7 +8,7 @@ import { Rng } from '../rng.js';
 import { GatedBert, forward, lossAndGradients, resolveModelConfig, type ModelInput } from '../model/index.js';
 import { AdamW } from '../train/adamw.js';
 import { backendInfo, initBackend } from './init.js';
-import { TFJS_WEBGPU_GLOBALS, isSoftwareAdapter, mayHaveGpu, probeWebgpu } from './webgpu.js';
+import { TFJS_WEBGPU_GLOBALS, isSoftwareAdapter, mayHaveGpu, probeWebgpu, webgpuSkippedByAuto } from './webgpu.js';
 
 // Probed once: the parity tests need an adapter (Dawn finds none on a machine without a GPU and a
 // driver it supports, e.g. Debian's lavapipe is too old for it); the error tests need its absence.
@@ -45,6 +45,13 @@ describe('backend webgpu where Dawn finds no adapter', () => {
     const why = mayHaveGpu() ? 'webgpu: Dawn found no WebGPU adapter' : 'webgpu: no GPU device (no /dev/dri/renderD*, /dev/nvidia*, /dev/dxg)';
     expect(info.reason).toContain(`, ${why} -> wasm`);
   });
+
+  it.skipIf(probe.ok)("auto's probe (a child process, as on a machine with a GPU device node) says what Dawn said", async () => {
+    const reason = await webgpuSkippedByAuto({ probeWithoutDevice: true });
+    expect(reason).toMatch(/^webgpu: Dawn found no WebGPU adapter/);
+    // The same words as the explicit request's error: both come from Dawn through a child process.
+    if (!probe.ok) expect(probe.why).toContain(reason.slice('webgpu: Dawn found no WebGPU adapter ('.length, -1));
+  });
 });
 
 describe('Dawn itself', () => {
@@ -52,9 +59,10 @@ describe('Dawn itself', () => {
     const result = await probeWebgpu({ resolveFrom: join(scratch, 'nowhere.js') });
     expect(result).toEqual({
       ok: false,
-      short: 'webgpu not installed',
+      short: 'the webgpu package (Dawn) is not installed',
       why: 'webgpu (Dawn, the native WebGPU implementation) is not installed. Install it next to @gbp/core (npm install webgpu@0.6.2) or choose backend wasm.',
     });
+    expect(await webgpuSkippedByAuto({ probeWithoutDevice: true, resolveFrom: join(scratch, 'nowhere.js') })).toBe('webgpu: the webgpu package (Dawn) is not installed');
   });
 
   it('says when dawn.node cannot load (a copy of the package whose native addon is not a library)', async () => {
@@ -72,6 +80,7 @@ describe('Dawn itself', () => {
     if (result.ok) return;
     expect(result.why).toMatch(/^Dawn \(the webgpu package, .*index\.js\) failed to load on \w+-\w+: .*dawn\.node.*; choose backend wasm$/);
     expect(result.short).toMatch(/^Dawn failed to load \(/);
+    expect(await webgpuSkippedByAuto({ probeWithoutDevice: true, resolveFrom: join(scratch, 'app.js') })).toMatch(/^webgpu: Dawn failed to load \(.*dawn\.node/);
   });
 });
 

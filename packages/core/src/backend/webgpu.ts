@@ -75,7 +75,7 @@ export async function probeWebgpu(options: ProbeOptions = {}): Promise<WebgpuPro
     return { ok: false, short: `Dawn failed (${text})`, why: `Dawn (the ${DAWN_PACKAGE} package) failed to request an adapter: ${text}; choose backend wasm` };
   }
   if (adapter == null) {
-    const said = options.explain ? await dawnDiagnostics(loaded.entry) : undefined;
+    const said = options.explain ? (await probeInChild(loaded.entry)).said : undefined;
     return {
       ok: false,
       short: 'Dawn found no WebGPU adapter',
@@ -120,18 +120,23 @@ export function mayHaveGpu(platform: NodeJS.Platform = process.platform, dev = '
 
 type DawnLoad = { ok: true; dawn: Dawn; entry: string } | { ok: false; short: string; why: string };
 
-async function loadDawn(resolveFrom: string | undefined): Promise<DawnLoad> {
-  const require = createRequire(resolveFrom ?? import.meta.url);
-  let entry: string;
+/** Where the webgpu package's entry is, without loading it. */
+function resolveDawn(resolveFrom: string | undefined): { ok: true; entry: string } | { ok: false; short: string; why: string } {
   try {
-    entry = require.resolve(DAWN_PACKAGE);
+    return { ok: true, entry: createRequire(resolveFrom ?? import.meta.url).resolve(DAWN_PACKAGE) };
   } catch {
     return {
       ok: false,
-      short: `${DAWN_PACKAGE} not installed`,
+      short: `the ${DAWN_PACKAGE} package (Dawn) is not installed`,
       why: `${DAWN_PACKAGE} (Dawn, the native WebGPU implementation) is not installed. Install it next to @gbp/core (npm install ${DAWN_PACKAGE}@${DAWN_VERSION}) or choose backend wasm.`,
     };
   }
+}
+
+async function loadDawn(resolveFrom: string | undefined): Promise<DawnLoad> {
+  const resolved = resolveDawn(resolveFrom);
+  if (!resolved.ok) return resolved;
+  const { entry } = resolved;
   try {
     // The package is ESM only; its entry loads dist/<platform>-<arch>/dawn.node.
     const dawn = (await import(pathToFileURL(entry).href)) as Dawn;
@@ -146,23 +151,45 @@ async function loadDawn(resolveFrom: string | undefined): Promise<DawnLoad> {
   }
 }
 
+/** What a probe in a child process found: the adapter's facts, and what Dawn printed. */
+interface ChildProbe {
+  /** Dawn's adapter (null: none); undefined when Dawn failed to load, with `loadError`. */
+  adapter?: Pick<Adapter, 'info' | 'isFallbackAdapter'> | null;
+  loadError?: string;
+  /** Dawn's own messages (it prints them from native code, to stderr), e.g. "Couldn't load Vulkan: ...". */
+  said: string;
+}
+
 /**
- * What Dawn prints (to the process's stderr, from native code) while finding no adapter, e.g.
- * "Couldn't load Vulkan: libvulkan.so.1: cannot open shared object file". Native stderr cannot be
- * captured in-process, so the probe runs again in a child Node; only explicit requests that fail pay.
+ * Asks Dawn for an adapter in a child Node. Native stderr cannot be captured in-process, and a Dawn
+ * instance keeps a process's GPU state (and, per the webgpu package, possibly its event loop) alive:
+ * a child keeps both out of the caller. Costs one Node start (about 70 ms here).
  */
-function dawnDiagnostics(entry: string): Promise<string> {
-  const script = `const { create } = await import(${JSON.stringify(pathToFileURL(entry).href)});
-const adapter = await create([]).requestAdapter(${JSON.stringify(ADAPTER_OPTIONS)});
-process.exit(adapter ? 0 : 3);`;
+function probeInChild(entry: string): Promise<ChildProbe> {
+  const script = `let out;
+try {
+  const { create } = await import(${JSON.stringify(pathToFileURL(entry).href)});
+  const adapter = await create([]).requestAdapter(${JSON.stringify(ADAPTER_OPTIONS)});
+  const i = adapter?.info;
+  out = { adapter: adapter && { isFallbackAdapter: adapter.isFallbackAdapter, info: i && { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description, isFallbackAdapter: i.isFallbackAdapter } } };
+} catch (error) {
+  out = { loadError: String(error?.message ?? error) };
+}
+process.stdout.write(JSON.stringify(out));
+process.exit(0);`;
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, encoding: 'utf8' }, (_error, _stdout, stderr) => {
+    execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, encoding: 'utf8' }, (error, stdout, stderr) => {
       const lines = stderr
         .split('\n')
         .map((l) => l.trim())
         .filter((l) => l !== '' && !l.startsWith('at '));
       // Dawn's continuation lines start with "- While ...": one message per "Warning:"/"Error:".
-      resolve(lines.join(' ').replace(/ (?=(Warning|Error): )/g, '; '));
+      const said = lines.join(' ').replace(/ (?=(Warning|Error): )/g, '; ');
+      try {
+        resolve({ ...(JSON.parse(stdout) as Omit<ChildProbe, 'said'>), said });
+      } catch {
+        resolve({ loadError: `the probe process ended without an answer (${error ? message(error) : 'no output'})${said ? `: ${said}` : ''}`, said });
+      }
     });
   });
 }
@@ -191,13 +218,19 @@ export async function selectWebgpu(activate: () => Promise<void>): Promise<strin
  * Why `auto` does not use webgpu here, for its reason string. A real GPU adapter is reported but not
  * chosen yet: gbp's trainer and pruners read tensors synchronously, which webgpu cannot do on Node
  * (see SYNC_READ_MESSAGE); auto would otherwise swap a working wasm run for one failing at step 1.
+ * Dawn is asked in a child process, and only where a GPU device node exists (`probeWithoutDevice`:
+ * ask anyway; `resolveFrom`: as for probeWebgpu, for tests).
  */
-export async function webgpuSkippedByAuto(): Promise<string> {
-  if (!mayHaveGpu()) return 'webgpu: no GPU device (no /dev/dri/renderD*, /dev/nvidia*, /dev/dxg)';
-  const probe = await probeWebgpu();
-  if (!probe.ok) return `webgpu: ${probe.short}`;
-  if (probe.software) return `webgpu: only a software adapter (${probe.name})`;
-  return `webgpu: ${probe.name} found but not chosen (training reads tensors synchronously, which webgpu cannot on Node; request backend webgpu to use it)`;
+export async function webgpuSkippedByAuto(options: { probeWithoutDevice?: boolean; resolveFrom?: string } = {}): Promise<string> {
+  if (!options.probeWithoutDevice && !mayHaveGpu()) return 'webgpu: no GPU device (no /dev/dri/renderD*, /dev/nvidia*, /dev/dxg)';
+  const dawn = resolveDawn(options.resolveFrom);
+  if (!dawn.ok) return `webgpu: ${dawn.short}`;
+  const probe = await probeInChild(dawn.entry);
+  if (probe.adapter === undefined) return `webgpu: Dawn failed to load (${probe.loadError ?? 'no reason given'})`;
+  if (probe.adapter === null) return `webgpu: Dawn found no WebGPU adapter${probe.said ? ` (${probe.said})` : ''}`;
+  const name = adapterName(probe.adapter.info ?? {});
+  if (isSoftwareAdapter(probe.adapter)) return `webgpu: only a software adapter (${name})`;
+  return `webgpu: ${name} found but not chosen (training reads tensors synchronously, which webgpu cannot on Node; request backend webgpu to use it)`;
 }
 
 /**
