@@ -209,7 +209,11 @@ export async function selectWebgpu(activate: () => Promise<void>): Promise<strin
   }
   const probe = await probeWebgpu({ explain: true });
   if (!probe.ok) throw new Error(`backend 'webgpu': ${probe.why}`);
-  await activateWebgpu(probe, activate);
+  try {
+    await activateWebgpu(probe, activate);
+  } catch (error) {
+    throw new Error(`backend 'webgpu': Dawn found ${probe.name}, but tfjs-backend-webgpu failed to start on it: ${message(error)}; choose backend wasm`, { cause: error });
+  }
   activeAdapter = probe.software ? `${probe.name} (software: expect it slower than wasm)` : probe.name;
   return activeAdapter;
 }
