@@ -8,7 +8,8 @@ import { Rng } from '../rng.js';
 import { GatedBert, forward, lossAndGradients, resolveModelConfig, type ModelInput } from '../model/index.js';
 import { AdamW } from '../train/adamw.js';
 import { backendInfo, initBackend } from './init.js';
-import { TFJS_WEBGPU_GLOBALS, isSoftwareAdapter, mayHaveGpu, probeWebgpu, webgpuSkippedByAuto } from './webgpu.js';
+import { TFJS_WEBGPU_GLOBALS, webgpuSkippedByAuto } from './webgpu.js';
+import { isSoftwareAdapter, mayHaveGpu, probeWebgpu } from './webgpu_dawn.js';
 
 // Probed once: the parity tests need an adapter (Dawn finds none on a machine without a GPU and a
 // driver it supports, e.g. Debian's lavapipe is too old for it); the error tests need its absence.

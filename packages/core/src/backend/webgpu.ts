@@ -1,22 +1,13 @@
 /**
- * The 'webgpu' backend on Node: @tensorflow/tfjs-backend-webgpu running on Dawn, which the `webgpu`
- * npm package ships as a prebuilt native addon (dawn.node; its postinstall only clears a macOS
- * quarantine flag, so it works where npm skipped install scripts).
- *
- * tfjs-backend-webgpu registers its backend on import only when `globalThis.navigator.gpu` exists,
- * and then uses a few WebGPU globals (GPUBuffer, GPUBufferUsage, ...): Node has none of them. They
- * are installed here only after Dawn has found an adapter, and removed again when activation fails.
+ * The 'webgpu' backend on Node: @tensorflow/tfjs-backend-webgpu on Dawn's adapter. The backend reads
+ * `navigator.gpu` (its constructor checks it) and a few WebGPU globals (GPUBuffer, GPUBufferUsage,
+ * ...), none of which Node has: they are installed only once Dawn has found an adapter, and removed
+ * again when activation fails.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { tf } from '../tf.js';
+import { DAWN_PACKAGE, adapterName, isSoftwareAdapter, mayHaveGpu, probeInChild, probeWebgpu, resolveDawn, type Adapter, type Gpu, type WebgpuProbe } from './webgpu_dawn.js';
 
-export const DAWN_PACKAGE = 'webgpu';
 export const TFJS_WEBGPU_PACKAGE = '@tensorflow/tfjs-backend-webgpu';
-/** The `webgpu` release gbp is tested with (an optional peer dependency of @gbp/core). */
-export const DAWN_VERSION = '0.6.2';
 
 /**
  * The WebGPU globals tfjs-backend-webgpu 4.22 reads besides navigator.gpu (`instanceof GPUBuffer`
@@ -24,175 +15,6 @@ export const DAWN_VERSION = '0.6.2';
  * against the package's source.
  */
 export const TFJS_WEBGPU_GLOBALS = ['GPUBuffer', 'GPUTexture', 'GPUBufferUsage', 'GPUMapMode', 'GPUTextureUsage'] as const;
-
-/** What tfjs-backend-webgpu's own factory asks for; the probe asks for the same adapter. */
-const ADAPTER_OPTIONS = { powerPreference: 'high-performance' } as const;
-
-interface AdapterInfo {
-  vendor?: string;
-  architecture?: string;
-  device?: string;
-  description?: string;
-  isFallbackAdapter?: boolean;
-}
-interface Adapter {
-  info?: AdapterInfo;
-  isFallbackAdapter?: boolean;
-  limits?: Record<string, number>;
-  requestDevice(descriptor: object): Promise<unknown>;
-}
-interface Gpu {
-  requestAdapter(options?: object): Promise<Adapter | null>;
-}
-interface Dawn {
-  create(flags: string[]): Gpu;
-  globals: Record<string, unknown>;
-}
-
-export type WebgpuProbe =
-  | { ok: true; gpu: Gpu; globals: Record<string, unknown>; adapter: Adapter; name: string; software: boolean }
-  /** `short` for auto's reason, `why` for the error of an explicit request. */
-  | { ok: false; short: string; why: string };
-
-export interface ProbeOptions {
-  /** Resolve `webgpu` from here instead of from @gbp/core (tests: a broken copy of the package). */
-  resolveFrom?: string;
-  /** On no adapter, rerun the probe in a child process to capture what Dawn prints (slow: errors only). */
-  explain?: boolean;
-}
-
-/** Loads Dawn and asks it for an adapter; says precisely why there is none. */
-export async function probeWebgpu(options: ProbeOptions = {}): Promise<WebgpuProbe> {
-  const loaded = await loadDawn(options.resolveFrom);
-  if (!loaded.ok) return loaded;
-  let adapter: Adapter | null;
-  let gpu: Gpu;
-  try {
-    gpu = loaded.dawn.create([]);
-    adapter = await gpu.requestAdapter(ADAPTER_OPTIONS);
-  } catch (error) {
-    const text = message(error);
-    return { ok: false, short: `Dawn failed (${text})`, why: `Dawn (the ${DAWN_PACKAGE} package) failed to request an adapter: ${text}; choose backend wasm` };
-  }
-  if (adapter == null) {
-    const said = options.explain ? (await probeInChild(loaded.entry)).said : undefined;
-    return {
-      ok: false,
-      short: 'Dawn found no WebGPU adapter',
-      why: `no WebGPU adapter (Dawn found none on this machine: ${said || 'Dawn gave no reason'}); choose backend wasm`,
-    };
-  }
-  const info = adapter.info ?? {};
-  return { ok: true, gpu, globals: loaded.dawn.globals, adapter, name: adapterName(info), software: isSoftwareAdapter(adapter) };
-}
-
-/** A fallback (CPU) adapter or a software rasteriser (lavapipe/llvmpipe, SwiftShader): no faster than wasm. */
-export function isSoftwareAdapter(adapter: Pick<Adapter, 'info' | 'isFallbackAdapter'>): boolean {
-  const info = adapter.info ?? {};
-  if (info.isFallbackAdapter === true || adapter.isFallbackAdapter === true) return true;
-  const text = [info.vendor, info.architecture, info.device, info.description].join(' ');
-  return /llvmpipe|lavapipe|swiftshader|softpipe|software|basic render/i.test(text);
-}
-
-function adapterName(info: AdapterInfo): string {
-  const parts = [info.description || info.device, info.vendor && `vendor ${info.vendor}`].filter(Boolean);
-  return parts.length > 0 ? parts.join(', ') : 'unnamed adapter';
-}
-
-/**
- * Whether this Linux machine has a GPU device node Dawn's backends open (DRM render nodes, NVIDIA's
- * proprietary driver, WSL's /dev/dxg). Without one Dawn can only find a software adapter, which auto
- * would skip anyway: checking first spares loading dawn.node (21 MB) and its Vulkan warning on stderr.
- * Other platforms answer true (their GPUs have no such node to look for).
- */
-export function mayHaveGpu(platform: NodeJS.Platform = process.platform, dev = '/dev'): boolean {
-  if (platform !== 'linux') return true;
-  if (existsSync(`${dev}/dxg`)) return true;
-  const list = (dir: string) => {
-    try {
-      return readdirSync(dir);
-    } catch {
-      return [];
-    }
-  };
-  return list(`${dev}/dri`).some((n) => n.startsWith('renderD')) || list(dev).some((n) => /^nvidia\d+$/.test(n));
-}
-
-type DawnLoad = { ok: true; dawn: Dawn; entry: string } | { ok: false; short: string; why: string };
-
-/** Where the webgpu package's entry is, without loading it. */
-function resolveDawn(resolveFrom: string | undefined): { ok: true; entry: string } | { ok: false; short: string; why: string } {
-  try {
-    return { ok: true, entry: createRequire(resolveFrom ?? import.meta.url).resolve(DAWN_PACKAGE) };
-  } catch {
-    return {
-      ok: false,
-      short: `the ${DAWN_PACKAGE} package (Dawn) is not installed`,
-      why: `${DAWN_PACKAGE} (Dawn, the native WebGPU implementation) is not installed. Install it next to @gbp/core (npm install ${DAWN_PACKAGE}@${DAWN_VERSION}) or choose backend wasm.`,
-    };
-  }
-}
-
-async function loadDawn(resolveFrom: string | undefined): Promise<DawnLoad> {
-  const resolved = resolveDawn(resolveFrom);
-  if (!resolved.ok) return resolved;
-  const { entry } = resolved;
-  try {
-    // The package is ESM only; its entry loads dist/<platform>-<arch>/dawn.node.
-    const dawn = (await import(pathToFileURL(entry).href)) as Dawn;
-    return { ok: true, dawn, entry };
-  } catch (error) {
-    const text = message(error);
-    return {
-      ok: false,
-      short: `Dawn failed to load (${text})`,
-      why: `Dawn (the ${DAWN_PACKAGE} package, ${entry}) failed to load on ${process.platform}-${process.arch}: ${text}; choose backend wasm`,
-    };
-  }
-}
-
-/** What a probe in a child process found: the adapter's facts, and what Dawn printed. */
-interface ChildProbe {
-  /** Dawn's adapter (null: none); undefined when Dawn failed to load, with `loadError`. */
-  adapter?: Pick<Adapter, 'info' | 'isFallbackAdapter'> | null;
-  loadError?: string;
-  /** Dawn's own messages (it prints them from native code, to stderr), e.g. "Couldn't load Vulkan: ...". */
-  said: string;
-}
-
-/**
- * Asks Dawn for an adapter in a child Node. Native stderr cannot be captured in-process, and a Dawn
- * instance keeps a process's GPU state (and, per the webgpu package, possibly its event loop) alive:
- * a child keeps both out of the caller. Costs one Node start (about 70 ms here).
- */
-function probeInChild(entry: string): Promise<ChildProbe> {
-  const script = `let out;
-try {
-  const { create } = await import(${JSON.stringify(pathToFileURL(entry).href)});
-  const adapter = await create([]).requestAdapter(${JSON.stringify(ADAPTER_OPTIONS)});
-  const i = adapter?.info;
-  out = { adapter: adapter && { isFallbackAdapter: adapter.isFallbackAdapter, info: i && { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description, isFallbackAdapter: i.isFallbackAdapter } } };
-} catch (error) {
-  out = { loadError: String(error?.message ?? error) };
-}
-process.stdout.write(JSON.stringify(out));
-process.exit(0);`;
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, encoding: 'utf8' }, (error, stdout, stderr) => {
-      const lines = stderr
-        .split('\n')
-        .map((l) => l.trim())
-        .filter((l) => l !== '' && !l.startsWith('at '));
-      // Dawn's continuation lines start with "- While ...": one message per "Warning:"/"Error:".
-      const said = lines.join(' ').replace(/ (?=(Warning|Error): )/g, '; ');
-      try {
-        resolve({ ...(JSON.parse(stdout) as Omit<ChildProbe, 'said'>), said });
-      } catch {
-        resolve({ loadError: `the probe process ended without an answer (${error ? message(error) : 'no output'})${said ? `: ${said}` : ''}`, said });
-      }
-    });
-  });
-}
 
 /** The adapter the active 'webgpu' backend was created on, once it has been. */
 let activeAdapter: string | undefined;
@@ -316,7 +138,7 @@ export function guardSyncReads(backend: ReadSyncBackend): void {
     try {
       return original(dataId);
     } catch (error) {
-      if (typeof (globalThis as Record<string, unknown>)['OffscreenCanvas'] !== 'undefined') throw error;
+      if (!(error instanceof ReferenceError && error.message.includes('OffscreenCanvas'))) throw error;
       throw new Error(SYNC_READ_MESSAGE, { cause: error });
     }
   };
