@@ -47,6 +47,17 @@ describe('synchronous reads on webgpu under Node', () => {
     expect(String(caught?.cause)).toMatch(/OffscreenCanvas is not defined/);
     expect(backend.readSync(onCpu)).toEqual(Float32Array.from([1, 2]));
   });
+
+  it('pass any other failure through unchanged', () => {
+    const lost = new Error('device lost');
+    const backend = {
+      readSync: (): unknown => {
+        throw lost;
+      },
+    };
+    guardSyncReads(backend);
+    expect(() => backend.readSync()).toThrow(lost);
+  });
 });
 
 describe('kernels', () => {
