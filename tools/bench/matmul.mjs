@@ -4,7 +4,7 @@
 // (forward, and the transposed forms its gradient uses). Uses '@gbp/core/internal', so it needs
 // core's dist (npm run bench:matmul builds it):
 //
-//   node tools/bench/matmul.mjs [--backend wasm|cpu|auto|tensorflow|cuda] [--tokens 4096]
+//   node tools/bench/matmul.mjs [--backend wasm|cpu|auto|tensorflow|cuda|webgpu] [--tokens 4096]
 //                                  [--min-time 500] [--stock] [--quick] [--json]
 //
 // --stock   also time wasm's stock BatchMatMul (transposes passed as flags), i.e. before gbp's override

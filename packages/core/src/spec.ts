@@ -7,7 +7,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 export const MODEL_SIZES = ['tiny', 'small', 'base', 'large'] as const;
 export const TASK_NAMES = ['sst2', 'mnli', 'qnli', 'rte', 'wnli', 'mrpc', 'cola', 'stsb'] as const;
-export const BACKEND_NAMES = ['auto', 'wasm', 'cpu', 'tensorflow', 'cuda'] as const;
+export const BACKEND_NAMES = ['auto', 'wasm', 'cpu', 'tensorflow', 'cuda', 'webgpu'] as const;
 /** What pruning removes: single weights, blocks of a matrix, or whole attention heads and FFN neurons. */
 export const GRANULARITIES = ['weight', 'block', 'structured'] as const;
 export type GranularityName = (typeof GRANULARITIES)[number];
@@ -28,7 +28,7 @@ export type ModelSize = (typeof MODEL_SIZES)[number];
 export const TaskName = literals(TASK_NAMES, { description: 'GLUE task.' });
 export type TaskName = (typeof TASK_NAMES)[number];
 export const BackendName = literals(BACKEND_NAMES, {
-  description: 'TF.js backend: auto tries cuda, then tensorflow, then wasm.',
+  description: 'TF.js backend: auto tries cuda, then tensorflow, then wasm; webgpu (Dawn, needs a GPU) only when requested.',
 });
 export type BackendName = (typeof BACKEND_NAMES)[number];
 

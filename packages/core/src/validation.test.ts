@@ -40,7 +40,7 @@ describe('formatAjvErrors with the job spec wording', () => {
   const sizes = 'model.size: must be one of "tiny", "small", "base", "large"';
   it.each([
     ['a bound, an unknown field and a literal union', full({ train: { epochs: 0, bogus: 1 }, model: { size: 'huge' } }), [sizes, 'train.bogus: is not a known field', 'train.epochs: must be >= 1']],
-    ['a literal union given the wrong type', full({ model: { size: 5 }, backend: 'gpu' }), [sizes, 'backend: must be one of "auto", "wasm", "cpu", "tensorflow", "cuda"']],
+    ['a literal union given the wrong type', full({ model: { size: 5 }, backend: 'gpu' }), [sizes, 'backend: must be one of "auto", "wasm", "cpu", "tensorflow", "cuda", "webgpu"']],
     ['an unknown and a missing top-level field', { ...full({ extra: true }), task: undefined }, ['task: is required', 'extra: is not a known field']],
   ])('gives the messages resolveJobSpec gives: %s', (_, spec, expected) => {
     expect([...printed(JobSpecSchema, spec)].sort()).toEqual([...expected].sort());

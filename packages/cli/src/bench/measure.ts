@@ -2,15 +2,18 @@
  * The measuring loop. Per shape: warm-up runs of each target, then `repeats` rounds in which every
  * target runs once, in order, so drift (thermal, other processes) hits each target alike. A run is
  * timed around `logits` (awaited: onnxruntime runs asynchronously) plus reading the result back
- * (dataSync), so an asynchronous backend's work is inside the time. One loop for every runtime.
+ * (`await data()`), so an asynchronous backend's work is inside the time. One loop for every runtime.
  */
 import type { ModelInput } from '@gbp/core';
 import { syntheticInput } from './inputs.js';
 import type { Shape } from './shapes.js';
 
-/** A forward pass's result, read back by dataSync (where an asynchronous backend's work finishes). */
+/**
+ * A forward pass's result, read back by `await data()`: where an asynchronous backend's work
+ * finishes. Not dataSync: webgpu cannot read synchronously on Node.
+ */
 export interface BenchResult {
-  dataSync(): unknown;
+  data(): unknown;
   dispose(): void;
 }
 
@@ -84,7 +87,7 @@ export async function measure(targets: readonly BenchTarget[], shapes: readonly 
 async function runOnce(model: BenchModel, input: ModelInput): Promise<void> {
   const logits = await model.logits(input);
   try {
-    logits.dataSync();
+    await logits.data();
   } finally {
     logits.dispose();
   }

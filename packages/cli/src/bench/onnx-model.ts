@@ -22,7 +22,7 @@ export async function onnxBenchModel(config: ModelConfig, bytes: Uint8Array, par
       const out = await session.run(await ortFeeds(input));
       const logits = out.logits!;
       // ORT's CPU outputs are already in host memory: reading them back costs nothing more.
-      return { dataSync: () => logits.data, dispose: () => logits.dispose() };
+      return { data: () => logits.data, dispose: () => logits.dispose() };
     },
     // Releasing only frees native memory; a failure there must not fail the bench that already measured.
     dispose: () => void session.release().catch(() => undefined),

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, unlinkSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { modelInfo } from '@gbp/core';
+import { probeWebgpu } from '@gbp/core/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallConfig, writeJobFolder, writeModelFixture } from '../../test/fixtures/bench-folders.js';
 import { fakeClock, fakeModel, type FakeClock } from '../../test/fixtures/fake-bench-model.js';
@@ -238,5 +239,17 @@ describe('gbp bench on the real backend', () => {
     expect(await main(['bench', 'tiny', 'broken', '--batch', '1', '--seq', '8', '--backend', 'wasm'], t.value)).toBe(2);
     expect(t.err()).toContain(`gbp bench: broken: ${join(broken, 'model.safetensors')}: missing (the model's weights)`);
     expect(t.err()).not.toMatch(/warm-up|round \d/);
+  });
+});
+
+// Where Dawn finds a GPU adapter, tools/bench/webgpu-check.sh measures webgpu instead.
+const webgpu = await probeWebgpu();
+describe.skipIf(webgpu.ok)('gbp bench --backend webgpu without a WebGPU adapter', () => {
+  it("fails before measuring, with Dawn's reason, and writes nothing", async () => {
+    const t = io();
+    expect(await main(['bench', 'tiny', '--batch', '1', '--seq', '8', '--repeats', '1', '--warmup', '1', '--backend', 'webgpu', '--json', 'webgpu.json'], t.value)).toBe(1);
+    expect(t.err()).toMatch(/backend 'webgpu': no WebGPU adapter \(Dawn found none on this machine: .+\); choose backend wasm/);
+    expect(t.out()).not.toContain('median');
+    expect(existsSync(join(dir, 'webgpu.json'))).toBe(false);
   });
 });

@@ -67,6 +67,11 @@ run: { parallel: 2, output: results, backend: auto }
     }
   });
 
+  it('accepts run.backend webgpu and lists it among the backends', () => {
+    expect(errorsOf('name: g\ndefaults: { task: sst2 }\nrun: { backend: webgpu }')).toEqual([]);
+    expect(errorsOf('name: g\ndefaults: { task: sst2 }\nrun: { backend: metal }')).toEqual(['3:17 run.backend: expected one of auto, wasm, cpu, tensorflow, cuda, webgpu; got "metal"']);
+  });
+
   it('requires a name', () => {
     expect(errorsOf('defaults: { task: sst2 }')).toEqual(["1:1 name: missing required field 'name'"]);
   });

@@ -7,10 +7,11 @@ import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { BackendInfo } from '../events.js';
-import type { BackendName } from '../spec.js';
+import { BACKEND_NAMES, type BackendName } from '../spec.js';
 import { tf } from '../tf.js';
 import { registerGradients } from './gradients/register_gradients.js';
 import { registerWasmKernels } from './wasm/register_wasm_kernels.js';
+import { selectWebgpu, webgpuSkippedByAuto } from './webgpu.js';
 
 /** The optional native packages: tfjs-node (CPU) and tfjs-node-gpu (CUDA); both register 'tensorflow'. */
 const NATIVE_PACKAGES = {
@@ -30,7 +31,7 @@ export function backendInfo(): BackendInfo | undefined {
 }
 
 /**
- * Selects the backend (default 'auto': cuda, then tensorflow, then wasm) and returns what was chosen
+ * Selects the backend (default 'auto': cuda, then tensorflow, then wasm; webgpu only on request) and returns what was chosen
  * and why. Idempotent: a repeated call with the same request returns the same info without work;
  * a different request switches backends. Throws a clear error when an explicitly requested backend
  * cannot be loaded (e.g. "install @tensorflow/tfjs-node").
@@ -57,6 +58,10 @@ async function select(requested: BackendName): Promise<BackendInfo> {
     case 'wasm':
       await activateWasm();
       return { name: 'wasm', requested, reason: 'requested wasm (SIMD, 1 thread on Node)' };
+    case 'webgpu': {
+      const adapter = await selectWebgpu(() => activate('webgpu'));
+      return { name: 'webgpu', requested, reason: `requested webgpu: Dawn adapter ${adapter}` };
+    }
     case 'tensorflow':
     case 'cuda': {
       const loaded = await loadNative(requested);
@@ -79,6 +84,7 @@ async function select(requested: BackendName): Promise<BackendInfo> {
           skipped.push(`${NATIVE_PACKAGES[native]} failed to initialise (${message(error)})`);
         }
       }
+      skipped.push(await webgpuSkippedByAuto());
       try {
         await activateWasm();
         return { name: 'wasm', requested, reason: `auto: ${skipped.join(', ')} -> wasm` };
@@ -88,7 +94,7 @@ async function select(requested: BackendName): Promise<BackendInfo> {
       }
     }
     default:
-      throw new Error(`unknown backend '${String(requested)}': expected one of auto, wasm, cpu, tensorflow, cuda`);
+      throw new Error(`unknown backend '${String(requested)}': expected one of ${BACKEND_NAMES.join(', ')}`);
   }
 }
 
