@@ -106,7 +106,7 @@ export class InferenceModel {
     let own: PredictResult | undefined;
     let ownError: unknown;
     try {
-      own = this.predictHere(sliceInput(input, shards[0]![0], shards[0]![1]), options);
+      own = await this.predictHere(sliceInput(input, shards[0]![0], shards[0]![1]), options);
     } catch (error) {
       ownError = error;
     }
@@ -126,10 +126,12 @@ export class InferenceModel {
     return { logits: join((p) => p.logits), ...(options.pooled && { pooled: join((p) => p.pooled!) }) };
   }
 
-  private predictHere(input: ModelInput, options: { pooled?: boolean }): PredictResult {
+  /** Read back asynchronously: GPU backends (webgpu) cannot read synchronously on Node. */
+  private async predictHere(input: ModelInput, options: { pooled?: boolean }): Promise<PredictResult> {
     const outputs = this.outputs(input);
     try {
-      return { logits: outputs.logits.dataSync() as Float32Array, ...(options.pooled && { pooled: outputs.pooled.dataSync() as Float32Array }) };
+      const logits = (await outputs.logits.data()) as Float32Array;
+      return { logits, ...(options.pooled && { pooled: (await outputs.pooled.data()) as Float32Array }) };
     } finally {
       tf.dispose([outputs.hidden, outputs.pooled, outputs.logits]);
     }
