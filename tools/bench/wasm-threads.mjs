@@ -45,6 +45,7 @@ import {
   initBackend,
   makeBatches,
   measureMatmulGflops,
+  registerWasmKernels,
   resolveModelConfig,
   tf,
 } from '@gbp/core/internal';
@@ -229,6 +230,9 @@ async function child(config, workload) {
       await initBackend('wasm');
       await assertSingleThreaded();
     }
+    // Like for like: gbp's wasm kernels (registered by initBackend) run on both builds.
+    const unregistered = registerWasmKernels();
+    if (unregistered.length > 0) throw new Error(`wasm-threads bench: gbp's wasm kernels ${unregistered.join(', ')} were not registered on ${describe(config)}`);
     const numTensors0 = tf.memory().numTensors;
     const matmul = await measureMatmulGflops({ minTimeMs: 1000 });
     const training = await benchTraining(config.size, workload);
@@ -299,7 +303,13 @@ async function parent() {
     inferRuns: intArg('infer-runs', args['infer-runs'], 1),
   };
   // Refuse unknown sizes before any child starts.
-  for (const size of sizes) resolveModelConfig({ size, max_len: Math.max(workload.seq, 128) }, NUM_LABELS);
+  for (const size of sizes) {
+    try {
+      resolveModelConfig({ size, max_len: Math.max(workload.seq, 128) }, NUM_LABELS);
+    } catch (error) {
+      throw new Error(`wasm-threads bench: --sizes: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   const load0 = loadavg();
   const log = (/** @type {string} */ s) => void (args.json ? process.stderr.write(`${s}\n`) : console.log(s));
   log(`load average before: ${load0.map((x) => x.toFixed(2)).join(' ')}`);
