@@ -14,6 +14,7 @@ import { sliceInput } from '../data/batching.js';
 import { shardRows } from '../parallel/micro-batches.js';
 import { ReplicaPool, type ReplicaBackend } from '../parallel/replica-pool.js';
 import { resolveThreads, type ThreadsChoice } from '../parallel/threads.js';
+import { valuesToCopy } from '../parallel/host-arrays.js';
 
 /** `predict`'s result: logits [rows, num_labels] and, when asked, the pooled output [rows, d_model], row-major. */
 export interface PredictResult {
@@ -91,7 +92,7 @@ export class InferenceModel {
     if (choice.threads > 1) {
       const pool = await ReplicaPool.start({ config: this.config, backend: tf.getBackend() as ReplicaBackend, count: choice.threads - 1 });
       const specs = parameterSpecs(this.config);
-      pool.publish((i) => this.param(specs[i]!.name).dataSync() as Float32Array);
+      pool.publish((i) => valuesToCopy(this.param(specs[i]!.name)));
       this.pool = pool;
     }
     return choice;

@@ -9,6 +9,7 @@ import { forwardOutputs, lossAndGradientsAt } from '../model/encoder.js';
 import { lossSum } from '../model/loss.js';
 import { tf } from '../tf.js';
 import { accumulateGradients } from './accumulate.js';
+import { tensorFromShared, valuesToCopy } from './host-arrays.js';
 import { paramLayout, paramView } from './layout.js';
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from './protocol.js';
 
@@ -23,11 +24,11 @@ const grads = new Float32Array(init.grads);
 let values: tf.Tensor[] = [];
 let version = -1;
 
-/** Uploads the shared weights when they changed since the last request (a copy: the job's thread rewrites them). */
+/** Uploads the shared weights when they changed since the last request (copies: the job's thread rewrites them). */
 function useWeights(wanted: number): void {
   if (wanted === version) return;
   tf.dispose(values);
-  values = specs.map((spec, i) => tf.tensor(paramView(weights, layout, i).slice(), [...spec.shape], 'float32'));
+  values = specs.map((spec, i) => tensorFromShared(paramView(weights, layout, i), spec.shape));
   version = wanted;
 }
 
@@ -42,7 +43,7 @@ function handle(request: ReplicaRequest): ReplicaReply {
         ...(micro.distill && { distill: micro.distill }),
       }),
     );
-    sums.forEach((g, i) => paramView(grads, layout, i).set(g.dataSync() as Float32Array));
+    sums.forEach((g, i) => paramView(grads, layout, i).set(valuesToCopy(g)));
     tf.dispose(sums);
     return { kind: 'gradients', id: request.id, loss };
   }

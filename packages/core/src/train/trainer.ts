@@ -22,6 +22,7 @@ import { epochDone, gradientsReady, startEpoch, stepDone } from './hook_order.js
 import { accumulateGradients } from '../parallel/accumulate.js';
 import { shardRows, type MicroBatch } from '../parallel/micro-batches.js';
 import type { ReplicaPool } from '../parallel/replica-pool.js';
+import { tensorFromShared, valuesToCopy } from '../parallel/host-arrays.js';
 
 export { AbortError };
 
@@ -238,7 +239,7 @@ export class Trainer {
     settled.forEach((s, r) => {
       loss += (s as PromiseFulfilledResult<number>).value;
       for (let i = 0; i < grads.length; i++) {
-        const part = tf.tensor(replicas.gradientOf(r, i), grads[i]!.shape, 'float32');
+        const part = tensorFromShared(replicas.gradientOf(r, i), grads[i]!.shape);
         const sum = tf.add(grads[i]!, part);
         grads[i]!.dispose();
         part.dispose();
@@ -278,17 +279,16 @@ export class Trainer {
 
   /** Sends the replicas the weights this thread trains with (W ⊙ M for gated weights). */
   private publishWeights(replicas: ReplicaPool): void {
-    replicas.publish((i) => {
-      const spec = this.model.specs[i]!;
-      const gate = this.model.gateOf(spec.name);
-      if (gate === undefined) return this.model.param(spec.name).dataSync() as Float32Array;
-      const effective = gate.effective();
-      try {
-        return effective.dataSync() as Float32Array;
-      } finally {
-        effective.dispose();
-      }
-    });
+    const effective = new Map(this.model.gates.map((g) => [`${g.name}.weight`, g.effective()]));
+    try {
+      // publish copies each array before the next is read (a heap view lives until the next TF.js call).
+      replicas.publish((i) => {
+        const name = this.model.specs[i]!.name;
+        return valuesToCopy(effective.get(name) ?? this.model.param(name));
+      });
+    } finally {
+      tf.dispose([...effective.values()]);
+    }
   }
 
   /** The teacher's logits of the examples `indices` (a micro-batch's rows), when distilling. */
