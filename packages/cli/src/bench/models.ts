@@ -43,7 +43,7 @@ async function threadedModel(model: InferenceModel, threads: number): Promise<Be
     weightBytes: model.weightBytes,
     logits: async (input) => {
       const { logits } = await model.predict(input);
-      return { dataSync: () => logits, dispose: () => undefined };
+      return { data: () => logits, dispose: () => undefined };
     },
     dispose: () => model.dispose(),
   };
