@@ -35,6 +35,9 @@ export async function createOrtSession(bytes: Uint8Array, what: string, options:
       ...(options.threads !== undefined && { intraOpNumThreads: options.threads }),
       // One session per benchmarked target: inter-op threads would only contend with them.
       interOpNumThreads: 1,
+      // Idle intra-op threads sleep instead of spinning: a spinning pool takes the cores from gbp's
+      // own threads (tfjs x2 measured 60 ms alone, 76 ms interleaved with spinning onnx x2 sessions).
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     });
   } catch (error) {
     throw new Error(`onnxruntime-node refused ${what}: ${(error as Error).message}`, { cause: error });
