@@ -47,17 +47,14 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { NUM_LABELS, benchTrainer, cpuMs, oneBatch, syntheticExamples } from './workload.mjs';
 import {
-  GatedBert,
-  HookRegistry,
   InferenceModel,
   ReplicaPool,
   defaultThreads,
   Rng,
-  Trainer,
   autoMicroBatchSize,
   initBackend,
-  makeBatches,
   measureMatmulGflops,
   resolveModelConfig,
   tf,
@@ -66,8 +63,8 @@ import {
 /**
  * @typedef {import('@gbp/core').ModelSize} ModelSize
  * @typedef {import('@gbp/core/internal').ModelConfig} ModelConfig
- * @typedef {import('@gbp/core/internal').EncodedExample} EncodedExample
  * @typedef {import('@gbp/core/internal').Batch} Batch
+ * @typedef {import('@gbp/core/internal').Trainer} Trainer
  */
 
 const { values: args } = parseArgs({
@@ -103,37 +100,15 @@ const PYTORCH = {
   onnxruntime_ms_8x128: { threads: 2, tiny: 7.7, small: 76, base: 431 },
 };
 
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 const list = (/** @type {string} */ s) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const batchSize = Number(args.batch);
 const threadCounts = args.threads ? list(args.threads).map(Number) : [defaultThreads()];
 for (const n of threadCounts) if (!Number.isInteger(n) || n < 1) throw new Error(`--threads: expected positive integers, got '${args.threads}'`);
 const steps = Number(args.steps);
 const warmup = Number(args.warmup);
-const NUM_LABELS = 2;
 const log = (/** @type {unknown[]} */ ...xs) => {
   if (!args.json) console.log(...xs);
 };
-
-/**
- * Full-length synthetic sequences: [CLS]-like id 2, random ids, segment ids 0 then 1.
- * @param {number} n @param {number} T @param {number} vocab @param {Rng} rng
- * @returns {EncodedExample[]}
- */
-function syntheticExamples(n, T, vocab, rng) {
-  return Array.from({ length: n }, (_, i) => {
-    const ids = new Int32Array(T);
-    const typeIds = new Int32Array(T);
-    for (let t = 0; t < T; t++) {
-      ids[t] = t === 0 ? 2 : 5 + rng.int(vocab - 5);
-      typeIds[t] = t < T / 2 ? 0 : 1;
-    }
-    return { ids, typeIds, label: i % NUM_LABELS };
-  });
-}
 
 /** @param {ModelConfig} c @param {number} T */
 function flopsPerToken(c, T) {
@@ -141,39 +116,6 @@ function flopsPerToken(c, T) {
   const d = c.d_model;
   const matmulParams = L * (4 * d * d + 2 * d * c.dff) + (d * d + d * NUM_LABELS) / T;
   return 6 * matmulParams + 12 * L * T * d;
-}
-
-/** @param {number | undefined} micro */
-function trainSpec(micro) {
-  return {
-    epochs: 1,
-    batch_size: batchSize,
-    ...(micro ? { micro_batch_size: micro } : {}),
-    learning_rate: 1e-4,
-    weight_decay: 0.01,
-    warmup_ratio: 0.1,
-    max_grad_norm: 1,
-    seed: 42,
-    checkpoint_every_epoch: false,
-  };
-}
-
-/** @param {ModelConfig} config @param {EncodedExample[]} examples @param {number | undefined} micro @param {ReplicaPool | undefined} replicas */
-function makeTrainer(config, examples, micro, replicas) {
-  const model = new GatedBert(config, { seed: 42 });
-  const trainer = new Trainer({
-    model,
-    train: trainSpec(micro),
-    numLabels: NUM_LABELS,
-    trainExamples: examples,
-    evalSets: [],
-    padId: 0,
-    computeMetrics: () => ({}),
-    hooks: new HookRegistry(),
-    sparsity: () => 0,
-    ...(replicas ? { replicas } : {}),
-  });
-  return { model, trainer };
 }
 
 /** @param {Trainer} trainer @param {Batch} batch */
@@ -215,17 +157,6 @@ async function matmulReference() {
 }
 
 /**
- * The examples as one batch of n.
- * @param {EncodedExample[]} examples @param {number} n
- * @returns {Batch}
- */
-function oneBatch(examples, n) {
-  const [batch] = makeBatches(examples, n, { padId: 0 });
-  if (!batch) throw new Error(`throughput bench: no batch from ${examples.length} examples`);
-  return batch;
-}
-
-/**
  * Replicas for `threads` threads (none for one), on the backend in use.
  * @param {ModelConfig} config @param {number} threads
  */
@@ -242,12 +173,12 @@ async function benchTraining(size, T, threads) {
   const config = resolveModelConfig({ size, max_len: Math.max(T, 128) }, NUM_LABELS);
   const rng = Rng.derive(7, `throughput-${size}-${T}`);
   const examples = syntheticExamples(batchSize, T, config.vocab_size, rng);
-  const batch = oneBatch(examples, batchSize);
+  const batch = oneBatch(examples);
   // The trainer's own default when --micro is not given (split only on wasm, per thread's shard); shown in the table.
   const shardRows = Math.ceil(batchSize / threads);
   const micro = args.micro ? Number(args.micro) : tf.getBackend() === 'wasm' ? autoMicroBatchSize(config, T, shardRows) : shardRows;
   const replicas = await startReplicas(config, threads);
-  const { model, trainer } = makeTrainer(config, examples, args.micro ? micro : undefined, replicas);
+  const { trainer, dispose } = benchTrainer(config, examples, batchSize, args.micro ? micro : undefined, replicas);
   try {
     for (let i = 0; i < warmup; i++) await trainer.trainStep(batch);
     // The reference right before the timed steps: the machine's load drifts between configurations.
@@ -278,8 +209,7 @@ async function benchTraining(size, T, threads) {
       ...(profile ? { profile } : {}),
     };
   } finally {
-    trainer.optimizer.dispose();
-    model.dispose();
+    dispose();
     await replicas?.close();
   }
 }
@@ -288,7 +218,7 @@ async function benchTraining(size, T, threads) {
 async function benchInference(size, B, T, runs, threads) {
   const config = resolveModelConfig({ size, max_len: Math.max(T, 128) }, NUM_LABELS);
   const examples = syntheticExamples(B, T, config.vocab_size, Rng.derive(7, `infer-${size}`));
-  const batch = oneBatch(examples, B);
+  const batch = oneBatch(examples);
   const model = InferenceModel.random(config, 42);
   try {
     await model.useThreads(threads);

@@ -36,25 +36,20 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
-  GatedBert,
-  HookRegistry,
   InferenceModel,
   Rng,
-  Trainer,
   autoMicroBatchSize,
   initBackend,
-  makeBatches,
   measureMatmulGflops,
   registerWasmKernels,
   resolveModelConfig,
   tf,
 } from '@gbp/core/internal';
+import { NUM_LABELS, benchTrainer, cpuMs, oneBatch, syntheticExamples } from './workload.mjs';
 import { assertSingleThreaded, assertThreads, disposeWasmBackend, enableThreadedWasm } from './threaded-wasm.mjs';
 
 /**
  * @typedef {import('@gbp/core').ModelSize} ModelSize
- * @typedef {import('@gbp/core/internal').EncodedExample} EncodedExample
- * @typedef {import('@gbp/core/internal').Batch} Batch
  * @typedef {{ size: ModelSize, build: 'simd' | 'threaded', threads: number }} Configuration
  * @typedef {{ batch: number, seq: number, micro?: number, steps: number, warmup: number, inferBatch: number, inferRuns: number }} Workload
  * @typedef {{
@@ -69,7 +64,6 @@ import { assertSingleThreaded, assertThreads, disposeWasmBackend, enableThreaded
  */
 
 const RESULT_PREFIX = 'wasm-threads-result ';
-const NUM_LABELS = 2;
 const SCRIPT = fileURLToPath(import.meta.url);
 
 const { values: args } = parseArgs({
@@ -99,36 +93,6 @@ function intArg(name, value, min) {
   return n;
 }
 
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-
-/**
- * Full-length synthetic sequences, as throughput.mjs makes them: [CLS]-like id 2, random ids,
- * segment ids 0 then 1.
- * @param {number} n @param {number} T @param {number} vocab @param {Rng} rng
- * @returns {EncodedExample[]}
- */
-function syntheticExamples(n, T, vocab, rng) {
-  return Array.from({ length: n }, (_, i) => {
-    const ids = new Int32Array(T);
-    const typeIds = new Int32Array(T);
-    for (let t = 0; t < T; t++) {
-      ids[t] = t === 0 ? 2 : 5 + rng.int(vocab - 5);
-      typeIds[t] = t < T / 2 ? 0 : 1;
-    }
-    return { ids, typeIds, label: i % NUM_LABELS };
-  });
-}
-
-/** @param {EncodedExample[]} examples @returns {Batch} */
-function oneBatch(examples) {
-  const [batch] = makeBatches(examples, examples.length, { padId: 0 });
-  if (!batch) throw new Error(`wasm-threads bench: no batch from ${examples.length} examples`);
-  return batch;
-}
-
 /** @param {ModelSize} size @param {Workload} w */
 async function benchTraining(size, w) {
   const config = resolveModelConfig({ size, max_len: Math.max(w.seq, 128) }, NUM_LABELS);
@@ -136,21 +100,7 @@ async function benchTraining(size, w) {
   const batch = oneBatch(examples);
   // The trainer's own default on wasm, as throughput.mjs: the largest micro-batch whose step fits the heap.
   const micro = w.micro ?? autoMicroBatchSize(config, w.seq, w.batch);
-  const model = new GatedBert(config, { seed: 42 });
-  const trainer = new Trainer({
-    model,
-    train: {
-      epochs: 1, batch_size: w.batch, micro_batch_size: micro, learning_rate: 1e-4, weight_decay: 0.01,
-      warmup_ratio: 0.1, max_grad_norm: 1, seed: 42, checkpoint_every_epoch: false,
-    },
-    numLabels: NUM_LABELS,
-    trainExamples: examples,
-    evalSets: [],
-    padId: 0,
-    computeMetrics: () => ({}),
-    hooks: new HookRegistry(),
-    sparsity: () => 0,
-  });
+  const { trainer, dispose } = benchTrainer(config, examples, w.batch, micro);
   try {
     const losses = [];
     for (let i = 0; i < w.warmup; i++) losses.push(await trainer.trainStep(batch));
@@ -170,8 +120,7 @@ async function benchTraining(size, w) {
       tokens_per_s: (batch.tokens * 1000) / msPerStep, cpu_per_wall: cpu / wall, losses,
     };
   } finally {
-    trainer.optimizer.dispose();
-    model.dispose();
+    dispose();
   }
 }
 
