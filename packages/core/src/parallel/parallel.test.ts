@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../tf.js';
 import { initBackend } from '../backend/index.js';
@@ -174,11 +175,14 @@ describe('shards and seeds', () => {
 describe('threads per job', () => {
   it('train.threads first, then GBP_THREADS, then every core; one thread on backends with threads of their own', () => {
     expect(resolveThreads(3, 'wasm', {}).threads).toBe(3);
-    expect(resolveThreads(undefined, 'wasm', { GBP_THREADS: '2' })).toEqual({ threads: 2, reason: '2 threads (GBP_THREADS)' });
+    expect(resolveThreads(undefined, 'wasm', { GBP_THREADS: '1' })).toEqual({ threads: 1, reason: '1 thread (GBP_THREADS)' });
+    expect(resolveThreads(undefined, 'wasm', { GBP_THREADS: '2' }).threads).toBe(2);
     expect(resolveThreads(undefined, 'cpu', {}).threads).toBe(defaultThreads({}));
     expect(resolveThreads(4, 'tensorflow', {})).toMatchObject({ threads: 1, reason: expect.stringContaining('backend tensorflow runs its own threads') });
     expect(() => defaultThreads({ GBP_THREADS: 'two' })).toThrow('GBP_THREADS="two": expected a positive integer (threads per job)');
     expect(() => defaultThreads({ GBP_THREADS: '0' })).toThrow(/GBP_THREADS="0"/);
+    const cores = availableParallelism();
+    expect(resolveThreads(cores + 1, 'wasm', {}).reason).toBe(`${cores + 1} threads (train.threads; more than this machine's ${cores} cores)`);
   });
 });
 

@@ -31,5 +31,8 @@ export function resolveThreads(requested: number | undefined, backend: string, e
   if (!(REPLICA_BACKENDS as readonly string[]).includes(backend)) {
     return { threads: 1, reason: `backend ${backend} runs its own threads; gbp's replicas (${source}: ${wanted}) are for wasm and cpu` };
   }
-  return { threads: wanted, reason: `${wanted} thread${wanted === 1 ? '' : 's'} (${source})` };
+  const cores = availableParallelism();
+  // More threads than cores only take turns on them (and each replica holds a copy of the model).
+  const over = wanted > cores ? `; more than this machine's ${cores} cores` : '';
+  return { threads: wanted, reason: `${wanted} thread${wanted === 1 ? '' : 's'} (${source}${over})` };
 }
