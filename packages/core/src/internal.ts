@@ -9,6 +9,7 @@ export { registerWasmKernels, unregisterFastMatMul, MISSING_WASM_KERNELS, FAST_M
 export * from './model/index.js';
 export * from './train/index.js';
 export * from './parallel/index.js';
+export * from './search/index.js';
 export * from './pruning/index.js';
 export * from './hooks/registry.js';
 export { dottedPath, mustWording, JOB_SPEC_WORDING } from './validation.js';

@@ -1,0 +1,2 @@
+export { resolveSearchSpace, largestArch, smallestArch, sampleArch, archConfig, archKey, SearchSpaceError, type SearchSpace, type SearchSpaceSpec, type SubnetArch } from './space.js';
+export { LATENCY_FEATURES, latencyFeatures, fitLatencyModel, predictLatency, machineFingerprint, type LatencyModel, type LatencySample, type LatencyFit, type FitOptions } from './latency-model.js';

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * How well a linear model of FLOP components predicts measured latency of sub-networks (issue 14's
+ * latency model; groundwork: the supernet and search are not built yet). A benchmark, not a test.
+ *
+ *   node tools/bench/latency-model.mjs [--size tiny] [--samples 48] [--batch 8] [--seq 128] [--runs 9] [--json]
+ *   (npm run bench:latency-model -- --size small --samples 30)
+ *
+ * Samples sub-networks uniformly from a space over the preset (layers 1..L, heads 0..H, FFN width in
+ * quarters of dff), measures each one's forward pass (InferenceModel.random of the sub-network's
+ * compacted config, wasm, one thread: the median of --runs after a warm-up), fits
+ * fitLatencyModel on 75 % and prints the error on the held-out 25 %, and the coefficients.
+ */
+import { parseArgs } from 'node:util';
+import { InferenceModel, Rng, archConfig, archKey, fitLatencyModel, initBackend, latencyFeatures, predictLatency, resolveModelConfig, resolveSearchSpace, sampleArch } from '@gbp/core/internal';
+import { oneBatch, syntheticExamples } from './workload.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    size: { type: 'string', default: 'tiny' },
+    samples: { type: 'string', default: '48' },
+    batch: { type: 'string', default: '8' },
+    seq: { type: 'string', default: '128' },
+    runs: { type: 'string', default: '9' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const [batchSize, seq, runs, count] = [Number(args.batch), Number(args.seq), Number(args.runs), Number(args.samples)];
+const backend = await initBackend('wasm');
+const config = resolveModelConfig({ size: /** @type {import('@gbp/core').ModelSize} */ (args.size), max_len: Math.max(128, seq) }, 2);
+const quarters = [0, 1, 2, 3, 4].map((q) => (q * config.dff) / 4);
+const space = resolveSearchSpace(
+  { layers: Array.from({ length: config.num_layers }, (_, i) => i + 1), heads: Array.from({ length: config.num_heads + 1 }, (_, h) => h), ffn: quarters },
+  config,
+);
+const batch = oneBatch(syntheticExamples(batchSize, seq, config.vocab_size, new Rng(7)));
+const rng = new Rng(11);
+
+/** @param {import('@gbp/core/internal').SubnetArch} arch */
+async function measure(arch) {
+  const model = InferenceModel.random(archConfig(config, arch), 0);
+  try {
+    await model.predict(batch);
+    const times = [];
+    for (let r = 0; r < runs; r++) {
+      const t0 = performance.now();
+      await model.predict(batch);
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    return times[Math.floor(times.length / 2)] ?? Number.NaN;
+  } finally {
+    model.dispose();
+  }
+}
+
+const samples = [];
+for (let i = 0; i < count; i++) {
+  const arch = sampleArch(space, rng);
+  const ms = await measure(arch);
+  samples.push({ arch, ms });
+  if (!args.json) process.stderr.write(`\r${i + 1}/${count} measured`);
+}
+const model = fitLatencyModel(config, samples, { batch: batchSize, seq, backend: backend.name, rng: new Rng(3) });
+if (args.json) {
+  console.log(JSON.stringify({ model, samples: samples.map((s) => ({ arch: archKey(s.arch), ms: s.ms, predicted: predictLatency(model, config, s.arch), features: latencyFeatures(config, s.arch, batchSize, seq) })) }, null, 2));
+} else {
+  console.log(`\n${args.size} on ${backend.name}, batch ${batchSize} x ${seq}: ${model.fit.samples} sub-networks fitted, ${model.fit.held_out} held out`);
+  console.log(`held-out error: mean ${(100 * model.fit.mean_abs_error).toFixed(1)} %, max ${(100 * model.fit.max_abs_error).toFixed(1)} %`);
+  console.log(`coefficients (ms per unit): ${model.features.map((f, i) => `${f} ${model.coefficients[i]?.toFixed(3)}`).join(', ')}`);
+  console.log(`machine: ${model.machine}`);
+}
