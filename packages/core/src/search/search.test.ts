@@ -3,6 +3,8 @@ import { Rng } from '../rng.js';
 import { resolveModelConfig } from '../model/config.js';
 import { archConfig, archKey, largestArch, resolveSearchSpace, sampleArch, smallestArch, SearchSpaceError } from './space.js';
 import { fitLatencyModel, latencyFeatures, LATENCY_FEATURES, predictLatency, type LatencySample } from './latency-model.js';
+import { evolutionarySearch, randomSearch } from './evolution.js';
+import type { SubnetArch } from './space.js';
 
 const config = resolveModelConfig({ size: 'tiny', num_layers: 4, d_model: 64, num_heads: 4, dff: 256, vocab_size: 100, max_len: 32 }, 2);
 
@@ -78,5 +80,41 @@ describe('latency model', () => {
     expect(() => fitLatencyModel(config, samples, { batch: 1, seq: 8, backend: 'wasm', rng: new Rng(1) })).toThrow(
       'latency model: 1 measured sub-networks; fitting 6 coefficients with 1 held out needs at least 9',
     );
+  });
+});
+
+describe('search under a latency budget', () => {
+  const space = resolveSearchSpace({ layers: [1, 2, 3, 4], heads: [0, 1, 2, 3, 4], ffn: [0, 64, 128, 192, 256] }, config);
+  // Latency and fitness of a synthetic world: fitness rewards heads and FFN width with diminishing
+  // returns, so the best sub-network under a budget spends it well, not blindly.
+  const latency = (arch: SubnetArch) => 1 + arch.layers + arch.heads.reduce((a, b) => a + b, 0) * 1.5 + arch.ffn.reduce((a, b) => a + b, 0) / 32;
+  const fitness = (arch: SubnetArch) => arch.heads.reduce((s, h, i) => s + Math.sqrt(h) + Math.sqrt(arch.ffn[i]! / 64), 0);
+  const budget = { latency, budgetMs: 30 };
+
+  it('random search scores only candidates within 0.85-1.1 of the budget, each once', async () => {
+    const result = await randomSearch(space, budget, fitness, { candidates: 30, rng: new Rng(2) });
+    expect(result.candidates.length).toBeLessThanOrEqual(30);
+    for (const c of result.candidates) expect(c.latencyMs / 30).toBeGreaterThanOrEqual(0.85), expect(c.latencyMs / 30).toBeLessThanOrEqual(1.1);
+    expect(new Set(result.candidates.map((c) => c.key)).size).toBe(result.candidates.length);
+    expect(result.best.fitness).toBe(Math.max(...result.candidates.map((c) => c.fitness)));
+  });
+
+  it('evolution keeps to the window, improves on its first generation, and repeats itself for a seed', async () => {
+    const run = () => evolutionarySearch(space, budget, fitness, { rng: new Rng(4), population: 12, generations: 6 });
+    const result = await run();
+    for (const c of result.candidates) expect(c.latencyMs / 30).toBeGreaterThanOrEqual(0.85), expect(c.latencyMs / 30).toBeLessThanOrEqual(1.1);
+    const first = Math.max(...result.candidates.filter((c) => c.generation === 0).map((c) => c.fitness));
+    expect(result.best.fitness).toBeGreaterThan(first);
+    expect(Math.max(...result.candidates.map((c) => c.generation))).toBe(6);
+    expect((await run()).candidates.map((c) => c.key)).toEqual(result.candidates.map((c) => c.key));
+  });
+
+  it('refuses a budget below the smallest sub-network before scoring anything', async () => {
+    let scored = 0;
+    const count = (arch: SubnetArch) => (scored++, fitness(arch));
+    await expect(evolutionarySearch(space, { latency, budgetMs: 1 }, count, { rng: new Rng(1), generations: 2 })).rejects.toThrow(
+      'latency budget 1.0 ms is below what the smallest sub-network of the space needs (2.0 ms predicted, L1-h0-f0); raise the budget or widen the space',
+    );
+    expect(scored).toBe(0);
   });
 });
