@@ -94,7 +94,10 @@ describe('search under a latency budget', () => {
   it('random search scores only candidates within 0.85-1.1 of the budget, each once', async () => {
     const result = await randomSearch(space, budget, fitness, { candidates: 30, rng: new Rng(2) });
     expect(result.candidates.length).toBeLessThanOrEqual(30);
-    for (const c of result.candidates) expect(c.latencyMs / 30).toBeGreaterThanOrEqual(0.85), expect(c.latencyMs / 30).toBeLessThanOrEqual(1.1);
+    for (const c of result.candidates) {
+      expect(c.latencyMs / 30).toBeGreaterThanOrEqual(0.85);
+      expect(c.latencyMs / 30).toBeLessThanOrEqual(1.1);
+    }
     expect(new Set(result.candidates.map((c) => c.key)).size).toBe(result.candidates.length);
     expect(result.best.fitness).toBe(Math.max(...result.candidates.map((c) => c.fitness)));
   });
@@ -102,7 +105,10 @@ describe('search under a latency budget', () => {
   it('evolution keeps to the window, improves on its first generation, and repeats itself for a seed', async () => {
     const run = () => evolutionarySearch(space, budget, fitness, { rng: new Rng(4), population: 12, generations: 6 });
     const result = await run();
-    for (const c of result.candidates) expect(c.latencyMs / 30).toBeGreaterThanOrEqual(0.85), expect(c.latencyMs / 30).toBeLessThanOrEqual(1.1);
+    for (const c of result.candidates) {
+      expect(c.latencyMs / 30).toBeGreaterThanOrEqual(0.85);
+      expect(c.latencyMs / 30).toBeLessThanOrEqual(1.1);
+    }
     const first = Math.max(...result.candidates.filter((c) => c.generation === 0).map((c) => c.fitness));
     expect(result.best.fitness).toBeGreaterThan(first);
     expect(Math.max(...result.candidates.map((c) => c.generation))).toBe(6);
