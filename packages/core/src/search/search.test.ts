@@ -5,6 +5,12 @@ import { archConfig, archKey, largestArch, resolveSearchSpace, sampleArch, small
 import { fitLatencyModel, latencyFeatures, LATENCY_FEATURES, predictLatency, type LatencySample } from './latency-model.js';
 import { evolutionarySearch, randomSearch } from './evolution.js';
 import type { SubnetArch } from './space.js';
+import { rewire, structureImportance } from './rewire.js';
+import { initBackend } from '../backend/index.js';
+import { GatedBert } from '../model/encoder.js';
+import { lossSum } from '../model/loss.js';
+import { makeBatches } from '../data/index.js';
+import { tf } from '../tf.js';
 
 const config = resolveModelConfig({ size: 'tiny', num_layers: 4, d_model: 64, num_heads: 4, dff: 256, vocab_size: 100, max_len: 32 }, 2);
 
@@ -122,5 +128,61 @@ describe('search under a latency budget', () => {
       'latency budget 1.0 ms is below what the smallest sub-network of the space needs (2.0 ms predicted, L1-h0-f0); raise the budget or widen the space',
     );
     expect(scored).toBe(0);
+  });
+});
+
+describe('rewiring heads and neurons by importance', () => {
+  const rewireConfig = resolveModelConfig({ size: 'tiny', num_layers: 2, d_model: 32, num_heads: 4, dff: 64, vocab_size: 60, max_len: 16, dropout_rate: 0 }, 2);
+  const batchOf = (seed: number) => {
+    const rng = new Rng(seed);
+    const examples = Array.from({ length: 8 }, () => {
+      const len = 4 + rng.int(10);
+      return { ids: Int32Array.from({ length: len }, (_, t) => (t === 0 ? 2 : 5 + rng.int(50))), typeIds: new Int32Array(len), label: rng.int(2) };
+    });
+    return makeBatches(examples, 8, { padId: 0 })[0]!;
+  };
+
+  it('computes the same function after reordering (masks follow their weights), most important heads and neurons first', async () => {
+    await initBackend('wasm');
+    const model = new GatedBert(rewireConfig, { seed: 4 });
+    const gate = model.gateOf('encoder.layer.0.intermediate.dense.weight')!;
+    gate.setMask(Float32Array.from({ length: 32 * 64 }, (_, i) => (i % 7 === 0 ? 0 : 1)));
+    const batches = [batchOf(1), batchOf(2)];
+    const before = tf.tidy(() => model.logits(batches[0]!, { training: false }).dataSync());
+    const importance = structureImportance(model, batches);
+    const orders = rewire(model, importance);
+    expect(orders.heads[0]).not.toEqual([0, 1, 2, 3]); // a real reordering happened
+    const after = tf.tidy(() => model.logits(batches[0]!, { training: false }).dataSync());
+    expect(Math.max(...Array.from(after, (v, i) => Math.abs(v - before[i]!)))).toBeLessThan(1e-5);
+    const again = structureImportance(model, batches);
+    for (let l = 0; l < 2; l++) {
+      const close = (a: readonly number[], b: readonly number[]) => a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, 4));
+      close(again.heads[l]!, orders.heads[l]!.map((h) => importance.heads[l]![h]!));
+      close(again.neurons[l]!, orders.neurons[l]!.map((n) => importance.neurons[l]![n]!));
+      for (let h = 1; h < 4; h++) expect(again.heads[l]![h]!).toBeLessThanOrEqual(again.heads[l]![h - 1]! + 1e-9);
+    }
+    model.dispose();
+  });
+
+  it("a head's importance is the loss's derivative with respect to its output scale (central differences)", async () => {
+    await initBackend('wasm');
+    const model = new GatedBert(rewireConfig, { seed: 9 });
+    // BERT's init (std 0.02) leaves the loss flat to float32 resolution: larger weights make it move.
+    for (const spec of model.specs) if (spec.kind === 'weight') model.param(spec.name).assign(tf.tidy(() => tf.mul(model.param(spec.name), 25)));
+    const batches = [batchOf(3), batchOf(4)];
+    const importance = structureImportance(model, batches);
+    const name = 'encoder.layer.1.attention.output.dense.weight';
+    const original = model.param(name).dataSync().slice();
+    const lossAt = (scale: number) => {
+      const w = original.slice();
+      for (let r = 8; r < 16; r++) for (let c = 0; c < 32; c++) w[r * 32 + c]! *= scale; // head 1 (rows 8..15)
+      model.param(name).assign(tf.tensor(w, [32, 32]));
+      return batches.reduce((sum, b) => sum + tf.tidy(() => lossSum(model.logits(b, { training: false }), b.labels, 2).dataSync()[0]! / b.batchSize), 0);
+    };
+    const eps = 1e-2;
+    const derivative = (lossAt(1 + eps) - lossAt(1 - eps)) / (2 * eps);
+    expect(Math.abs(derivative)).toBeGreaterThan(1e-4);
+    expect(importance.heads[1]![1]!).toBeCloseTo(Math.abs(derivative), 3);
+    model.dispose();
   });
 });
