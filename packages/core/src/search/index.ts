@@ -2,3 +2,4 @@ export { resolveSearchSpace, largestArch, smallestArch, sampleArch, archConfig, 
 export { LATENCY_FEATURES, latencyFeatures, fitLatencyModel, predictLatency, machineFingerprint, type LatencyModel, type LatencySample, type LatencyFit, type FitOptions } from './latency-model.js';
 export { randomSearch, evolutionarySearch, checkBudget, SearchBudgetError, type SearchBudget, type Candidate, type SearchResult, type Fitness, type RandomSearchOptions, type EvolutionOptions } from './evolution.js';
 export { structureImportance, rewire, type StructureImportance } from './rewire.js';
+export { subnetLookup, subnetWeights } from './subnet.js';

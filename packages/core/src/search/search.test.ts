@@ -6,6 +6,9 @@ import { fitLatencyModel, latencyFeatures, LATENCY_FEATURES, predictLatency, typ
 import { evolutionarySearch, randomSearch } from './evolution.js';
 import type { SubnetArch } from './space.js';
 import { rewire, structureImportance } from './rewire.js';
+import { subnetLookup, subnetWeights } from './subnet.js';
+import { forward } from '../model/encoder.js';
+import { InferenceModel } from '../model/inference.js';
 import { initBackend } from '../backend/index.js';
 import { GatedBert } from '../model/encoder.js';
 import { lossSum } from '../model/loss.js';
@@ -183,6 +186,49 @@ describe('rewiring heads and neurons by importance', () => {
     const derivative = (lossAt(1 + eps) - lossAt(1 - eps)) / (2 * eps);
     expect(Math.abs(derivative)).toBeGreaterThan(1e-4);
     expect(importance.heads[1]![1]!).toBeCloseTo(Math.abs(derivative), 3);
+    model.dispose();
+  });
+});
+
+describe('sub-networks of a model', () => {
+  const full = resolveModelConfig({ size: 'tiny', num_layers: 3, d_model: 32, num_heads: 4, dff: 64, vocab_size: 60, max_len: 16, dropout_rate: 0 }, 2);
+  const batch = () => {
+    const rng = new Rng(12);
+    const examples = Array.from({ length: 5 }, () => {
+      const len = 4 + rng.int(10);
+      return { ids: Int32Array.from({ length: len }, (_, t) => (t === 0 ? 2 : 5 + rng.int(50))), typeIds: new Int32Array(len), label: rng.int(2) };
+    });
+    return makeBatches(examples, 5, { padId: 0 })[0]!;
+  };
+
+  it('runs on the shared variables exactly as the extracted compacted model does; the largest is the model itself', async () => {
+    await initBackend('wasm');
+    const model = new GatedBert(full, { seed: 6 });
+    model.gateOf('encoder.layer.0.attention.self.query.weight')!.setMask(Float32Array.from({ length: 32 * 32 }, (_, i) => (i % 5 === 0 ? 0 : 1)));
+    const input = batch();
+    const arch = { layers: 2, heads: [2, 0], ffn: [16, 64] };
+    const { config, lookup } = subnetLookup(model, arch);
+    const viaLookup = tf.tidy(() => forward(config, lookup, input, { training: false }).dataSync());
+    const extracted = subnetWeights(model, arch);
+    expect(extracted.config).toMatchObject({ num_layers: 2, heads_per_layer: [2, 0], dff_per_layer: [16, 64] });
+    const compacted = InferenceModel.fromWeights(extracted.config, extracted.weights);
+    const viaModel = tf.tidy(() => compacted.logits(input).dataSync());
+    expect(Array.from(viaModel)).toEqual(Array.from(viaLookup));
+    compacted.dispose();
+    const largest = subnetLookup(model, { layers: 3, heads: [4, 4, 4], ffn: [64, 64, 64] });
+    const a = tf.tidy(() => forward(largest.config, largest.lookup, input, { training: false }).dataSync());
+    const b = tf.tidy(() => model.logits(input, { training: false }).dataSync());
+    expect(Array.from(a)).toEqual(Array.from(b));
+    // Gradients through the slices reach the shared variables: the kept head's query columns only.
+    const q = model.param('encoder.layer.0.attention.self.query.weight');
+    const grad = tf.tidy(() => tf.grad((w: tf.Tensor) => {
+      const lookupW = (name: string) => (name === 'encoder.layer.0.attention.self.query.weight' ? tf.slice(w, [0, 0], [32, 16]) : lookup(name));
+      return tf.sum(forward(config, lookupW, input, { training: false }));
+    })(q));
+    const g = grad.arraySync() as number[][];
+    expect(g.every((row) => row.slice(16).every((v) => v === 0))).toBe(true);
+    expect(g.some((row) => row.slice(0, 16).some((v) => v !== 0))).toBe(true);
+    grad.dispose();
     model.dispose();
   });
 });
