@@ -3,3 +3,4 @@ export { LATENCY_FEATURES, latencyFeatures, fitLatencyModel, predictLatency, mac
 export { randomSearch, evolutionarySearch, checkBudget, SearchBudgetError, type SearchBudget, type Candidate, type SearchResult, type Fitness, type RandomSearchOptions, type EvolutionOptions } from './evolution.js';
 export { structureImportance, rewire, type StructureImportance } from './rewire.js';
 export { subnetLookup, subnetWeights } from './subnet.js';
+export { sandwichGradients, type SandwichOptions, type SandwichStep } from './supernet.js';

@@ -7,7 +7,9 @@ import { evolutionarySearch, randomSearch } from './evolution.js';
 import type { SubnetArch } from './space.js';
 import { rewire, structureImportance } from './rewire.js';
 import { subnetLookup, subnetWeights } from './subnet.js';
-import { forward } from '../model/encoder.js';
+import { forward, lossAndGradients } from '../model/encoder.js';
+import { sandwichGradients } from './supernet.js';
+import { AdamW } from '../train/adamw.js';
 import { InferenceModel } from '../model/inference.js';
 import { initBackend } from '../backend/index.js';
 import { GatedBert } from '../model/encoder.js';
@@ -229,6 +231,64 @@ describe('sub-networks of a model', () => {
     expect(g.every((row) => row.slice(16).every((v) => v === 0))).toBe(true);
     expect(g.some((row) => row.slice(0, 16).some((v) => v !== 0))).toBe(true);
     grad.dispose();
+    model.dispose();
+  });
+});
+
+describe('supernet training by the sandwich rule', () => {
+  const full = resolveModelConfig({ size: 'tiny', num_layers: 2, d_model: 32, num_heads: 4, dff: 64, vocab_size: 40, max_len: 12, dropout_rate: 0 }, 2);
+  /** Label 1 when token 7 occurs: learnable, needs attention. */
+  const data = (n: number, seed: number) => {
+    const rng = new Rng(seed);
+    return Array.from({ length: n }, () => {
+      const len = 4 + rng.int(8);
+      const label = rng.int(2);
+      const ids = Int32Array.from({ length: len }, (_, t) => (t === 0 ? 2 : 8 + rng.int(30)));
+      if (label === 1) ids[1 + rng.int(len - 1)] = 7;
+      return { ids, typeIds: new Int32Array(len), label };
+    });
+  };
+
+  it("with one architecture in the space, the step's gradient is the task loss's (in-place distillation of the largest from itself adds nothing)", async () => {
+    await initBackend('wasm');
+    const model = new GatedBert(full, { seed: 3 });
+    const batch = makeBatches(data(8, 1), 8, { padId: 0 })[0]!;
+    const space = resolveSearchSpace({}, full);
+    const step = sandwichGradients(model, space, batch, { randomSubnets: 0, rng: new Rng(1) });
+    const reference = lossAndGradients(model, batch, { training: false, divisor: 8 });
+    expect(step.losses[0]!.loss).toBeCloseTo(reference.value.dataSync()[0]!, 6);
+    step.grads.forEach((g, i) => {
+      const [a, b] = [g.dataSync(), reference.grads[i]!.dataSync()];
+      const worst = Array.from(a).reduce((m, v, j) => Math.max(m, Math.abs(v - b[j]!)), 0);
+      expect(worst).toBeLessThan(1e-6);
+    });
+    tf.dispose([...step.grads, reference.value, ...reference.grads]);
+    model.dispose();
+  });
+
+  it('training shares the weights: the largest, the smallest and a middle sub-network all learn', async () => {
+    await initBackend('wasm');
+    const model = new GatedBert(full, { seed: 5 });
+    const space = resolveSearchSpace({ layers: [1, 2], heads: [1, 2, 4], ffn: [16, 64] }, full);
+    const optimizer = new AdamW(model.specs.map((s) => ({ name: s.name, variable: model.param(s.name), decay: s.kind === 'weight' })), { weightDecay: 0 });
+    const evalBatch = makeBatches(data(64, 99), 64, { padId: 0 })[0]!;
+    const lossOf = (arch: SubnetArch) => {
+      const { config, lookup } = subnetLookup(model, arch);
+      return tf.tidy(() => lossSum(forward(config, lookup, evalBatch, { training: false }), evalBatch.labels, 2).dataSync()[0]! / 64);
+    };
+    const middle = { layers: 2, heads: [2, 1], ffn: [64, 16] };
+    const before = [largestArch(space), smallestArch(space), middle].map(lossOf);
+    const rng = new Rng(8);
+    for (let epoch = 0; epoch < 20; epoch++) {
+      for (const batch of makeBatches(data(128, 10 + epoch), 16, { padId: 0, rng })) {
+        const { grads } = sandwichGradients(model, space, batch, { randomSubnets: 2, rng });
+        optimizer.apply(grads, 3e-3);
+        tf.dispose(grads);
+      }
+    }
+    const after = [largestArch(space), smallestArch(space), middle].map(lossOf);
+    after.forEach((loss, i) => expect(loss).toBeLessThan(before[i]! - 0.05));
+    optimizer.dispose();
     model.dispose();
   });
 });

@@ -12,7 +12,7 @@ import type { NamedTensor } from '../model/safetensors.js';
 import { archConfig, type SubnetArch } from './space.js';
 
 /** How parameter `name` of the sub-network is cut from the full model's: [rows, cols] kept from the top left. */
-function cutOf(config: ModelConfig, sub: ModelConfig, name: string, shape: readonly number[]): readonly number[] {
+export function cutOf(config: ModelConfig, sub: ModelConfig, name: string, shape: readonly number[]): readonly number[] {
   const match = /^encoder\.layer\.(\d+)\.(.+)$/.exec(name);
   if (match === null) return shape; // embeddings, pooler, classifier: whole
   const layer = Number(match[1]);

@@ -1,0 +1,103 @@
+/**
+ * One step of weight-sharing supernet training by the sandwich rule (BigNAS, as AutoTinyBERT and
+ * DynaBERT train theirs): the largest sub-network learns from the labels, the smallest and N random
+ * ones from the largest's logits (in-place distillation; or all from a teacher's), and the step's
+ * gradient is the sum over all of them, with respect to the shared weights (W ⊙ M of the full
+ * model, sliced per sub-network). Groundwork for issue 14: the job stage around it (spec,
+ * checkpoints, resume, results) is not built yet.
+ */
+import { tf } from '../tf.js';
+import { forward, type GatedBert, type ModelInput } from '../model/encoder.js';
+import { parameterSpecs } from '../model/config.js';
+import { distillLossSum, lossSum } from '../model/loss.js';
+import type { Rng } from '../rng.js';
+import { archConfig, archKey, largestArch, sampleArch, smallestArch, type SearchSpace, type SubnetArch } from './space.js';
+import { cutOf } from './subnet.js';
+
+export interface SandwichOptions {
+  /** Random sub-networks besides the largest and the smallest (AutoTinyBERT: 2). */
+  readonly randomSubnets: number;
+  readonly rng: Rng;
+  /** Weight of the soft targets for the other sub-networks (default 1: soft targets only, as BigNAS). */
+  readonly alpha?: number;
+  readonly temperature?: number;
+  /** A teacher's logits for the batch's rows: every sub-network, the largest included, distils from them. */
+  readonly teacherLogits?: Float32Array;
+  /** Dropout seeds for training forwards; none: dropout off. */
+  readonly dropoutSeed?: () => number;
+}
+
+export interface SandwichStep {
+  /** Gradients with respect to every parameter of model.specs (gated: ∂L/∂(W ⊙ M)), summed over the sub-networks. */
+  readonly grads: tf.Tensor[];
+  /** Each sub-network's loss (per example), largest first. */
+  readonly losses: readonly { readonly arch: string; readonly loss: number }[];
+}
+
+/** Loss (sum over rows / divisor) and gradients of one sub-network with respect to the full model's effective weights. */
+function subnetLossAndGradients(
+  model: GatedBert,
+  arch: SubnetArch,
+  input: ModelInput & { labels: Float32Array },
+  target: { teacherLogits: Float32Array; alpha: number; temperature: number } | undefined,
+  dropoutSeed: (() => number) | undefined,
+): { value: number; grads: tf.Tensor[]; logits: Float32Array } {
+  const sub = archConfig(model.config, arch);
+  // Only what the sub-network reads is differentiated (a dropped layer's weights get zero gradients).
+  const reads = new Set(parameterSpecs(sub).map((s) => s.name));
+  const used = model.specs.flatMap((s, i) => (reads.has(s.name) ? [i] : []));
+  const index = new Map(used.map((i, k) => [model.specs[i]!.name, k]));
+  const n = model.config.num_labels;
+  let logitsOut: tf.Tensor | undefined;
+  const { value, grads } = tf.tidy(() => {
+    const values = used.map((i) => {
+      const name = model.specs[i]!.name;
+      return model.gateOf(name)?.effective() ?? model.param(name);
+    });
+    const f = (...xs: tf.Tensor[]): tf.Scalar => {
+      const lookup = (name: string) => {
+        const full = xs[index.get(name)!]!;
+        const cut = cutOf(model.config, sub, name, full.shape);
+        return cut.every((c, i) => c === full.shape[i]) ? full : tf.slice(full, cut.map(() => 0), [...cut]);
+      };
+      const logits = forward(sub, lookup, input, { training: dropoutSeed !== undefined, ...(dropoutSeed && { dropoutSeed }) });
+      logitsOut = tf.keep(tf.clone(logits));
+      const sum = target ? distillLossSum(logits, input.labels, n, target) : lossSum(logits, input.labels, n);
+      return tf.div(sum, input.batchSize);
+    };
+    const result = tf.valueAndGrads(f)(values);
+    const byParam = new Map(used.map((i, k) => [i, result.grads[k]!]));
+    return { value: result.value, grads: model.specs.map((s, i) => byParam.get(i) ?? tf.zeros([...s.shape])) };
+  });
+  const loss = value.dataSync()[0]!;
+  value.dispose();
+  const logits = logitsOut!.dataSync() as Float32Array;
+  logitsOut!.dispose();
+  return { value: loss, grads, logits };
+}
+
+/** The sandwich step's summed gradients on `batch`: largest, smallest, then `randomSubnets` random sub-networks. */
+export function sandwichGradients(model: GatedBert, space: SearchSpace, batch: ModelInput & { labels: Float32Array }, options: SandwichOptions): SandwichStep {
+  const archs = [largestArch(space), smallestArch(space), ...Array.from({ length: options.randomSubnets }, () => sampleArch(space, options.rng))];
+  const soft = { alpha: options.alpha ?? 1, temperature: options.temperature ?? 1 };
+  let summed: tf.Tensor[] | null = null;
+  let teacher = options.teacherLogits;
+  const losses: { arch: string; loss: number }[] = [];
+  archs.forEach((arch, k) => {
+    const target = teacher && (k > 0 || options.teacherLogits) ? { teacherLogits: teacher, ...soft } : undefined;
+    const { value, grads, logits } = subnetLossAndGradients(model, arch, batch, target, options.dropoutSeed);
+    losses.push({ arch: archKey(arch), loss: value });
+    // In-place distillation: the others learn from the largest's logits of this step.
+    if (k === 0 && !options.teacherLogits) teacher = logits;
+    if (summed === null) summed = grads;
+    else {
+      summed = summed.map((g, i) => {
+        const sum = tf.add(g, grads[i]!);
+        g.dispose();
+        grads[i]!.dispose();
+        return sum;
+      });
+    }
+  });
+  return { grads: summed!, losses };
+}
