@@ -89,7 +89,7 @@ describe('latency model', () => {
   it('refuses too few samples, saying how many it needs', () => {
     const samples = [{ arch: { layers: 1, heads: [1], ffn: [64] }, ms: 1 }];
     expect(() => fitLatencyModel(config, samples, { batch: 1, seq: 8, backend: 'wasm', rng: new Rng(1) })).toThrow(
-      'latency model: 1 measured sub-networks; fitting 6 coefficients with 1 held out needs at least 9',
+      'latency model: 1 measured sub-networks; fitting 6 coefficients with 1 held out needs at least 25',
     );
   });
 });
