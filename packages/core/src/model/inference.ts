@@ -15,6 +15,7 @@ import { shardRows } from '../parallel/micro-batches.js';
 import { ReplicaPool, type ReplicaBackend } from '../parallel/replica-pool.js';
 import { resolveThreads, type ThreadsChoice } from '../parallel/threads.js';
 import { valuesToCopy } from '../parallel/host-arrays.js';
+import { alongside } from '../parallel/alongside.js';
 
 /** `predict`'s result: logits [rows, num_labels] and, when asked, the pooled output [rows, d_model], row-major. */
 export interface PredictResult {
@@ -104,17 +105,7 @@ export class InferenceModel {
     const pool = this.pool;
     if (shards.length === 1 || pool === undefined) return this.predictHere(input, options);
     const others = shards.slice(1).map(([start, end], r) => pool.logits(r, sliceInput(input, start, end), options));
-    let own: PredictResult | undefined;
-    let ownError: unknown;
-    try {
-      own = await this.predictHere(sliceInput(input, shards[0]![0], shards[0]![1]), options);
-    } catch (error) {
-      ownError = error;
-    }
-    const settled = await Promise.allSettled(others);
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (ownError !== undefined || failed) throw ownError ?? failed!.reason;
-    const parts = [own!, ...settled.map((r) => (r as PromiseFulfilledResult<PredictResult>).value)];
+    const parts = await alongside(() => this.predictHere(sliceInput(input, shards[0]![0], shards[0]![1]), options), others);
     const join = (pick: (p: PredictResult) => Float32Array) => {
       const out = new Float32Array(parts.reduce((n, p) => n + pick(p).length, 0));
       let at = 0;

@@ -23,6 +23,7 @@ import { accumulateGradients } from '../parallel/accumulate.js';
 import { shardRows, type MicroBatch } from '../parallel/micro-batches.js';
 import type { ReplicaPool } from '../parallel/replica-pool.js';
 import { tensorFromShared, valuesToCopy } from '../parallel/host-arrays.js';
+import { alongside } from '../parallel/alongside.js';
 
 export { AbortError };
 
@@ -219,33 +220,22 @@ export class Trainer {
     const replicas = this.options.replicas;
     if (shards.length === 1 || replicas === undefined) return this.shardGradients(shards[0]!, batch.batchSize);
     this.publishWeights(replicas);
-    const others = shards.slice(1).map((micros, r) => replicas.gradients(r, micros, batch.batchSize));
-    // Settled before anything is thrown, so no replica is left writing into its buffer unobserved.
-    let own: { loss: number; grads: tf.Tensor[] } | undefined;
-    let ownError: unknown;
-    try {
-      own = this.shardGradients(shards[0]!, batch.batchSize);
-    } catch (error) {
-      ownError = error;
-    }
-    const settled = await Promise.allSettled(others);
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (ownError !== undefined || failed) {
-      if (own) tf.dispose(own.grads);
-      throw ownError ?? failed!.reason;
-    }
+    const others = shards.slice(1).map((micros, r) => replicas.gradients(r, micros, batch.batchSize).then((loss) => ({ loss, replica: r })));
+    const [own, ...done] = await alongside<{ loss: number; grads?: tf.Tensor[]; replica?: number }>(
+      () => this.shardGradients(shards[0]!, batch.batchSize),
+      others,
+      (result) => tf.dispose(result.grads ?? []),
+    );
     let loss = own!.loss;
-    const grads = own!.grads;
-    settled.forEach((s, r) => {
-      loss += (s as PromiseFulfilledResult<number>).value;
+    const grads = own!.grads!;
+    for (const { loss: part, replica } of done) {
+      loss += part;
       for (let i = 0; i < grads.length; i++) {
-        const part = tensorFromShared(replicas.gradientOf(r, i), grads[i]!.shape);
-        const sum = tf.add(grads[i]!, part);
+        const sum = tf.tidy(() => tf.add(grads[i]!, tensorFromShared(replicas.gradientOf(replica!, i), grads[i]!.shape)));
         grads[i]!.dispose();
-        part.dispose();
         grads[i] = sum;
       }
-    });
+    }
     return { loss, grads };
   }
 
@@ -357,17 +347,7 @@ export class Trainer {
       if (signal?.aborted) return null;
       const roundBatches = batches.slice(round, round + this.threads);
       const others = roundBatches.slice(1).map((batch, r) => replicas!.logits(r, batch, { labels: batch.labels }));
-      let own: { logits: Float32Array; lossSum?: number } | undefined;
-      let ownError: unknown;
-      try {
-        own = this.batchLogits(roundBatches[0]!);
-      } catch (error) {
-        ownError = error;
-      }
-      const settled = await Promise.allSettled(others);
-      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (ownError !== undefined || failed) throw ownError ?? failed!.reason;
-      const results = [own!, ...settled.map((r) => (r as PromiseFulfilledResult<{ logits: Float32Array; lossSum?: number }>).value)];
+      const results = await alongside<{ logits: Float32Array; lossSum?: number }>(() => this.batchLogits(roundBatches[0]!), others);
       roundBatches.forEach((batch, k) => {
         const { logits, lossSum: batchLoss } = results[k]!;
         lossSumTotal += batchLoss!;
