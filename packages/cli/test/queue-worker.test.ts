@@ -122,9 +122,11 @@ async function finished(runId: string, jobId: string, worker: RunningWorker, lim
   return waitFor(
     () => `job ${jobId} to finish; worker said:\n${worker.output()}`,
     async () => {
+      const now = await queue.getJobState(queueJobId(runId, jobId));
+      if (now !== 'completed' && now !== 'failed') return undefined;
+      // Read after the state: a job read first could still be active, without its failedReason.
       const job = await queue.getJob(queueJobId(runId, jobId));
-      const now = await job?.getState();
-      return now === 'completed' || now === 'failed' ? `${now}${job!.failedReason ? `: ${job!.failedReason}` : ''}` : undefined;
+      return `${now}${job!.failedReason ? `: ${job!.failedReason}` : ''}`;
     },
     limitMs,
   );
