@@ -164,6 +164,82 @@ export const TokenizerSpecSchema = Type.Object(
 );
 export type TokenizerSpec = Static<typeof TokenizerSpecSchema>;
 
+const WidthList = (description: string) => Type.Array(Type.Integer(), { description });
+
+/** Allowed sub-network widths; checked against the model by resolveSearchSpace (search/space.ts), which names each bad value. */
+export const SearchSpaceSpecSchema = Type.Object(
+  {
+    layers: Type.Optional(WidthList('Layers a sub-network may keep (the first N of the model). Default: all of them.')),
+    heads: Type.Optional(WidthList('Attention heads a kept layer may have (0 skips its attention). Default: all of them.')),
+    ffn: Type.Optional(WidthList('FFN widths (neurons) a kept layer may have (0 skips its FFN). Default: the full width.')),
+  },
+  { additionalProperties: false, description: 'A search space over depth, heads per layer and FFN width per layer, in the steps listed.' },
+);
+
+export const SupernetSpecSchema = Type.Object(
+  {
+    space: SearchSpaceSpecSchema,
+    random_subnets: Type.Integer({ minimum: 0, default: 2, description: 'Random sub-networks trained each step besides the largest and the smallest (the sandwich rule; AutoTinyBERT: 2).' }),
+    rewire: Type.Boolean({ default: true, description: "Reorder each layer's heads and FFN neurons by importance before training (DynaBERT), so a sub-network keeps the most important ones." }),
+    importance_batches: PositiveInt('Training batches the rewiring importance is measured on.', { default: 8 }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Train the model as a weight-sharing supernet: each step trains the largest, the smallest and random_subnets random sub-networks of the space, the others distilled in place from the largest (or all from train.distill\'s teacher).',
+  },
+);
+export type SupernetSpec = Static<typeof SupernetSpecSchema>;
+
+export const SEARCH_METHODS = ['evolutionary', 'random'] as const;
+
+export const LatencySpecSchema = Type.Object(
+  {
+    batch: PositiveInt('Rows per measured forward pass.', { default: 8 }),
+    seq: Type.Optional(PositiveInt('Sequence length of the measured forward passes. Default: model.max_len.')),
+    samples: PositiveInt('Sub-networks measured to fit the latency model (a quarter held out to report its error).', { default: 48 }),
+    runs: PositiveInt('Timed forward passes per sub-network (the median counts), after a warm-up.', { default: 9 }),
+    threads: PositiveInt('Threads of the measured forward passes (gbp bench --threads).', { default: 1 }),
+  },
+  { additionalProperties: false, default: {}, description: 'How latency is measured: the latency model is fitted on these and cached per backend and machine.' },
+);
+export type LatencySpec = Static<typeof LatencySpecSchema>;
+
+export const SearchBudgetSpecSchema = Type.Object(
+  {
+    latency_ms: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Milliseconds per forward pass at latency.batch x latency.seq.' })),
+    speedup: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: "Times faster than the full model (its measured latency / speedup)." })),
+  },
+  { additionalProperties: false, minProperties: 1, maxProperties: 1, description: 'The latency budget: latency_ms or speedup, one of them.' },
+);
+export type SearchBudgetSpec = Static<typeof SearchBudgetSpecSchema>;
+
+export const SearchSpecSchema = Type.Object(
+  {
+    space: Type.Optional(SearchSpaceSpecSchema),
+    budget: SearchBudgetSpecSchema,
+    method: literals(SEARCH_METHODS, { default: 'evolutionary', description: 'evolutionary (AutoTinyBERT\'s evolved search) or random.' }),
+    population: PositiveInt('Evolutionary: candidates per generation (AutoTinyBERT: 25).', { default: 25 }),
+    generations: PositiveInt('Evolutionary: generations after the first, random one.', { default: 4 }),
+    parents: Type.Optional(PositiveInt('Evolutionary: parents of each generation, the fittest so far. Default: half the population.')),
+    explore_rate: Fraction('Evolutionary: fraction of each generation made by mutation; the rest by crossover of two parents (AutoTinyBERT: 0.5).', { default: 0.5 }),
+    mutation_rate: Fraction('Evolutionary: probability that mutation redraws each gene (depth, a layer\'s heads, a layer\'s FFN width; AutoTinyBERT: 0.25).', { default: 0.25 }),
+    candidates: PositiveInt('Random: sub-networks scored.', { default: 50 }),
+    window: Type.Tuple([Type.Number({ exclusiveMinimum: 0 }), Type.Number({ exclusiveMinimum: 0 })], {
+      default: [0.85, 1.1],
+      description: 'Candidates count only when their predicted latency is within [low, high] x the budget (AutoTinyBERT: 0.85-1.1).',
+    }),
+    finalists: PositiveInt('The fittest candidates whose latency is measured; the fittest finalist within the budget is extracted.', { default: 5 }),
+    latency: Type.Optional(LatencySpecSchema),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "Search a supernet's sub-networks (init_checkpoint: the supernet job) for the most accurate under a latency budget; fitness is the validation metric with inherited weights. The winner becomes the job's model/.",
+  },
+);
+export type SearchSpec = Static<typeof SearchSpecSchema>;
+
 export const JobSpecSchema = Type.Object(
   {
     id: Type.String({ minLength: 1, description: 'Stable job id (also the results folder name).' }),
@@ -184,6 +260,8 @@ export const JobSpecSchema = Type.Object(
     pruning: PruningSpecSchema,
     data: DataSpecSchema,
     tokenizer: TokenizerSpecSchema,
+    supernet: Type.Optional(SupernetSpecSchema),
+    search: Type.Optional(SearchSpecSchema),
     backend: BackendName,
     output_dir: Type.String({ description: 'The job folder: results, events, checkpoints.' }),
     init_checkpoint: Type.Optional(Type.String({ description: 'Start from the weights (and masks) of this checkpoint, e.g. a dense stage.' })),

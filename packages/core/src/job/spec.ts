@@ -42,8 +42,16 @@ export function resolveJobSpec(partial: PartialJobSpec): JobSpec {
     tokenizer: objectOr(p.tokenizer),
     backend: p.backend ?? 'auto',
   };
+  // ajv would say 'must NOT have more than 1 properties'; this says which.
+  const budget = objectOr((objectOr(p.search) as { budget?: unknown }).budget);
+  if (Object.keys(budget).length !== 1 && p.search !== undefined) throw new JobSpecError([`search.budget: give latency_ms or speedup, one of them (got ${Object.keys(budget).join(' and ') || 'neither'})`]);
   if (!validateSpec(spec)) throw new JobSpecError(formatAjvErrors(validateSpec.errors ?? [], JOB_SPEC_WORDING).map((i) => `${dottedPath(i.path)}: ${i.message}`));
   const resolved = spec as JobSpec;
+  const kinds = [resolved.supernet && 'supernet', resolved.search && 'search'].filter(Boolean);
+  if (kinds.length > 1) throw new JobSpecError(['supernet and search: a job trains a supernet or searches one, not both (use two stages)']);
+  if (kinds.length === 1 && resolved.method !== 'baseline') {
+    throw new JobSpecError([`method: ${kinds[0]} jobs take no pruner (got '${resolved.method}'); prune in a stage of its own`]);
+  }
   if (resolved.model.from !== undefined) {
     const shapeFields = PRETRAINED_SHAPE_FIELDS.filter((field) => resolved.model[field] !== undefined);
     if (shapeFields.length > 0) {
