@@ -156,6 +156,27 @@ describe('search job', () => {
   });
 });
 
+describe('search job abort', () => {
+  it('stops between candidates: an AbortError, status aborted, no search results written', async () => {
+    const spec = searchSpec('aborted');
+    const controller = new AbortController();
+    const events: JobEvent[] = [];
+    const error = await runJob(spec, (e) => {
+      events.push(e);
+      if (e.type === 'progress') controller.abort();
+    }, { signal: controller.signal }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.name).toBe('AbortError');
+    expect(events.filter((e) => e.type === 'progress')).toHaveLength(1);
+    const metadataFile = readdirSync(spec.output_dir).find((f) => f.startsWith('metadata_'))!;
+    expect(JSON.parse(readFileSync(join(spec.output_dir, metadataFile), 'utf8')).status).toBe('aborted');
+    expect(existsSync(join(spec.output_dir, 'search', 'candidates.csv'))).toBe(false);
+    expect(existsSync(join(spec.output_dir, 'model'))).toBe(false);
+  });
+});
+
 describe('search job refusals, before any work', () => {
   const refusal = async (spec: ReturnType<typeof searchSpec>) => {
     const events: JobEvent[] = [];
