@@ -13,6 +13,7 @@ import { makeBatches } from '../data/index.js';
 import { Rng } from '../rng.js';
 import { InferenceModel } from '../model/inference.js';
 import { readModelFolder } from '../model/folder.js';
+import { loadModel } from '../model/source.js';
 import { writeSyntheticSst2 } from '../testing/conformance.js';
 import { SearchBudgetError } from './evolution.js';
 import { subnetLookup } from './subnet.js';
@@ -122,8 +123,12 @@ describe('search job', () => {
     expect(folder.compaction?.max_abs_logit_diff).toBeLessThan(1e-4);
     expect(result.files.model).toBe(join(out, 'model'));
 
+    // The job folder itself is a model reference, as for a compacted job (gbp infer, bench, export).
+    const loaded = await loadModel(out);
+    expect(loaded).toMatchObject({ kind: 'job', dir: join(out, 'model'), config: { heads_per_layer: arch.heads, dff_per_layer: arch.ffn } });
+
     const supernet = new GatedBert(resolveModelConfig(MODEL, 2), { seed: 1 });
-    const inference = await InferenceModel.fromFolder(join(out, 'model'));
+    const inference = InferenceModel.fromWeights(loaded.config, loaded.weights);
     try {
       const init = await readInitCheckpoint(supernetDir, () => undefined);
       loadWeightsAndMasks(supernet, init.trainer, supernetDir);
