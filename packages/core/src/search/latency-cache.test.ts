@@ -73,6 +73,8 @@ describe('latency model cache', () => {
     const r = latencyRequestOf(spec, config, 'wasm');
     expect(r).toMatchObject({ batch: 8, seq: 16, samples: 30, runs: 9, threads: 1, backend: 'wasm', cacheDir: join(root, 'c') });
     expect(r.space).toEqual({ layers: [2], heads: [2, 4], ffn: [64] });
+    const handBuilt = { ...spec, search: { ...spec.search!, latency: undefined } } as unknown as typeof spec;
+    expect(latencyRequestOf(handBuilt, config, 'wasm')).toMatchObject({ batch: 8, seq: 16, samples: 48, runs: 9, threads: 1 });
     const bad = resolveJobSpec({ ...spec, search: { ...spec.search!, space: { heads: [8] } } });
     expect(() => latencyRequestOf(bad, config, 'wasm')).toThrow("search.space.heads: 8 is more than the model's 4 heads");
   });

@@ -14,7 +14,7 @@ import type { ModelConfig } from '../model/config.js';
 import { InferenceModel } from '../model/inference.js';
 import { writeJsonAtomic } from '../fs-atomic.js';
 import { Rng } from '../rng.js';
-import type { JobSpec, SearchBudgetSpec } from '../spec.js';
+import { LatencySpecSchema, type JobSpec, type LatencySpec, type SearchBudgetSpec } from '../spec.js';
 import { SearchBudgetError } from './evolution.js';
 import { fitLatencyModel, LATENCY_FEATURES, machineFingerprint, predictLatency, type LatencyModel, type LatencySample } from './latency-model.js';
 import { archConfig, archKey, largestArch, resolveSearchSpace, sampleArch, smallestArch, type SearchSpace, type SubnetArch } from './space.js';
@@ -69,6 +69,11 @@ export function latencyCacheKey(request: LatencyRequest): string {
 /** Where `request`'s latency model is cached. */
 export const latencyCachePath = (request: LatencyRequest): string => join(request.cacheDir, 'latency', `${latencyCacheKey(request)}.json`);
 
+/** The schema's defaults: a spec from resolveJobSpec always has search.latency, a hand-built one may not. */
+const LATENCY_DEFAULTS = Object.fromEntries(
+  Object.entries(LatencySpecSchema.properties).flatMap(([field, schema]) => ('default' in schema ? [[field, schema.default as unknown]] : [])),
+) as LatencySpec;
+
 /**
  * The request of a search job: spec.search.latency with defaults (seq = config.max_len),
  * spec.search.space resolved against config, cache dir from spec.data.cache_dir else
@@ -77,7 +82,7 @@ export const latencyCachePath = (request: LatencyRequest): string => join(reques
 export function latencyRequestOf(spec: JobSpec, config: ModelConfig, backend: string): LatencyRequest {
   if (spec.search === undefined) throw new Error(`job ${spec.id}: no search section, so no latency request`);
   if (spec.search.space === undefined) throw new Error(`job ${spec.id}: search.space is not set (a pipeline fills it from the supernet stage)`);
-  const latency = spec.search.latency ?? { batch: 8, samples: 48, runs: 9, threads: 1 };
+  const latency = spec.search.latency ?? LATENCY_DEFAULTS;
   return {
     config,
     space: resolveSearchSpace(spec.search.space, config, 'search.space'),
