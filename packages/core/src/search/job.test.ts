@@ -161,6 +161,21 @@ describe('search job', () => {
   });
 });
 
+describe('random search job', () => {
+  it('scores up to `candidates` sub-networks, all of generation 0, and chooses one of its finalists', async () => {
+    const spec = searchSpec('random', { method: 'random', candidates: 5, finalists: 2 });
+    const result = await runJob(spec, () => undefined);
+    const rows = parseCsv(readFileSync(join(spec.output_dir, 'search', 'candidates.csv'), 'utf8'));
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThanOrEqual(5);
+    expect(rows.every((r) => r.generation === '0')).toBe(true);
+    expect(rows.filter((r) => r.finalist === 'true')).toHaveLength(Math.min(2, rows.length));
+    expect(rows.filter((r) => r.chosen === 'true' && r.finalist === 'true')).toHaveLength(1);
+    expect(JSON.parse(readFileSync(join(spec.output_dir, 'search', 'summary.json'), 'utf8')).method).toBe('random');
+    expect(result.files.search_candidates).toBe(join(spec.output_dir, 'search', 'candidates.csv'));
+  });
+});
+
 describe('search job abort', () => {
   it('stops between candidates: an AbortError, status aborted, no search results written', async () => {
     const spec = searchSpec('aborted');
