@@ -113,7 +113,7 @@ describe('search job', () => {
     expect(summary.chosen.measured_ms).toBe(Number(chosen[0]!.measured_ms));
     expect(summary).toMatchObject({ reference_ms: 6, budget_ms: 4, window: [0.85, 1.1] });
     // Within the window (3.4-4.4 ms of the fixed latency model): two layers, three or four heads in all.
-    expect(rows.every((r) => r.layers === '2' && [3, 4].includes(r.heads.split(',').reduce((n, h) => n + Number(h), 0)))).toBe(true);
+    expect(rows.every((r) => r.layers === '2' && [3, 4].includes((r.heads ?? '').split(',').reduce((n, h) => n + Number(h), 0)))).toBe(true);
     expect(summary.finalists_error.finalists).toBe(3);
   });
 
@@ -246,6 +246,16 @@ describe('search job refusals, before any work', () => {
     expect(events.filter((e) => e.type === 'progress')).toHaveLength(0);
     expect(events.at(-1)).toMatchObject({ type: 'failed', error: { message: error?.message } });
     expect(existsSync(join(spec.output_dir, 'search'))).toBe(false);
+  });
+
+  it('warns of a latency model with a high held-out error, naming its file', async () => {
+    const spec = searchSpec('noisy', { budget: { latency_ms: 1e-6 }, latency: { batch: 4, samples: 30, runs: 1 } });
+    const { path } = await latencyModelFor(latencyRequestOf(spec, resolveModelConfig(MODEL, 2), 'wasm'));
+    const measured = JSON.parse(readFileSync(path, 'utf8')) as { fit: Record<string, number> };
+    writeFileSync(path, JSON.stringify({ ...measured, fit: { ...measured.fit, mean_abs_error: 0.45 } }));
+    const { events } = await refusal(spec);
+    const warnings = events.flatMap((e) => (e.type === 'log' && e.level === 'warn' ? [e.message] : []));
+    expect(warnings).toContain(`latency model: its held-out error (mean 45 %) is high; the measurements were noisy (a busy machine?): raise search.latency.runs, or remove ${path} to measure again`);
   });
 });
 

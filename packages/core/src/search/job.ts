@@ -34,6 +34,9 @@ import { evaluateSubnet } from './fitness.js';
 import { subnetMasks, writeSubnetModel } from './extract.js';
 import { searchFiles, writeSearchReport, type ScoredCandidate, type SearchSummary } from './report.js';
 
+/** A latency model's held-out mean error above which its predictions are worth a warning. */
+const NOISY_FIT = 0.2;
+
 const meanAndMax = (xs: readonly number[]) => ({ mean_abs_error: xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length), max_abs_error: Math.max(0, ...xs) });
 
 /** Runs the search job of `spec` (spec.search set) end to end; emits start, progress per scored candidate, log, epoch, done or failed. */
@@ -89,6 +92,9 @@ export async function runSearchJob(spec: JobSpec, onEvent: OnJobEvent, options: 
     const latencyModel = latency.model;
     const fitText = `held-out error mean ${(100 * latencyModel.fit.mean_abs_error).toFixed(1)} %, max ${(100 * latencyModel.fit.max_abs_error).toFixed(1)} %`;
     log('info', `latency model ${latency.cached ? 'from the cache' : 'measured'} (${latency.path}): full model ${latencyModel.reference_ms.toFixed(2)} ms, ${fitText}`);
+    if (latencyModel.fit.mean_abs_error > NOISY_FIT) {
+      log('warn', `latency model: its held-out error (mean ${(100 * latencyModel.fit.mean_abs_error).toFixed(0)} %) is high; the measurements were noisy (a busy machine?): raise search.latency.runs, or remove ${latency.path} to measure again`);
+    }
     checkSearchBudget(latencyModel, config, space, search);
     const files = searchFiles(spec.output_dir);
     await writeJsonAtomic(files.latencyModel, latencyModel);
