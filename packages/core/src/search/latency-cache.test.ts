@@ -75,6 +75,8 @@ describe('latency model cache', () => {
     expect(r.space).toEqual({ layers: [2], heads: [2, 4], ffn: [64] });
     const handBuilt = { ...spec, search: { ...spec.search!, latency: undefined } } as unknown as typeof spec;
     expect(latencyRequestOf(handBuilt, config, 'wasm')).toMatchObject({ batch: 8, seq: 16, samples: 48, runs: 9, threads: 1 });
+    const long = resolveJobSpec({ ...spec, search: { ...spec.search!, latency: { seq: 32 } } });
+    expect(() => latencyRequestOf(long, config, 'wasm')).toThrow("search.latency.seq: 32 is more than the model's max_len 16 (leave it out to measure at max_len)");
     const bad = resolveJobSpec({ ...spec, search: { ...spec.search!, space: { heads: [8] } } });
     expect(() => latencyRequestOf(bad, config, 'wasm')).toThrow("search.space.heads: 8 is more than the model's 4 heads");
   });

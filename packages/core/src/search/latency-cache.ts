@@ -15,6 +15,7 @@ import { InferenceModel } from '../model/inference.js';
 import { writeJsonAtomic } from '../fs-atomic.js';
 import { Rng } from '../rng.js';
 import { LatencySpecSchema, type JobSpec, type LatencySpec, type SearchBudgetSpec } from '../spec.js';
+import { JobSpecError } from '../job/spec.js';
 import { SearchBudgetError } from './evolution.js';
 import { fitLatencyModel, LATENCY_FEATURES, machineFingerprint, predictLatency, type LatencyModel, type LatencySample } from './latency-model.js';
 import { archConfig, archKey, largestArch, resolveSearchSpace, sampleArch, smallestArch, type SearchSpace, type SubnetArch } from './space.js';
@@ -83,6 +84,9 @@ export function latencyRequestOf(spec: JobSpec, config: ModelConfig, backend: st
   if (spec.search === undefined) throw new Error(`job ${spec.id}: no search section, so no latency request`);
   if (spec.search.space === undefined) throw new Error(`job ${spec.id}: search.space is not set (a pipeline fills it from the supernet stage)`);
   const latency = spec.search.latency ?? LATENCY_DEFAULTS;
+  if (latency.seq !== undefined && latency.seq > config.max_len) {
+    throw new JobSpecError([`search.latency.seq: ${latency.seq} is more than the model's max_len ${config.max_len} (leave it out to measure at max_len)`]);
+  }
   return {
     config,
     space: resolveSearchSpace(spec.search.space, config, 'search.space'),
