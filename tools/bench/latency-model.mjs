@@ -9,12 +9,12 @@
  *
  * Samples sub-networks uniformly from a space over the preset (layers 1..L, heads 0..H, FFN width in
  * quarters of dff), measures each one's forward pass (InferenceModel.random of the sub-network's
- * compacted config, wasm, one thread: the median of --runs after a warm-up), fits
+ * compacted config, wasm, one thread: the median of --runs after a warm-up; core's measureLatency,
+ * the one a search job uses), fits
  * fitLatencyModel on 75 % and prints the error on the held-out 25 %, and the coefficients.
  */
 import { parseArgs } from 'node:util';
-import { InferenceModel, Rng, archConfig, archKey, fitLatencyModel, initBackend, latencyFeatures, predictLatency, resolveModelConfig, resolveSearchSpace, sampleArch } from '@gbp/core/internal';
-import { oneBatch, syntheticExamples } from './workload.mjs';
+import { Rng, archConfig, archKey, fitLatencyModel, initBackend, latencyFeatures, measureLatency, predictLatency, resolveModelConfig, resolveSearchSpace, sampleArch } from '@gbp/core/internal';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,26 +34,11 @@ const space = resolveSearchSpace(
   { layers: Array.from({ length: config.num_layers }, (_, i) => i + 1), heads: Array.from({ length: config.num_heads + 1 }, (_, h) => h), ffn: quarters },
   config,
 );
-const batch = oneBatch(syntheticExamples(batchSize, seq, config.vocab_size, new Rng(7)));
 const rng = new Rng(11);
-
+const settings = { batch: batchSize, seq, runs, threads: 1 };
 /** @param {import('@gbp/core/internal').SubnetArch} arch */
-async function measure(arch) {
-  const model = InferenceModel.random(archConfig(config, arch), 0);
-  try {
-    await model.predict(batch);
-    const times = [];
-    for (let r = 0; r < runs; r++) {
-      const t0 = performance.now();
-      await model.predict(batch);
-      times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    return times[Math.floor(times.length / 2)] ?? Number.NaN;
-  } finally {
-    model.dispose();
-  }
-}
+const measure = (arch) => measureLatency(archConfig(config, arch), settings);
+const referenceMs = await measureLatency(config, settings);
 
 const samples = [];
 for (let i = 0; i < count; i++) {
@@ -62,11 +47,12 @@ for (let i = 0; i < count; i++) {
   samples.push({ arch, ms });
   if (!args.json) process.stderr.write(`\r${i + 1}/${count} measured`);
 }
-const model = fitLatencyModel(config, samples, { batch: batchSize, seq, backend: backend.name, rng: new Rng(3) });
+const model = fitLatencyModel(config, samples, { batch: batchSize, seq, backend: backend.name, threads: 1, referenceMs, rng: new Rng(3) });
 if (args.json) {
   console.log(JSON.stringify({ model, samples: samples.map((s) => ({ arch: archKey(s.arch), ms: s.ms, predicted: predictLatency(model, config, s.arch), features: latencyFeatures(config, s.arch, batchSize, seq) })) }, null, 2));
 } else {
   console.log(`\n${args.size} on ${backend.name}, batch ${batchSize} x ${seq}: ${model.fit.samples} sub-networks fitted, ${model.fit.held_out} held out`);
+  console.log(`full model: ${referenceMs.toFixed(2)} ms`);
   console.log(`held-out error: mean ${(100 * model.fit.mean_abs_error).toFixed(1)} %, max ${(100 * model.fit.max_abs_error).toFixed(1)} %`);
   console.log(`coefficients (ms per unit): ${model.features.map((f, i) => `${f} ${model.coefficients[i]?.toFixed(3)}`).join(', ')}`);
   console.log(`machine: ${model.machine}`);

@@ -25,6 +25,7 @@ import { loadPretrained } from './job/pretrained.js';
 import { ReplicaPool, type ReplicaBackend } from './parallel/replica-pool.js';
 import { resolveThreads } from './parallel/threads.js';
 import { checkTeacherVocabulary, loadTeacher, teacherLogits, trainerDistill, type Teacher } from './job/teacher.js';
+import { runSearchJob } from './search/job.js';
 
 export { resolveJobSpec, JobSpecError, DEFAULT_MODEL_SIZE, PRETRAINED_SHAPE_FIELDS, type DeepPartial, type PartialJobSpec } from './job/spec.js';
 export { latestJobCheckpoint, listJobCheckpoints, readJobCheckpoint, type JobCheckpoint, type FoundJobCheckpoint, type CheckpointWarning } from './job/checkpoint.js';
@@ -43,6 +44,8 @@ export interface RunJobOptions {
  * failed. On abort: writes a checkpoint at the current step and rejects with an AbortError.
  */
 export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJobOptions = {}): Promise<JobResult> {
+  // A search job trains nothing: none of the training set-up below applies to it.
+  if (spec.search) return runSearchJob(spec, onEvent, { ...(options.signal && { signal: options.signal }) });
   const { signal } = options;
   const jobId = spec.id;
   const startedAt = new Date();

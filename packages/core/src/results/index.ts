@@ -5,6 +5,7 @@ export {
   existingTimestamp,
   safeName,
   epochsToCsv,
+  csvCell,
   CSV_BASE_COLUMNS,
   type RunMetadata,
   type RunStatus,

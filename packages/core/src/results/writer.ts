@@ -33,7 +33,8 @@ export function safeName(method: string): string {
 
 export const CSV_BASE_COLUMNS = ['epoch', 'step', 'lr', 'train_loss', 'eval_loss'] as const;
 
-function csvCell(value: number | string | undefined): string {
+/** One CSV cell (RFC 4180): quoted when it holds a quote, comma or newline; NaN and undefined are empty. */
+export function csvCell(value: number | string | undefined): string {
   if (value === undefined || (typeof value === 'number' && Number.isNaN(value))) return '';
   const text = String(value);
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;

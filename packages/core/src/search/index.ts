@@ -4,3 +4,8 @@ export { randomSearch, evolutionarySearch, checkBudget, SearchBudgetError, type 
 export { structureImportance, rewire, type StructureImportance } from './rewire.js';
 export { subnetLookup, subnetWeights } from './subnet.js';
 export { sandwichGradients, type SandwichOptions, type SandwichStep } from './supernet.js';
+export { latencyRequestOf, cachedLatencyModel, latencyModelFor, budgetMs, checkSearchBudget, measureLatency, latencyCacheKey, latencyCachePath, syntheticLatencyBatch, type LatencyRequest } from './latency-cache.js';
+export { runSearchJob } from './job.js';
+export { evaluateSubnet, type SubnetEvalOptions } from './fitness.js';
+export { subnetMasks, writeSubnetModel } from './extract.js';
+export { candidatesCsv, searchFiles, CANDIDATE_COLUMNS, type ScoredCandidate, type SearchSummary } from './report.js';

@@ -55,8 +55,12 @@ export interface LatencyModel {
   readonly batch: number;
   readonly seq: number;
   readonly backend: string;
+  /** Threads of the measured forward passes. */
+  readonly threads: number;
   /** Where it was measured: a cached model is used only on the same machine and backend. */
   readonly machine: string;
+  /** The full model's measured latency (ms): what a `speedup` budget divides. */
+  readonly reference_ms: number;
   readonly fit: LatencyFit;
 }
 
@@ -70,6 +74,10 @@ export interface FitOptions {
   readonly batch: number;
   readonly seq: number;
   readonly backend: string;
+  /** Threads the samples were measured on. */
+  readonly threads: number;
+  /** The full model's measured latency (ms). */
+  readonly referenceMs: number;
   /** Fraction of the samples held out of the fit to measure its error (default 0.25, at least one). */
   readonly heldOut?: number;
   readonly rng: Rng;
@@ -102,7 +110,9 @@ export function fitLatencyModel(config: ModelConfig, samples: readonly LatencySa
     batch: options.batch,
     seq: options.seq,
     backend: options.backend,
+    threads: options.threads,
     machine: machineFingerprint(),
+    reference_ms: options.referenceMs,
   };
   const errors = held.map((s) => Math.abs(predictLatency({ ...model, fit: emptyFit }, config, s.arch) - s.ms) / s.ms);
   return {

@@ -77,7 +77,7 @@ describe('latency model', () => {
       const exact = latencyFeatures(config, arch, 8, 32).reduce((s, xi, i) => s + xi * truth[i]!, 0);
       return { arch, ms: exact * (1 + (rng.next() - 0.5) * 0.02) }; // ±1 % measurement noise
     });
-    const model = fitLatencyModel(config, samples, { batch: 8, seq: 32, backend: 'wasm', rng: new Rng(1) });
+    const model = fitLatencyModel(config, samples, { batch: 8, seq: 32, backend: 'wasm', threads: 1, referenceMs: 10, rng: new Rng(1) });
     expect(model.fit).toMatchObject({ samples: 30, held_out: 10 });
     expect(model.fit.max_abs_error).toBeLessThan(0.03);
     const arch = largestArch(space);
@@ -88,7 +88,7 @@ describe('latency model', () => {
 
   it('refuses too few samples, saying how many it needs', () => {
     const samples = [{ arch: { layers: 1, heads: [1], ffn: [64] }, ms: 1 }];
-    expect(() => fitLatencyModel(config, samples, { batch: 1, seq: 8, backend: 'wasm', rng: new Rng(1) })).toThrow(
+    expect(() => fitLatencyModel(config, samples, { batch: 1, seq: 8, backend: 'wasm', threads: 1, referenceMs: 1, rng: new Rng(1) })).toThrow(
       'latency model: 1 measured sub-networks; fitting 6 coefficients with 1 held out needs at least 25',
     );
   });

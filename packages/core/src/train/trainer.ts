@@ -503,7 +503,8 @@ function requireMask(masks: Record<string, Float32Array>, name: string): Float32
   return mask;
 }
 
-function argmax(values: ArrayLike<number>, offset: number, n: number): number {
+/** Index of the largest of values[offset .. offset + n). */
+export function argmax(values: ArrayLike<number>, offset: number, n: number): number {
   let best = 0;
   for (let j = 1; j < n; j++) if (values[offset + j]! > values[offset + best]!) best = j;
   return best;
