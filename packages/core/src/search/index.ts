@@ -3,4 +3,5 @@ export { LATENCY_FEATURES, latencyFeatures, fitLatencyModel, predictLatency, mac
 export { randomSearch, evolutionarySearch, checkBudget, SearchBudgetError, type SearchBudget, type Candidate, type SearchResult, type Fitness, type RandomSearchOptions, type EvolutionOptions } from './evolution.js';
 export { structureImportance, rewire, type StructureImportance } from './rewire.js';
 export { subnetLookup, subnetWeights } from './subnet.js';
-export { sandwichGradients, type SandwichOptions, type SandwichStep } from './supernet.js';
+export { sandwichGradients, sandwichArchs, sandwichPass, sandwichDropoutDraws, type SandwichOptions, type SandwichPassOptions, type SandwichStep } from './supernet.js';
+export { evaluateSubnet, type SubnetEvalSet, type SubnetEvalOptions } from './evaluate.js';
