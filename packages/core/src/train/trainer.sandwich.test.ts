@@ -11,7 +11,7 @@ import { GatedBert, resolveModelConfig } from '../model/index.js';
 import type { TrainSpec } from '../spec.js';
 import { resolveSearchSpace, type SearchSpaceSpec } from '../search/space.js';
 import type { ReplicaPool } from '../parallel/replica-pool.js';
-import { Trainer, AbortError, type TrainerState } from './trainer.js';
+import { Trainer, AbortError, type TrainerDistill, type TrainerState } from './trainer.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 
 beforeAll(async () => {
@@ -51,7 +51,7 @@ const accuracy = (p: ArrayLike<number>, l: ArrayLike<number>) => {
 
 const WIDE: SearchSpaceSpec = { layers: [1, 2], heads: [1, 2, 4], ffn: [16, 32, 64] };
 
-function makeTrainer(train: TrainSpec, opts: { space?: SearchSpaceSpec; randomSubnets?: number; dropout?: number; replicas?: ReplicaPool } = {}) {
+function makeTrainer(train: TrainSpec, opts: { space?: SearchSpaceSpec; randomSubnets?: number; dropout?: number; replicas?: ReplicaPool; distill?: TrainerDistill } = {}) {
   const config = resolveModelConfig({ size: 'tiny', num_layers: 2, d_model: 32, num_heads: 4, dff: 64, vocab_size: VOCAB, max_len: 16, dropout_rate: opts.dropout ?? 0 });
   const model = new GatedBert(config, { seed: train.seed });
   const supernet = opts.space && { space: resolveSearchSpace(opts.space, config), randomSubnets: opts.randomSubnets ?? 2 };
@@ -67,6 +67,7 @@ function makeTrainer(train: TrainSpec, opts: { space?: SearchSpaceSpec; randomSu
     sparsity: () => 0,
     ...(supernet && { supernet }),
     ...(opts.replicas && { replicas: opts.replicas }),
+    ...(opts.distill && { distill: opts.distill }),
   });
   return { model, trainer, dispose: () => (trainer.optimizer.dispose(), model.dispose()) };
 }
@@ -97,6 +98,23 @@ describe('Trainer in sandwich mode (supernet)', () => {
     expect(a.loss).toBeCloseTo(b.loss, 6);
     expect(worstRelativeDiff(a.grads, b.grads)).toBeLessThan(1e-5);
     tf.dispose([...a.grads, ...b.grads]);
+    normal.dispose();
+    sandwich.dispose();
+  });
+
+  it("distilling, every sub-network trains towards the teacher's logits of its rows: with a one-architecture space, the step is (2 + N) times the normal distilled step", async () => {
+    // Distinct logits per example: a row paired with another example's would change the loss.
+    const teacherLogits = Float32Array.from({ length: 64 * 2 }, (_, i) => Math.sin(i * 1.7) * 3);
+    const distill = { alpha: 0.7, temperature: 2, teacherLogits };
+    const normal = makeTrainer(trainSpec({ micro_batch_size: 5 }), { distill });
+    const sandwich = makeTrainer(trainSpec({ micro_batch_size: 5 }), { space: {}, randomSubnets: 1, distill });
+    const batch = makeBatches(synthetic(64, 1), 16, { rng: new Rng(11), padId: 0 })[0]!;
+    const a = await sandwich.trainer.computeGradients(batch);
+    const b = await normal.trainer.computeGradients(batch);
+    expect(a.loss).toBeCloseTo(b.loss, 6);
+    const tripled = b.grads.map((g) => tf.mul(g, 3));
+    expect(worstRelativeDiff(a.grads, tripled)).toBeLessThan(1e-5);
+    tf.dispose([...a.grads, ...b.grads, ...tripled]);
     normal.dispose();
     sandwich.dispose();
   });
