@@ -14,7 +14,7 @@ import { makeBatches, sliceBatch, type Batch, type EncodedExample } from '../dat
 export { sliceBatch };
 import { dropoutDrawsPerForward, lossAndGradients, type GatedBert } from '../model/encoder.js';
 import { lossSum, type DistillTarget } from '../model/loss.js';
-import { autoEvalBatchSize, autoMicroBatchSize } from '../model/memory.js';
+import { autoEvalBatchSize, autoMicroBatchSize, type StepKind } from '../model/memory.js';
 import { AdamW, assignFrom } from './adamw.js';
 import { clipByGlobalNorm } from './clip.js';
 import { learningRateAt, makeLrSchedule, type LrSchedule } from './schedule.js';
@@ -169,7 +169,7 @@ export class Trainer {
       { weightDecay: this.spec.weight_decay },
     );
     // On wasm, refuse before the first step a model that cannot train even one example at a time.
-    if (tf.getBackend() === 'wasm') autoMicroBatchSize(this.model.config, longestSequence(options.trainExamples), this.spec.batch_size);
+    if (tf.getBackend() === 'wasm') autoMicroBatchSize(this.model.config, longestSequence(options.trainExamples), this.spec.batch_size, undefined, this.stepKind);
     this.shuffleRng = Rng.derive(this.spec.seed, 'shuffle');
     this.dropoutRng = Rng.derive(this.spec.seed, 'dropout');
     this.position = {
@@ -336,7 +336,7 @@ export class Trainer {
    * it is the largest micro-batch whose activations fit (small at 32 x 128 needs ~6 GB at once).
    */
   private defaultMicroBatch(seqLen: number, rows: number): number {
-    return tf.getBackend() === 'wasm' ? autoMicroBatchSize(this.model.config, seqLen, rows) : rows;
+    return tf.getBackend() === 'wasm' ? autoMicroBatchSize(this.model.config, seqLen, rows, undefined, this.stepKind) : rows;
   }
 
   /** train.batch_size, except on wasm, where the forward pass of a batch (all of it kept until the batch is done) must fit the heap. */
@@ -361,6 +361,11 @@ export class Trainer {
     } finally {
       for (const g of grads) g.dispose();
     }
+  }
+
+  /** What a step holds besides a normal step's, for the wasm heap's micro-batch size. */
+  private get stepKind(): StepKind {
+    return { sandwich: this.options.supernet !== undefined };
   }
 
   /** The learning rate of the next step. */
