@@ -132,13 +132,17 @@ describe('the supernet job', () => {
     expect(rewired).toBeGreaterThan(loaded);
   });
 
-  it('with rewire off, it records rewired: null and moves nothing', async () => {
-    const s = spec('no-rewire', { train: { epochs: 1, batch_size: 32, learning_rate: 2e-3, seed: 9 } as never, supernet: { space: SPACE, rewire: false, random_subnets: 0 } as never });
+  it('with rewire off, it records rewired: null and moves nothing; a space smaller than the model is trained, with a warning', async () => {
+    const space = { layers: [1, 2], heads: [1, 2], ffn: [32, 64] };
+    const s = spec('no-rewire', { train: { epochs: 1, batch_size: 32, learning_rate: 2e-3, seed: 9 } as never, supernet: { space, rewire: false, random_subnets: 0 } as never });
     const events: JobEvent[] = [];
     await runJob(s, (e) => events.push(e));
     expect(events.some((e) => e.type === 'log' && e.message.startsWith('rewired'))).toBe(false);
+    expect(events.filter((e) => e.type === 'log' && e.level === 'warn').map((e) => (e as { message: string }).message)).toEqual([
+      "supernet.space: its largest sub-network L2-h2,2-f64,64 is smaller than the model (2 layers, 4 heads, FFN 64); the epoch evaluations are of the full model, whose parts outside the space are not trained: supernet.json has the largest's metrics",
+    ]);
     const record = await readRecord(s.output_dir);
-    expect(record).toMatchObject({ rewired: null, random_subnets: 0, space: SPACE });
+    expect(record).toMatchObject({ rewired: null, random_subnets: 0, space, largest: { key: 'L2-h2,2-f64,64' }, smallest: { key: 'L1-h1-f32' } });
     expect(record.largest?.metrics.accuracy).toBeTypeOf('number');
   });
 });

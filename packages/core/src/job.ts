@@ -24,7 +24,7 @@ import { writeJobModel } from './job/model-folder.js';
 import { loadPretrained } from './job/pretrained.js';
 import { ReplicaPool, type ReplicaBackend } from './parallel/replica-pool.js';
 import { resolveThreads } from './parallel/threads.js';
-import { finalSubnets, readSupernetRecord, rewireSupernet, supernetSpace, supernetThreads, writeSupernetRecord, type SupernetRecord } from './job/supernet.js';
+import { finalSubnets, readSupernetRecord, rewireSupernet, supernetSpace, supernetThreads, warnIfLargestIsNotTheModel, writeSupernetRecord, type SupernetRecord } from './job/supernet.js';
 import { checkTeacherVocabulary, loadTeacher, teacherLogits, trainerDistill, type Teacher } from './job/teacher.js';
 
 export { resolveJobSpec, JobSpecError, DEFAULT_MODEL_SIZE, PRETRAINED_SHAPE_FIELDS, type DeepPartial, type PartialJobSpec } from './job/spec.js';
@@ -72,6 +72,7 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     recorder = await JobRecorder.start(writer, { spec, task, backend, modelInfo: info, startedAt });
     // A supernet's space is checked against the model before any data is read or step trained.
     const space = spec.supernet && supernetSpace(spec.supernet, config);
+    if (space) warnIfLargestIsNotTheModel(space, config, log);
     let supernetRecord: SupernetRecord | undefined = spec.supernet && resumed ? await readSupernetRecord(spec.output_dir) : undefined;
     const tokenizer = pretrained?.tokenizer ?? spec.tokenizer;
     const data = await prepareData({ ...spec, tokenizer }, task, config, log, signal);

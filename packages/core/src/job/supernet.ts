@@ -11,7 +11,7 @@ import type { JobSpec } from '../spec.js';
 import type { LogLevel, Metrics } from '../events.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { makeBatches, sliceBatch, type EncodedExample } from '../data/index.js';
-import type { GatedBert, ModelConfig } from '../model/index.js';
+import { layerDff, layerHeads, type GatedBert, type ModelConfig } from '../model/index.js';
 import { autoEvalBatchSize, autoMicroBatchSize } from '../model/memory.js';
 import { tf } from '../tf.js';
 import { combineMetrics, type EvalSet } from '../train/index.js';
@@ -47,6 +47,18 @@ export interface SupernetRecord {
 export const supernetSpace = (supernet: NonNullable<JobSpec['supernet']>, config: ModelConfig): SearchSpace =>
   resolveSearchSpace(supernet.space, config, 'supernet.space');
 
+/**
+ * The space's largest sub-network, with a warning when it is smaller than the model: the epoch
+ * evaluations are then of the full model, whose parts outside the space are never trained.
+ */
+export function warnIfLargestIsNotTheModel(space: SearchSpace, config: ModelConfig, log: Log): void {
+  const largest = largestArch(space);
+  const full = largest.layers === config.num_layers && largest.heads.every((h, i) => h === layerHeads(config, i)) && largest.ffn.every((f, i) => f === layerDff(config, i));
+  if (!full) {
+    log('warn', `supernet.space: its largest sub-network ${archKey(largest)} is smaller than the model (${config.num_layers} layers, ${config.num_heads} heads, FFN ${config.dff}); the epoch evaluations are of the full model, whose parts outside the space are not trained: ${SUPERNET_RECORD} has the largest's metrics`);
+  }
+}
+
 /** A supernet trains on one thread: a sandwich step runs several sub-networks, and replicas compute one network's gradients. */
 export function supernetThreads(asked: ThreadsChoice): ThreadsChoice {
   if (asked.threads === 1) return asked;
@@ -55,12 +67,13 @@ export function supernetThreads(asked: ThreadsChoice): ThreadsChoice {
 
 /**
  * DynaBERT's rewiring of a fresh run: head and neuron importance over the first `importance_batches`
- * training batches (in data order, no shuffle: the same every run), then every layer reordered,
+ * training batches (in data order: the same every run), then every layer reordered,
  * most important first. A batch is cut into micro-batches (train.micro_batch_size, or on wasm what
  * fits the heap) that add up to the batch's importance.
  */
 export function rewireSupernet(model: GatedBert, supernet: NonNullable<JobSpec['supernet']>, train: JobSpec['train'], examples: readonly EncodedExample[], padId: number, log: Log): SupernetRecord['rewired'] {
-  const batches = makeBatches(examples, train.batch_size, { padId }).slice(0, supernet.importance_batches);
+  // In data order, not grouped by length (which would measure on the shortest examples only).
+  const batches = makeBatches(examples, train.batch_size, { padId, groupByLength: false }).slice(0, supernet.importance_batches);
   const parts = batches.flatMap((batch) => {
     const micro = train.micro_batch_size ?? (tf.getBackend() === 'wasm' ? autoMicroBatchSize(model.config, batch.seqLen, batch.batchSize) : batch.batchSize);
     const cuts = [];
