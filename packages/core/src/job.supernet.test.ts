@@ -97,10 +97,15 @@ describe('the supernet job', () => {
     expect(a).toEqual(b);
   });
 
-  it('a resume without supernet.json fails before training, naming the file', async () => {
+  it('a resume without supernet.json, or with another space, fails before training, naming the file and the field', async () => {
     const s = spec('resume-no-record');
     const controller = new AbortController();
     await expect(runJob(s, (e) => e.type === 'progress' && e.step >= 2 && controller.abort(), { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    const record = join(s.output_dir, 'supernet.json');
+    const other = { ...s, resume: true, supernet: { ...s.supernet!, space: { ...SPACE, heads: [1, 4] } } };
+    await expect(runJob(other, () => undefined)).rejects.toThrow(
+      `cannot resume the supernet job: supernet.space is {"layers":[1,2],"heads":[1,4],"ffn":[32,64]}, but the job started with {"layers":[1,2],"heads":[2,4],"ffn":[32,64]} (${record}); resume with the same, or run the job afresh (resume: false)`,
+    );
     await rm(join(s.output_dir, 'supernet.json'));
     const events: JobEvent[] = [];
     await expect(runJob({ ...s, resume: true }, (e) => events.push(e))).rejects.toThrow(

@@ -73,7 +73,8 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     // A supernet's space is checked against the model before any data is read or step trained.
     const space = spec.supernet && supernetSpace(spec.supernet, config);
     if (space) warnIfLargestIsNotTheModel(space, config, log);
-    let supernetRecord: SupernetRecord | undefined = spec.supernet && resumed ? await readSupernetRecord(spec.output_dir) : undefined;
+    let supernetRecord: SupernetRecord | undefined =
+      space && spec.supernet && resumed ? await readSupernetRecord(spec.output_dir, { space, random_subnets: spec.supernet.random_subnets }) : undefined;
     const tokenizer = pretrained?.tokenizer ?? spec.tokenizer;
     const data = await prepareData({ ...spec, tokenizer }, task, config, log, signal);
     let distill: TrainerDistill | undefined;

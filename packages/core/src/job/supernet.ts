@@ -94,8 +94,11 @@ export async function writeSupernetRecord(outputDir: string, record: SupernetRec
   return path;
 }
 
-/** The record a resumed job wrote when it started (its rewiring cannot be measured again: the weights have moved). */
-export async function readSupernetRecord(outputDir: string): Promise<SupernetRecord> {
+/**
+ * The record a resumed job wrote when it started (its rewiring cannot be measured again: the weights
+ * have moved), refused when the resumed spec trains another space or another sandwich.
+ */
+export async function readSupernetRecord(outputDir: string, expected: Pick<SupernetRecord, 'space' | 'random_subnets'>): Promise<SupernetRecord> {
   const path = join(outputDir, SUPERNET_RECORD);
   let text: string;
   try {
@@ -103,11 +106,19 @@ export async function readSupernetRecord(outputDir: string): Promise<SupernetRec
   } catch (error) {
     throw new Error(`cannot resume the supernet job: ${path} is missing (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); it records the rewiring done at the start; run the job afresh (resume: false)`);
   }
+  let record: SupernetRecord;
   try {
-    return JSON.parse(text) as SupernetRecord;
+    record = JSON.parse(text) as SupernetRecord;
   } catch (error) {
     throw new Error(`cannot resume the supernet job: ${path} is not valid JSON (${(error as Error).message}); run the job afresh (resume: false)`);
   }
+  for (const field of ['space', 'random_subnets'] as const) {
+    const [was, now] = [JSON.stringify(record[field]), JSON.stringify(expected[field])];
+    if (was !== now) {
+      throw new Error(`cannot resume the supernet job: supernet.${field} is ${now}, but the job started with ${was} (${path}); resume with the same, or run the job afresh (resume: false)`);
+    }
+  }
+  return record;
 }
 
 /** The largest and the smallest sub-network on the evaluation sets with the model's current weights. */
