@@ -24,6 +24,7 @@ import { writeJobModel } from './job/model-folder.js';
 import { loadPretrained } from './job/pretrained.js';
 import { ReplicaPool, type ReplicaBackend } from './parallel/replica-pool.js';
 import { resolveThreads } from './parallel/threads.js';
+import { finalSubnets, readSupernetRecord, rewireSupernet, supernetSpace, supernetThreads, warnIfLargestIsNotTheModel, writeSupernetRecord, type SupernetRecord } from './job/supernet.js';
 import { checkTeacherVocabulary, loadTeacher, teacherLogits, trainerDistill, type Teacher } from './job/teacher.js';
 import { runSearchJob } from './search/job.js';
 
@@ -59,7 +60,8 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
 
   try {
     const backend: BackendInfo = { ...(await initBackend(spec.backend)) };
-    const threads = resolveThreads(spec.train.threads, backend.name);
+    const askedThreads = resolveThreads(spec.train.threads, backend.name);
+    const threads = spec.supernet ? supernetThreads(askedThreads) : askedThreads;
     backend.threads = threads.threads;
     const task = getTask(spec.task);
     const resolvedPruner = await resolveJobPruner(spec, options.pruner);
@@ -71,6 +73,11 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     const config = pretrained?.config ?? resolveModelConfig(spec.model, task.numLabels);
     const info = modelInfo(config);
     recorder = await JobRecorder.start(writer, { spec, task, backend, modelInfo: info, startedAt });
+    // A supernet's space is checked against the model before any data is read or step trained.
+    const space = spec.supernet && supernetSpace(spec.supernet, config);
+    if (space) warnIfLargestIsNotTheModel(space, config, log);
+    let supernetRecord: SupernetRecord | undefined =
+      space && spec.supernet && resumed ? await readSupernetRecord(spec.output_dir, { space, random_subnets: spec.supernet.random_subnets }) : undefined;
     const tokenizer = pretrained?.tokenizer ?? spec.tokenizer;
     const data = await prepareData({ ...spec, tokenizer }, task, config, log, signal);
     let distill: TrainerDistill | undefined;
@@ -103,8 +110,15 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
       sparsity: () => sparsityReport(builtModel.gates).global,
       ...(distill && { distill }),
       ...(replicas && { replicas }),
+      ...(space && spec.supernet && { supernet: { space, randomSubnets: spec.supernet.random_subnets } }),
     }));
     await restoreStart(spec, { model, trainer, resumed, log });
+    if (space && spec.supernet && !resumed) {
+      // After the weights are set (fresh, pretrained or init_checkpoint); a resume has them rewired already.
+      const rewired = spec.supernet.rewire ? rewireSupernet(model, spec.supernet, spec.train, data.train, data.padId, log) : null;
+      supernetRecord = { space, random_subnets: spec.supernet.random_subnets, rewired };
+      await writeSupernetRecord(spec.output_dir, supernetRecord);
+    }
     const before = trainer.restoredThreads;
     if (resumed && before !== undefined && before !== trainer.threads) {
       log('warn', `resuming on ${trainer.threads} thread${trainer.threads === 1 ? '' : 's'}; the checkpoint was trained on ${before}: the rest differs from an uninterrupted run by float rounding (set train.threads to ${before} to continue exactly)`);
@@ -145,10 +159,16 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
     }
     await hooks.call('teardown');
     setupDone = false;
+    const extraFiles: Record<string, string> = {};
+    if (space && supernetRecord) {
+      const subnets = await finalSubnets(model, space, data.evalSets, { task: spec.task, train: spec.train, padId: data.padId });
+      log('info', `supernet: largest ${subnets.largest.key} ${JSON.stringify(subnets.largest.metrics)}, smallest ${subnets.smallest.key} ${JSON.stringify(subnets.smallest.metrics)}`);
+      extraFiles.supernet = await writeSupernetRecord(spec.output_dir, { ...supernetRecord, ...subnets });
+    }
     // Only a finished job leaves a model: failures and aborts have thrown before this point.
     const saved = await writeJobModel({ model, outputDir: spec.output_dir, task: spec.task, vocab: data.vocab, lowercase: spec.tokenizer.lowercase, examples: data.evalSets[0]?.examples ?? [], padId: data.padId, log });
     await recorder.status('done', trainer.records);
-    const result = recorder.result(spec.output_dir, trainer.records, report, { model: saved.dir });
+    const result = recorder.result(spec.output_dir, trainer.records, report, { model: saved.dir, ...extraFiles });
     emit({ type: 'done', job_id: jobId, result, time: Date.now() });
     await flush();
     return result;

@@ -13,7 +13,7 @@ export {
 export type { Gate, GateGradients } from './gate.js';
 export { GatedDense } from './gated_dense.js';
 export { GatedBert, forward, forwardOutputs, lossAndGradients, gelu, type ModelInput, type ParamLookup, type ForwardOptions, type ForwardOutputs, type InitMode } from './encoder.js';
-export { autoEvalBatchSize, autoMicroBatchSize, evalBatchBytes, trainingMemory, trainingStepBytes, TrainingMemoryError, WASM_HEAP_BYTES, type TrainingMemory } from './memory.js';
+export { autoEvalBatchSize, autoMicroBatchSize, evalBatchBytes, trainingMemory, trainingStepBytes, TrainingMemoryError, WASM_HEAP_BYTES, type TrainingMemory, type StepKind } from './memory.js';
 export { headSize, layerHeads, layerDff, validateLayerWidths, IMPORTED_SIZE } from './config.js';
 export { readHfConfig, parseHfConfig, MAX_POSITIONS, type HfModelConfig, type HfConfigOptions } from './hf-config.js';
 export { importHfFolder, convertHfWeights, freshClassifierWeights, HF_FILES, type HfImport, type HfImportOptions } from './hf-import.js';

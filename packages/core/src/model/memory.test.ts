@@ -174,6 +174,19 @@ describe('training memory estimate (wasm heap)', () => {
     expect(autoMicroBatchSize(small, 128, 32, trainingStepBytes(trainingMemory(small, 128), 1, 32) / (1 - FRAGMENTATION_RESERVE))).toBe(1);
   });
 
+  it('counts a sandwich step (supernet) with one more gradient sum (over its sub-networks), and picks its micro-batch with it', () => {
+    const small = resolveModelConfig({ size: 'small' });
+    const memory = trainingMemory(small, 64);
+    expect(trainingStepBytes(memory, 32, 32, { sandwich: true }) - trainingStepBytes(memory, 32, 32)).toBe(memory.accumulatorBytes);
+    expect(trainingStepBytes(memory, 8, 32, { sandwich: true }) - trainingStepBytes(memory, 8, 32)).toBe(memory.accumulatorBytes);
+    // A heap the normal step fits whole: the sandwich step must be cut, and its cut fits.
+    const heap = trainingStepBytes(memory, 32, 32) / (1 - FRAGMENTATION_RESERVE);
+    expect(autoMicroBatchSize(small, 64, 32, heap)).toBe(32);
+    const micro = autoMicroBatchSize(small, 64, 32, heap, { sandwich: true });
+    expect(micro).toBeLessThan(32);
+    expect(trainingStepBytes(memory, micro, 32, { sandwich: true })).toBeLessThanOrEqual(heap * (1 - FRAGMENTATION_RESERVE));
+  });
+
   it('refuses, before any work, a model that cannot train one example at a time, naming it, the estimate and what to do', () => {
     const base = resolveModelConfig({ size: 'base', max_len: 512 });
     let error: unknown;

@@ -76,10 +76,15 @@ export function trainingMemory(config: ModelConfig, seqLen: number): TrainingMem
   };
 }
 
+/** How a step computes its gradient: `sandwich` (a supernet step) also holds the micro-batch's sum over its sub-networks. */
+export interface StepKind {
+  readonly sandwich?: boolean;
+}
+
 /** Estimated heap peak of one optimizer step over a batch of `batchSize` in micro-batches of `micro`. */
-export function trainingStepBytes(memory: TrainingMemory, micro: number, batchSize: number): number {
-  const accumulating = micro < batchSize;
-  return memory.residentBytes + memory.stepBytes + (accumulating ? memory.accumulatorBytes : 0) + micro * memory.bytesPerExample;
+export function trainingStepBytes(memory: TrainingMemory, micro: number, batchSize: number, kind: StepKind = {}): number {
+  const sums = (micro < batchSize ? 1 : 0) + (kind.sandwich ? 1 : 0);
+  return memory.residentBytes + memory.stepBytes + sums * memory.accumulatorBytes + micro * memory.bytesPerExample;
 }
 
 /** Estimated heap peak of evaluating a batch of `batchSize` (no gradients). */
@@ -105,11 +110,12 @@ export function autoMicroBatchSize(
   seqLen: number,
   batchSize: number,
   heapBytes = WASM_HEAP_BYTES,
+  kind: StepKind = {},
 ): number {
   const memory = trainingMemory(config, seqLen);
-  const fits = (micro: number) => trainingStepBytes(memory, micro, batchSize) <= heapBytes * (1 - FRAGMENTATION_RESERVE);
+  const fits = (micro: number) => trainingStepBytes(memory, micro, batchSize, kind) <= heapBytes * (1 - FRAGMENTATION_RESERVE);
   if (fits(batchSize)) return batchSize;
-  if (!fits(1)) throw tooBig(config, seqLen, batchSize, memory, heapBytes);
+  if (!fits(1)) throw tooBig(config, seqLen, batchSize, memory, heapBytes, kind);
   let micro = 1;
   while (micro * 2 < batchSize && fits(micro * 2)) micro *= 2;
   return micro;
@@ -122,13 +128,13 @@ export function autoEvalBatchSize(config: ModelConfig, seqLen: number, batchSize
   return Math.max(1, Math.min(batchSize, Math.floor(room / memory.evalBytesPerExample)));
 }
 
-function tooBig(config: ModelConfig, seqLen: number, batchSize: number, memory: TrainingMemory, heapBytes: number): TrainingMemoryError {
-  const total = trainingStepBytes(memory, 1, batchSize);
+function tooBig(config: ModelConfig, seqLen: number, batchSize: number, memory: TrainingMemory, heapBytes: number, kind: StepKind): TrainingMemoryError {
+  const total = trainingStepBytes(memory, 1, batchSize, kind);
   const params = (memory.accumulatorBytes / FLOAT_BYTES / 1e6).toFixed(1);
   return new TrainingMemoryError(
     `model ${config.size} (${params}M parameters, ${config.num_layers} layers, d_model ${config.d_model}) cannot train at ${seqLen} tokens on the wasm backend: ` +
       `even one example per micro-batch needs an estimated ${gb(total)} (weights, masks and AdamW moments ${gb(memory.residentBytes)}, ` +
-      `gradients and W⊙M copies ${gb(memory.stepBytes + (batchSize > 1 ? memory.accumulatorBytes : 0))}, activations ${gb(memory.bytesPerExample)}) ` +
+      `gradients and W⊙M copies ${gb(total - memory.residentBytes - memory.bytesPerExample)}, activations ${gb(memory.bytesPerExample)}) ` +
       `of the ${gb(heapBytes * (1 - FRAGMENTATION_RESERVE))} usable (the ${gb(heapBytes)} wasm heap less ${FRAGMENTATION_RESERVE * 100}% that fragmentation takes over steps). ` +
       `${memory.residentBytes + memory.stepBytes > heapBytes * (1 - FRAGMENTATION_RESERVE) ? 'The model alone does not fit: choose a smaller model.size' : 'Lower model.max_len or choose a smaller model.size'}, or use a native backend ` +
       `(run.backend: tensorflow or cuda, after npm install @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu).`,

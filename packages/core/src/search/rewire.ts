@@ -19,8 +19,14 @@ export interface StructureImportance {
   readonly neurons: readonly (readonly number[])[];
 }
 
+/**
+ * One batch the importance is measured on; a micro-batch of a larger batch carries that batch's size
+ * as `divisor`, so cutting a batch (to fit the wasm heap) does not change the importance.
+ */
+export type ImportanceBatch = ModelInput & { labels: Float32Array; divisor?: number };
+
 /** Importance of every head and FFN neuron over `batches` (dropout off). */
-export function structureImportance(model: GatedBert, batches: readonly (ModelInput & { labels: Float32Array })[]): StructureImportance {
+export function structureImportance(model: GatedBert, batches: readonly ImportanceBatch[]): StructureImportance {
   const { config } = model;
   const dh = headSize(config);
   const d = config.d_model;
@@ -28,7 +34,7 @@ export function structureImportance(model: GatedBert, batches: readonly (ModelIn
   const heads = Array.from({ length: config.num_layers }, (_, i) => new Float64Array(layerHeads(config, i)));
   const neurons = Array.from({ length: config.num_layers }, (_, i) => new Float64Array(layerDff(config, i)));
   for (const batch of batches) {
-    const { value, grads } = lossAndGradients(model, batch, { training: false, divisor: batch.batchSize });
+    const { value, grads } = lossAndGradients(model, batch, { training: false, divisor: batch.divisor ?? batch.batchSize });
     try {
       const rowSums = (name: string, rows: number, groupSize: number, into: Float64Array) => {
         const i = index.get(name);

@@ -3,12 +3,12 @@
  * DynaBERT train theirs): the largest sub-network learns from the labels, the smallest and N random
  * ones from the largest's logits (in-place distillation; or all from a teacher's), and the step's
  * gradient is the sum over all of them, with respect to the shared weights (W ⊙ M of the full
- * model, sliced per sub-network). Groundwork for issue 14: the job stage around it (spec,
- * checkpoints, resume, results) is not built yet.
+ * model, sliced per sub-network). The trainer's sandwich mode (train/trainer.ts) runs sandwichPass
+ * on each micro-batch; the supernet job (job/supernet.ts) wraps it in a job.
  */
 import { tf } from '../tf.js';
-import { forward, type GatedBert, type ModelInput } from '../model/encoder.js';
-import { parameterSpecs } from '../model/config.js';
+import { dropoutDrawsPerForward, forward, type GatedBert, type ModelInput } from '../model/encoder.js';
+import { parameterSpecs, type ModelConfig } from '../model/config.js';
 import { distillLossSum, lossSum } from '../model/loss.js';
 import type { Rng } from '../rng.js';
 import { archConfig, archKey, largestArch, sampleArch, smallestArch, type SearchSpace, type SubnetArch } from './space.js';
@@ -40,6 +40,7 @@ function subnetLossAndGradients(
   arch: SubnetArch,
   input: ModelInput & { labels: Float32Array },
   target: { teacherLogits: Float32Array; alpha: number; temperature: number } | undefined,
+  divisor: number,
   dropoutSeed: (() => number) | undefined,
 ): { value: number; grads: tf.Tensor[]; logits: Float32Array } {
   const sub = archConfig(model.config, arch);
@@ -63,7 +64,7 @@ function subnetLossAndGradients(
       const logits = forward(sub, lookup, input, { training: dropoutSeed !== undefined, ...(dropoutSeed && { dropoutSeed }) });
       logitsOut = tf.keep(tf.clone(logits));
       const sum = target ? distillLossSum(logits, input.labels, n, target) : lossSum(logits, input.labels, n);
-      return tf.div(sum, input.batchSize);
+      return tf.div(sum, divisor);
     };
     const result = tf.valueAndGrads(f)(values);
     const byParam = new Map(used.map((i, k) => [i, result.grads[k]!]));
@@ -76,18 +77,41 @@ function subnetLossAndGradients(
   return { value: loss, grads, logits };
 }
 
-/** The sandwich step's summed gradients on `batch`: largest, smallest, then `randomSubnets` random sub-networks. */
-export function sandwichGradients(model: GatedBert, space: SearchSpace, batch: ModelInput & { labels: Float32Array }, options: SandwichOptions): SandwichStep {
-  const archs = [largestArch(space), smallestArch(space), ...Array.from({ length: options.randomSubnets }, () => sampleArch(space, options.rng))];
+/** The sandwich rule's sub-networks of one step: the largest, the smallest, then `randomSubnets` drawn from `rng`. */
+export function sandwichArchs(space: SearchSpace, randomSubnets: number, rng: Rng): SubnetArch[] {
+  return [largestArch(space), smallestArch(space), ...Array.from({ length: randomSubnets }, () => sampleArch(space, rng))];
+}
+
+/** Dropout seeds one sandwich pass over `archs` draws (each sub-network's forward draws its own). */
+export function sandwichDropoutDraws(config: ModelConfig, archs: readonly SubnetArch[]): number {
+  return archs.reduce((sum, arch) => sum + dropoutDrawsPerForward(archConfig(config, arch)), 0);
+}
+
+export interface SandwichPassOptions {
+  /** Each loss is summed over the rows and divided by this (the step's batch size, for micro-batches). Default: the rows. */
+  readonly divisor?: number;
+  readonly alpha?: number;
+  readonly temperature?: number;
+  readonly teacherLogits?: Float32Array;
+  readonly dropoutSeed?: () => number;
+}
+
+/**
+ * The summed gradients of `archs` (the first is the largest: the others distil from its logits of
+ * these rows, unless a teacher's are given) on one batch or micro-batch: what the trainer's sandwich
+ * step accumulates over its micro-batches.
+ */
+export function sandwichPass(model: GatedBert, archs: readonly SubnetArch[], batch: ModelInput & { labels: Float32Array }, options: SandwichPassOptions = {}): SandwichStep {
   const soft = { alpha: options.alpha ?? 1, temperature: options.temperature ?? 1 };
+  const divisor = options.divisor ?? batch.batchSize;
   let summed: tf.Tensor[] | null = null;
   let teacher = options.teacherLogits;
   const losses: { arch: string; loss: number }[] = [];
   archs.forEach((arch, k) => {
     const target = teacher && (k > 0 || options.teacherLogits) ? { teacherLogits: teacher, ...soft } : undefined;
-    const { value, grads, logits } = subnetLossAndGradients(model, arch, batch, target, options.dropoutSeed);
+    const { value, grads, logits } = subnetLossAndGradients(model, arch, batch, target, divisor, options.dropoutSeed);
     losses.push({ arch: archKey(arch), loss: value });
-    // In-place distillation: the others learn from the largest's logits of this step.
+    // In-place distillation: the others learn from the largest's logits of these rows.
     if (k === 0 && !options.teacherLogits) teacher = logits;
     if (summed === null) summed = grads;
     else {
@@ -99,5 +123,12 @@ export function sandwichGradients(model: GatedBert, space: SearchSpace, batch: M
       });
     }
   });
-  return { grads: summed!, losses };
+  if (summed === null) throw new Error('internal: a sandwich pass without sub-networks');
+  return { grads: summed, losses };
+}
+
+/** The sandwich step's summed gradients on `batch`: largest, smallest, then `randomSubnets` random sub-networks. */
+export function sandwichGradients(model: GatedBert, space: SearchSpace, batch: ModelInput & { labels: Float32Array }, options: SandwichOptions): SandwichStep {
+  const { randomSubnets, rng, ...pass } = options;
+  return sandwichPass(model, sandwichArchs(space, randomSubnets, rng), batch, pass);
 }

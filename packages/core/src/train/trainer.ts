@@ -14,7 +14,7 @@ import { makeBatches, sliceBatch, type Batch, type EncodedExample } from '../dat
 export { sliceBatch };
 import { dropoutDrawsPerForward, lossAndGradients, type GatedBert } from '../model/encoder.js';
 import { lossSum, type DistillTarget } from '../model/loss.js';
-import { autoEvalBatchSize, autoMicroBatchSize } from '../model/memory.js';
+import { autoEvalBatchSize, autoMicroBatchSize, type StepKind } from '../model/memory.js';
 import { AdamW, assignFrom } from './adamw.js';
 import { clipByGlobalNorm } from './clip.js';
 import { learningRateAt, makeLrSchedule, type LrSchedule } from './schedule.js';
@@ -24,6 +24,8 @@ import { shardRows, type MicroBatch } from '../parallel/micro-batches.js';
 import type { ReplicaPool } from '../parallel/replica-pool.js';
 import { tensorFromShared, valuesToCopy } from '../parallel/host-arrays.js';
 import { alongside } from '../parallel/alongside.js';
+import { sandwichArchs, sandwichDropoutDraws, sandwichPass } from '../search/supernet.js';
+import type { SearchSpace, SubnetArch } from '../search/space.js';
 
 export { AbortError };
 
@@ -74,6 +76,19 @@ export interface TrainerOptions {
   distill?: TrainerDistill;
   /** Threads besides this one (train.threads - 1), started by the caller, who closes them. */
   replicas?: ReplicaPool;
+  /** Train as a weight-sharing supernet (sandwich mode); runs on this thread only, without replicas. */
+  supernet?: TrainerSupernet;
+}
+
+/**
+ * Sandwich mode: each step's gradient is the sum of the largest's, the smallest's and
+ * `randomSubnets` random sub-networks' of `space` (search/supernet.ts), the others distilled in place
+ * from the largest (or all from the distillation teacher). Step s draws its random sub-networks from
+ * Rng.derive(train.seed, `sandwich:${s}`): a resumed job draws the same ones with no state saved.
+ */
+export interface TrainerSupernet {
+  space: SearchSpace;
+  randomSubnets: number;
 }
 
 /** Distillation settings with the teacher's logits of every training example, computed before training. */
@@ -135,6 +150,9 @@ export class Trainer {
     if (teacherRows !== undefined && teacherRows !== options.trainExamples.length) {
       throw new Error(`distillation: teacher logits for ${teacherRows} examples, but ${options.trainExamples.length} training examples`);
     }
+    if (options.supernet && options.replicas) {
+      throw new Error("a supernet trainer runs on one thread: replicas compute one network's gradients, not a sandwich step's");
+    }
     this.stepsPerEpoch = Math.ceil(options.trainExamples.length / this.spec.batch_size);
     this.totalSteps = this.stepsPerEpoch * this.spec.epochs;
     this.schedule = makeLrSchedule(this.spec.learning_rate, this.spec.warmup_ratio, this.totalSteps);
@@ -151,7 +169,7 @@ export class Trainer {
       { weightDecay: this.spec.weight_decay },
     );
     // On wasm, refuse before the first step a model that cannot train even one example at a time.
-    if (tf.getBackend() === 'wasm') autoMicroBatchSize(this.model.config, longestSequence(options.trainExamples), this.spec.batch_size);
+    if (tf.getBackend() === 'wasm') autoMicroBatchSize(this.model.config, longestSequence(options.trainExamples), this.spec.batch_size, undefined, this.stepKind);
     this.shuffleRng = Rng.derive(this.spec.seed, 'shuffle');
     this.dropoutRng = Rng.derive(this.spec.seed, 'dropout');
     this.position = {
@@ -216,7 +234,8 @@ export class Trainer {
    * shard order (so a given thread count always gives the same sum).
    */
   async computeGradients(batch: Batch): Promise<{ loss: number; grads: tf.Tensor[] }> {
-    const shards = this.planShards(batch);
+    if (this.options.supernet) return this.sandwichGradients(batch);
+    const shards = this.planShards(batch, dropoutDrawsPerForward(this.model.config));
     const replicas = this.options.replicas;
     if (shards.length === 1 || replicas === undefined) return this.shardGradients(shards[0]!, batch.batchSize);
     this.publishWeights(replicas);
@@ -239,6 +258,28 @@ export class Trainer {
     return { loss, grads };
   }
 
+  /** The sub-networks step `step` (0-based) trains in sandwich mode: largest, smallest, then the random ones. */
+  sandwichArchsAt(step: number): SubnetArch[] {
+    const supernet = this.options.supernet;
+    if (supernet === undefined) throw new Error('internal: sandwichArchsAt on a trainer without supernet');
+    return sandwichArchs(supernet.space, supernet.randomSubnets, Rng.derive(this.spec.seed, `sandwich:${step}`));
+  }
+
+  /**
+   * The sandwich step: every micro-batch runs the same sub-networks, each loss scaled by 1/batchSize
+   * as the normal step's. The loss returned is the largest's (on the labels, or the teacher's
+   * objective when distilling): the others' losses measure their distance from it, not the task.
+   */
+  private sandwichGradients(batch: Batch): { loss: number; grads: tf.Tensor[] } {
+    const archs = this.sandwichArchsAt(this.position.step);
+    const [micros] = this.planShards(batch, sandwichDropoutDraws(this.model.config, archs));
+    return accumulateGradients(micros!, (micro, dropoutSeed) => {
+      const teacher = micro.distill && { teacherLogits: micro.distill.teacherLogits, alpha: micro.distill.alpha, temperature: micro.distill.temperature };
+      const { grads, losses } = sandwichPass(this.model, archs, micro.batch, { divisor: batch.batchSize, dropoutSeed, ...teacher });
+      return { value: tf.scalar(losses[0]!.loss), grads };
+    });
+  }
+
   /** One shard's gradients on this thread. */
   private shardGradients(micros: readonly MicroBatch[], divisor: number): { loss: number; grads: tf.Tensor[] } {
     return accumulateGradients(micros, (micro, dropoutSeed) =>
@@ -248,10 +289,9 @@ export class Trainer {
 
   /**
    * The batch's shards (one per thread, fewer when rows are fewer) and their micro-batches, with the
-   * dropout seeds each forward draws, taken in the order one thread would draw them.
+   * dropout seeds each forward draws (`draws` per micro-batch), taken in the order one thread would draw them.
    */
-  private planShards(batch: Batch): MicroBatch[][] {
-    const draws = dropoutDrawsPerForward(this.model.config);
+  private planShards(batch: Batch, draws: number): MicroBatch[][] {
     return shardRows(batch.batchSize, this.threads).map(([start, end]) => {
       const rows = end - start;
       const micro = Math.max(1, Math.min(this.spec.micro_batch_size ?? this.defaultMicroBatch(batch.seqLen, rows), rows));
@@ -296,7 +336,7 @@ export class Trainer {
    * it is the largest micro-batch whose activations fit (small at 32 x 128 needs ~6 GB at once).
    */
   private defaultMicroBatch(seqLen: number, rows: number): number {
-    return tf.getBackend() === 'wasm' ? autoMicroBatchSize(this.model.config, seqLen, rows) : rows;
+    return tf.getBackend() === 'wasm' ? autoMicroBatchSize(this.model.config, seqLen, rows, undefined, this.stepKind) : rows;
   }
 
   /** train.batch_size, except on wasm, where the forward pass of a batch (all of it kept until the batch is done) must fit the heap. */
@@ -321,6 +361,11 @@ export class Trainer {
     } finally {
       for (const g of grads) g.dispose();
     }
+  }
+
+  /** What a step holds besides a normal step's, for the wasm heap's micro-batch size. */
+  private get stepKind(): StepKind {
+    return { sandwich: this.options.supernet !== undefined };
   }
 
   /** The learning rate of the next step. */
@@ -503,7 +548,7 @@ function requireMask(masks: Record<string, Float32Array>, name: string): Float32
   return mask;
 }
 
-/** Index of the largest of values[offset .. offset + n). */
+/** Index of the largest of values[offset .. offset + n) (the predicted class of a row of logits). */
 export function argmax(values: ArrayLike<number>, offset: number, n: number): number {
   let best = 0;
   for (let j = 1; j < n; j++) if (values[offset + j]! > values[offset + best]!) best = j;
