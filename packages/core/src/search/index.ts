@@ -4,3 +4,4 @@ export { randomSearch, evolutionarySearch, checkBudget, SearchBudgetError, type 
 export { structureImportance, rewire, type StructureImportance } from './rewire.js';
 export { subnetLookup, subnetWeights } from './subnet.js';
 export { sandwichGradients, type SandwichOptions, type SandwichStep } from './supernet.js';
+export { latencyRequestOf, cachedLatencyModel, latencyModelFor, budgetMs, checkSearchBudget, measureLatency, type LatencyRequest } from './latency-cache.js';
