@@ -7,6 +7,7 @@ import type { RunStore } from '../run/store.js';
 import type { DashboardHandle, DashboardView } from '../report/dashboard.js';
 import { overridesFromFlags } from './overrides.js';
 import { planFromFile } from './plan-from-file.js';
+import { prepareSearchLatency } from '../run/search-latency.js';
 import type { CommandIO } from './io.js';
 
 export const RUN_USAGE = 'Usage: gbp run FILE [options]';
@@ -41,6 +42,20 @@ export async function runCommand(argv: readonly string[], io: CommandIO): Promis
     controller.abort();
   };
   const detachSignals = io.onSignals(onSignal);
+
+  // Search jobs' latency models, measured while nothing else runs, and their budgets checked: before any job or folder.
+  try {
+    await prepareSearchLatency(plan, pipeline, {
+      // A terminal redraws one progress line; a pipe or log gets the lines as they come.
+      progress: (line, final) => io.stderr.write(io.isTTY ? `\r${line}${final ? '\n' : ''}` : `${line}\n`),
+      signal: controller.signal,
+    });
+  } catch (error) {
+    detachSignals();
+    if (!controller.signal.aborted) throw error;
+    io.stderr.write('gbp: stopped while measuring latency, before any job\n');
+    return EXIT.aborted;
+  }
 
   const headline = queue
     ? `gbp run ${plan.pipeline}: ${plan.jobs.length} jobs on queue ${redactQueueUrl(queue)} -> ${plan.output_dir}`
