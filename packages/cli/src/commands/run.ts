@@ -94,6 +94,7 @@ export async function runCommand(argv: readonly string[], io: CommandIO): Promis
     io.stdout.write(`comparison: ${png}\n${plots.filter((p) => p !== png).map((p) => `plot: ${p}\n`).join('')}summary: ${summary}\n`);
   }
   if (outcome.bench) io.stdout.write(`bench: ${outcome.bench}\n`);
+  if (outcome.pareto) io.stdout.write(`pareto: ${outcome.pareto}\n`);
   for (const dir of outcome.exports ?? []) io.stdout.write(`export: ${dir}\n`);
   if (outcome.planFileError) io.stderr.write(`gbp: ${outcome.planFileError}\n`);
   if (outcome.aborted) {
