@@ -93,4 +93,25 @@ describe('planning supernet and search stages', () => {
       "17:32 stages.finetune.defaults.model.from: 'search' names a stage: list it in needs of stage 'finetune' to start from its jobs' models",
     ]);
   });
+
+  it('plans pipelines/search.yaml: dense, supernet, a search per budget, a fine-tune of each searched model, pruned jobs, one at a time', async () => {
+    const file = fileURLToPath(new URL('../../../../pipelines/search.yaml', import.meta.url));
+    const p = await planPipeline(resolvePipeline(loadPipeline(file), {}, '/work/x'));
+    expect(p.concurrency).toBe(1);
+    expect(p.jobs.map((j) => [j.id, j.initFrom ?? j.modelFrom ?? null])).toEqual([
+      ['baseline_sst2_dense', null],
+      ['baseline_sst2_supernet', 'baseline_sst2_dense'],
+      ['baseline_sst2_speedup2_search', 'baseline_sst2_supernet'],
+      ['baseline_sst2_speedup4_search', 'baseline_sst2_supernet'],
+      ['baseline_sst2_speedup2_finetune', 'baseline_sst2_speedup2_search'],
+      ['baseline_sst2_speedup4_finetune', 'baseline_sst2_speedup4_search'],
+      ['movement_sst2_end_sparsity0.5_pruned', null],
+      ['movement_sst2_end_sparsity0.75_pruned', null],
+    ]);
+    const search = p.jobs.find((j) => j.id === 'baseline_sst2_speedup4_search')!;
+    expect(search.spec.search).toMatchObject({ budget: { speedup: 4 }, population: 16, space: { layers: [1, 2], heads: [1, 2, 3, 4] }, latency: { batch: 8, threads: 1 } });
+    const finetune = p.jobs.find((j) => j.id === 'baseline_sst2_speedup4_finetune')!;
+    expect(finetune.teacherFrom).toBe('baseline_sst2_dense');
+    expect(finetune.spec.model).toEqual({ from: search.spec.output_dir, max_len: 128 });
+  });
 });
