@@ -44,8 +44,12 @@ export async function runCommand(argv: readonly string[], io: CommandIO): Promis
   const detachSignals = io.onSignals(onSignal);
 
   // Search jobs' latency models, measured while nothing else runs, and their budgets checked: before any job or folder.
+  // On a queue the jobs run on other machines: latency there is theirs, so each search job measures and checks its own.
+  if (queue !== undefined && plan.jobs.some((j) => j.spec.search)) {
+    io.stderr.write('search jobs: on a queue each measures latency and checks its budget on its worker (latency is per machine)\n');
+  }
   try {
-    await prepareSearchLatency(plan, pipeline, {
+    if (queue === undefined) await prepareSearchLatency(plan, pipeline, {
       // A terminal redraws one progress line; a pipe or log gets the lines as they come.
       progress: (line, final) => io.stderr.write(io.isTTY ? `\r${line}${final ? '\n' : ''}` : `${line}\n`),
       signal: controller.signal,

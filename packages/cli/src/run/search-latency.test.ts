@@ -3,7 +3,7 @@
  * Core's latency API (engineer B's) is replaced here by a fake that measures nothing, so the test is
  * about what the CLI does with it: progress, refusal located at the budget, nothing created.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -102,5 +102,21 @@ describe('search jobs before gbp run starts any job', () => {
     expect(await main(['validate', file], withCache.value)).toBe(2);
     expect(withCache.err()).toContain(`${file}:11:39: stages.search.matrix["search.budget"][1]: job baseline_sst2_speedup4_search: latency budget 2.5 ms`);
     expect(measured).toHaveLength(0);
+  });
+
+  it("measures the model as the search job builds it (the task's label count: the cache key covers the config)", async () => {
+    const mnli = join(dir, 'mnli.yaml');
+    writeFileSync(mnli, readFileSync(file, 'utf8').replace('task: sst2', 'task: mnli'));
+    // Refused as the sst2 file is (speedup 4): no job runs.
+    expect(await main(['run', mnli], captureIO(dir).value)).toBe(2);
+    expect((measured[0] as LatencyRequest).config).toMatchObject({ num_labels: 3, num_layers: 2, num_heads: 4 });
+  });
+
+  it('on a queue measures nothing here (latency is the workers\') and says so', async () => {
+    const t = captureIO(dir);
+    // An unreachable queue: the run stops at its ping, after the latency step would have run.
+    expect(await main(['run', file, '--queue', 'redis://127.0.0.1:9'], t.value)).toBe(2);
+    expect(measured).toHaveLength(0);
+    expect(t.err()).toContain('search jobs: on a queue each measures latency and checks its budget on its worker (latency is per machine)\n');
   });
 });

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { initBackend, readModelConfig, resolveModelConfig, type BackendName, type ModelConfig } from '@gbp/core';
+import { getTask, initBackend, readModelConfig, resolveModelConfig, type BackendName, type ModelConfig } from '@gbp/core';
 import {
   cachedLatencyModel,
   checkSearchBudget,
@@ -28,11 +28,16 @@ export interface LatencyGroup {
   readonly jobs: readonly { job: PlannedJob; config: ModelConfig; space: SearchSpace }[];
 }
 
-/** The model a search job searches, as its job will build it (a local or Hub model.from read, not trained). */
+/**
+ * The model a search job searches, built as the job builds it (the task's label count, a
+ * model.from's config with the spec's max_len): the latency cache's key covers the config, so any
+ * difference would measure again inside the job.
+ */
 async function searchedConfig(job: PlannedJob): Promise<ModelConfig> {
   const { model } = job.spec;
-  if (model.from === undefined) return resolveModelConfig(model);
-  const { config } = await readModelConfig(model.from);
+  const numLabels = getTask(job.spec.task).numLabels;
+  if (model.from === undefined) return resolveModelConfig(model, numLabels);
+  const { config } = await readModelConfig(model.from, { numLabels });
   return { ...config, max_len: model.max_len ?? config.max_len };
 }
 
