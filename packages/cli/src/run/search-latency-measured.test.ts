@@ -1,6 +1,6 @@
 /**
  * gbp run with a search job on core's real latency measurement (tiny settings: a 32-wide model,
- * batch 1 x 8 tokens, one run each): the model is measured and cached, and a budget far below the
+ * batch 1 x 8 tokens, one run each, about the fewest samples the fit takes): the model is measured and cached, and a budget far below the
  * smallest sub-network refuses the run before any job folder exists; gbp validate then uses the cache.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ stages:
   search:
     needs: [supernet]
     init_from: supernet
-    defaults: { search: { budget: { latency_ms: 0.000001 }, latency: { batch: 1, seq: 8, samples: 24, runs: 1 } } }
+    defaults: { search: { budget: { latency_ms: 0.000001 }, latency: { batch: 1, seq: 8, samples: 32, runs: 1 } } }
 `,
 );
 

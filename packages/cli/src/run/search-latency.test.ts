@@ -43,6 +43,8 @@ vi.mock('@gbp/core/internal', async (importOriginal) => {
     latencyModelFor: async (request: LatencyRequest, options?: { onProgress?: (done: number, total: number) => void }) => {
       measured.push(request);
       const total = request.samples + 3;
+      // As core's fit: too few samples for its coefficients is refused after measuring.
+      if (request.samples < 10) throw new Error(`latency model: ${total} measured sub-networks; fitting 6 coefficients with 2 held out needs at least 26`);
       for (let done = 1; done <= total; done++) options?.onProgress?.(done, total);
       return { model, cached: false, path: '/nowhere/latency/x.json' };
     },
@@ -118,5 +120,15 @@ describe('search jobs before gbp run starts any job', () => {
     expect(await main(['run', file, '--queue', 'redis://127.0.0.1:9'], t.value)).toBe(2);
     expect(measured).toHaveLength(0);
     expect(t.err()).toContain('search jobs: on a queue each measures latency and checks its budget on its worker (latency is per machine)\n');
+  });
+
+  it('reports latency settings the fit refuses at the file\'s search.latency, as a pipeline error', async () => {
+    const few = join(dir, 'few.yaml');
+    writeFileSync(few, readFileSync(file, 'utf8').replace('samples: 24', 'samples: 4'));
+    const t = captureIO(dir);
+    expect(await main(['run', few], t.value)).toBe(2);
+    expect(t.err()).toContain(
+      `1 error in pipeline ${few}:\n  ${few}:9:36: stages.search.defaults.search.latency: job baseline_sst2_speedup2_search: latency model: 7 measured sub-networks; fitting 6 coefficients with 2 held out needs at least 26\n`,
+    );
   });
 });

@@ -78,6 +78,14 @@ function budgetPath(pipeline: ResolvedPipeline, job: PlannedJob): FieldPath {
   return stage.paths.defaults(['search', 'budget']);
 }
 
+/** Where a search job's latency settings were written (the defaults that set them, else its stage). */
+function latencyPath(pipeline: ResolvedPipeline, job: PlannedJob): FieldPath {
+  const stage = pipeline.stages.find((s) => s.name === job.stage)!;
+  const values = stage.matrix['search.latency'];
+  const index = values && 'search.latency' in job.axes ? values.indexOf(job.axes['search.latency']) : -1;
+  return index >= 0 ? [...stage.paths.matrix, 'search.latency', index] : stage.paths.defaults(['search', 'latency']);
+}
+
 /** Issues for the search jobs of `group` whose budget `model` says no sub-network of their space meets. */
 export function budgetIssues(group: LatencyGroup, model: LatencyModel, pipeline: ResolvedPipeline): PipelineIssue[] {
   const issues: PipelineIssue[] = [];
@@ -105,10 +113,19 @@ export async function prepareSearchLatency(plan: Plan, pipeline: ResolvedPipelin
   const issues: PipelineIssue[] = [];
   for (const group of await latencyGroups(plan)) {
     const what = `the ${group.stages.join(', ')} stage${group.stages.length > 1 ? 's' : ''}`;
-    const measured = await latencyModelFor(group.request, {
-      onProgress: (done, total) => options.progress(`measuring latency of ${total} sub-networks for ${what}: ${done}/${total}`, done === total),
-      ...(options.signal && { signal: options.signal }),
-    });
+    let measured: Awaited<ReturnType<typeof latencyModelFor>>;
+    try {
+      measured = await latencyModelFor(group.request, {
+        onProgress: (done, total) => options.progress(`measuring latency of ${total} sub-networks for ${what}: ${done}/${total}`, done === total),
+        ...(options.signal && { signal: options.signal }),
+      });
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      // A latency setting the fit refuses (too few samples): the file's fault, said at its search.latency.
+      const { job } = group.jobs[0]!;
+      issues.push(pipeline.source.issue(latencyPath(pipeline, job), `job ${job.id}: ${error instanceof Error ? error.message : String(error)}`));
+      continue;
+    }
     if (measured.cached) options.progress(`latency model for ${what}: cached (${measured.path})`, true);
     issues.push(...budgetIssues(group, measured.model, pipeline));
   }
