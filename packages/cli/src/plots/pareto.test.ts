@@ -32,11 +32,12 @@ function searchPipeline(name: string, candidates: string): string[] {
   return [dense, pruned, search, finetune];
 }
 
-const CANDIDATES = `arch,predicted_ms,measured_ms,fitness,chosen
-"L2-h4,4-f512,512",98,,0.91,
-"L2-h2,2-f256,256",52,55,0.86,false
-"L1-h4-f512",49,47.5,0.88,true
-"L2-h2,4-f128,512",51,50,0.83,false
+// As core's search job writes it (search/report.ts): finalists have measured_ms, one is chosen.
+const CANDIDATES = `arch,layers,heads,ffn,params,predicted_ms,measured_ms,fitness,generation,finalist,chosen
+"L2-h4,4-f512,512",2,"4,4","512,512",4400000,98,,0.91,0,false,false
+"L2-h2,2-f256,256",2,"2,2","256,256",3000000,52,55,0.86,1,true,false
+L1-h4-f512,1,4,512,2500000,49,47.5,0.88,2,true,true
+"L2-h2,4-f128,512",2,"2,4","128,512",3100000,51,50,0.83,3,true,false
 `;
 
 describe('pareto.png data', () => {
