@@ -13,6 +13,7 @@ import {
   latencyModelFor,
   latencyRequestOf,
   resolveSearchSpace,
+  SearchSpaceError,
   type LatencyModel,
   type LatencyRequest,
   type SearchSpace,
@@ -42,7 +43,7 @@ async function searchedConfig(job: PlannedJob): Promise<ModelConfig> {
 }
 
 /** The plan's search jobs grouped by latency request (same model, space, settings and backend: one measurement). */
-export async function latencyGroups(plan: Plan): Promise<LatencyGroup[]> {
+export async function latencyGroups(plan: Plan, pipeline: ResolvedPipeline): Promise<LatencyGroup[]> {
   const backends = new Map<BackendName, Promise<string>>();
   const backendName = (requested: BackendName) => {
     let name = backends.get(requested);
@@ -56,7 +57,15 @@ export async function latencyGroups(plan: Plan): Promise<LatencyGroup[]> {
     if (!search?.space || job.modelFrom !== undefined) continue;
     if (job.spec.model.from !== undefined && isAbsolute(job.spec.model.from) && !existsSync(job.spec.model.from)) continue;
     const config = await searchedConfig(job);
-    const space = resolveSearchSpace(search.space, config, 'search.space');
+    let space: SearchSpace;
+    try {
+      space = resolveSearchSpace(search.space, config, 'search.space');
+    } catch (error) {
+      // Checked at plan time where the model's config could be read; a Hub model's is read only now.
+      if (!(error instanceof SearchSpaceError)) throw error;
+      const stage = pipeline.stages.find((s) => s.name === job.stage)!;
+      throw new PipelineError([pipeline.source.issue(stage.paths.defaults(['search', 'space']), `job ${job.id} (model ${job.spec.model.from}): ${error.message}`)]);
+    }
     const request = latencyRequestOf(job.spec, config, await backendName(job.spec.backend));
     const key = JSON.stringify(request);
     const group = groups.get(key) ?? { request, stages: [], jobs: [] };
@@ -111,7 +120,7 @@ export interface SearchLatencyOptions {
  */
 export async function prepareSearchLatency(plan: Plan, pipeline: ResolvedPipeline, options: SearchLatencyOptions): Promise<void> {
   const issues: PipelineIssue[] = [];
-  for (const group of await latencyGroups(plan)) {
+  for (const group of await latencyGroups(plan, pipeline)) {
     const what = `the ${group.stages.join(', ')} stage${group.stages.length > 1 ? 's' : ''}`;
     let measured: Awaited<ReturnType<typeof latencyModelFor>>;
     try {
@@ -139,7 +148,7 @@ export async function prepareSearchLatency(plan: Plan, pipeline: ResolvedPipelin
 export async function checkCachedSearchLatency(plan: Plan, pipeline: ResolvedPipeline): Promise<string[]> {
   const issues: PipelineIssue[] = [];
   const lines: string[] = [];
-  for (const group of await latencyGroups(plan)) {
+  for (const group of await latencyGroups(plan, pipeline)) {
     const what = `${group.stages.join(', ')} (${group.request.backend}, batch ${group.request.batch} x seq ${group.request.seq})`;
     const model = cachedLatencyModel(group.request);
     if (model) {
