@@ -8,10 +8,19 @@ import { paretoPoints, paretoSpec, readFinalists, writePareto } from './pareto.j
 const root = mkdtempSync(join(tmpdir(), 'gbp-pareto-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
+/** Adds `fields` to the spec in a fixture job's metadata (what runJob records). */
+function setSpec(jobDir: string, fields: Record<string, unknown>): void {
+  const meta = join(jobDir, 'metadata_baseline_20260101T000000Z.json');
+  const metadata = JSON.parse(readFileSync(meta, 'utf8'));
+  writeFileSync(meta, JSON.stringify({ ...metadata, spec: { ...metadata.spec, ...fields } }));
+}
+
 /** A pipeline folder as a search run leaves it: dense, a pruned job, a search job (finalists, no epochs) and a fine-tune of its model, all benched. */
 function searchPipeline(name: string, candidates: string): string[] {
   const dir = join(root, name);
   const dense = writeFixtureJob(dir, { id: 'dense', method: 'baseline', sparsity: 0, accuracy: [0.8, 0.9] });
+  const supernet = writeFixtureJob(dir, { id: 'supernet', method: 'baseline', sparsity: 0, accuracy: [0.8, 0.88] });
+  setSpec(supernet, { supernet: { space: { heads: [2, 4] } } });
   const pruned = writeFixtureJob(dir, { id: 'movement_0.5', method: 'movement', sparsity: 0.5, accuracy: [0.8, 0.85], compaction: { params_after: 2e6, flops_per_token_after: 1e6, structures_removed: true } });
   const search = join(dir, 'results_search_speedup2');
   mkdirSync(join(search, 'search'), { recursive: true });
@@ -19,17 +28,16 @@ function searchPipeline(name: string, candidates: string): string[] {
   writeFileSync(join(search, 'search', 'latency_model.json'), JSON.stringify({ kind: 'linear-flops', batch: 8, seq: FIXTURE_MAX_LEN, threads: 1 }));
   const finetune = writeFixtureJob(dir, { id: 'finetune_speedup2', method: 'baseline', sparsity: 0, accuracy: [0.84, 0.87] });
   // Its metadata says where its model came from: the search job's folder.
-  const meta = join(finetune, 'metadata_baseline_20260101T000000Z.json');
-  const metadata = JSON.parse(readFileSync(meta, 'utf8'));
-  writeFileSync(meta, JSON.stringify({ ...metadata, spec: { ...metadata.spec, model: { from: search, max_len: FIXTURE_MAX_LEN } } }));
+  setSpec(finetune, { model: { from: search, max_len: FIXTURE_MAX_LEN } });
   writeFixtureBench(dir, [
     { job: 'dense', speedup: 1 },
+    { job: 'supernet', speedup: 0.95 },
     { job: 'movement_0.5', speedup: 1.6 },
     { job: 'finetune_speedup2', speedup: 2 },
     // Another shape of the same job: the plot takes batch 8 x max_len.
     { job: 'movement_0.5', speedup: 3, seq: 16 },
   ]);
-  return [dense, pruned, search, finetune];
+  return [dense, pruned, search, finetune, supernet];
 }
 
 // As core's search job writes it (search/report.ts): finalists have measured_ms, one is chosen.
@@ -51,6 +59,7 @@ describe('pareto.png data', () => {
       { series: 'search_speedup2 finalists', kind: 'chosen', label: 'L1-h4-f512', latency_ms: 47.5, metric: 0.88 },
       { series: 'search_speedup2 finalists', kind: 'finalist', label: 'L2-h2,4-f128,512', latency_ms: 50, metric: 0.83 },
       { series: 'finetune_speedup2', kind: 'fine-tuned', label: 'finetune_speedup2', latency_ms: 50, metric: 0.87 },
+      { series: 'supernet', kind: 'supernet', label: 'supernet', latency_ms: 100 / 0.95, metric: 0.88 },
     ]);
     expect(data.metric).toBe('accuracy');
     expect(data.shapes).toEqual([`finalists: batch 8 x seq ${FIXTURE_MAX_LEN} (1 thread)`, `jobs (gbp run's bench): batch 8 x seq ${FIXTURE_MAX_LEN} (1 thread), wasm`]);

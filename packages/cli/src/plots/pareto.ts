@@ -21,7 +21,7 @@ export const CANDIDATES_CSV = join('search', 'candidates.csv');
 export const LATENCY_MODEL_JSON = join('search', 'latency_model.json');
 
 /** What a point is: a search job's finalist (its chosen one apart), or a job's model as benched. */
-export type ParetoKind = 'finalist' | 'chosen' | 'dense' | 'pruned' | 'searched' | 'fine-tuned';
+export type ParetoKind = 'finalist' | 'chosen' | 'dense' | 'pruned' | 'supernet' | 'searched' | 'fine-tuned';
 
 export interface ParetoPoint {
   /** The legend entry: `<search job> finalists`, or the job id. */
@@ -88,14 +88,16 @@ export function readFinalists(jobDir: string): { arch: string; measured_ms: numb
 }
 
 interface SpecBits {
+  supernet?: unknown;
   search?: unknown;
   model?: { from?: string };
 }
 
-/** What a benched job is: a search job's extracted model, a model fine-tuned from one, the dense reference, or pruned. */
+/** What a benched job is: a search job's extracted model, a supernet (its full model), a model fine-tuned from a searched one, the dense reference, or pruned. */
 function kindOf(job: JobResults): ParetoKind {
   const spec = (job.metadata.spec ?? {}) as SpecBits;
   if (spec.search !== undefined) return 'searched';
+  if (spec.supernet !== undefined) return 'supernet';
   if (spec.model?.from !== undefined && existsSync(join(spec.model.from, CANDIDATES_CSV))) return 'fine-tuned';
   return isDenseJob(job) ? 'dense' : 'pruned';
 }
@@ -163,7 +165,7 @@ export function paretoPoints(jobDirs: readonly string[]): ParetoData {
   return { points, metric: metric ?? 'accuracy', shapes, notes };
 }
 
-const SHAPES: Record<ParetoKind, string> = { finalist: 'circle', chosen: 'diamond', dense: 'square', pruned: 'triangle-up', searched: 'cross', 'fine-tuned': 'triangle-down' };
+const SHAPES: Record<ParetoKind, string> = { finalist: 'circle', chosen: 'diamond', dense: 'square', pruned: 'triangle-up', supernet: 'triangle-right', searched: 'cross', 'fine-tuned': 'triangle-down' };
 
 /** Accuracy (fitness for finalists) against measured latency, one colour per job, one shape per kind. */
 export function paretoSpec(data: ParetoData, title: string): TopLevelSpec {

@@ -208,7 +208,6 @@ async function runLocked(plan: Plan, options: RunPlanOptions, setWorkers: (pids:
       const written = await writePareto(plan.output_dir, finishedViews.map((v) => v.outputDir), plan.pipeline);
       if (written) {
         pareto = written.png;
-        note(`pareto: ${written.png}`);
         written.notes.forEach((n) => note(n));
       }
     } catch (error) {
