@@ -235,6 +235,18 @@ describe('gbp commands', () => {
     );
   });
 
+  it('compare draws pareto.png when a job folder holds search/candidates.csv (a search job, with no epochs)', async () => {
+    const pipe = join(dir, 'searched');
+    writeStructuredPipeline(pipe, true);
+    mkdirSync(join(pipe, 'results_search', 'search'), { recursive: true });
+    writeFileSync(join(pipe, 'results_search', 'search', 'candidates.csv'), 'arch,measured_ms,fitness,chosen\n"L1-h2-f128",20,0.8,true\n');
+    const t = io();
+    expect(await main(['compare', pipe], t.value)).toBe(0);
+    expect(t.out()).toContain(`5 jobs compared\n`);
+    expect(t.out()).toContain(`plot: ${join(pipe, 'pareto.png')}\n`);
+    expect(existsSync(join(pipe, 'pareto.png'))).toBe(true);
+  });
+
   it("compare never overwrites the user's accuracy_vs_sparsity.png either", async () => {
     const mine = join(dir, 'cmp', 'my-plots');
     mkdirSync(mine, { recursive: true });

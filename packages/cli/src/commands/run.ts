@@ -7,6 +7,7 @@ import type { RunStore } from '../run/store.js';
 import type { DashboardHandle, DashboardView } from '../report/dashboard.js';
 import { overridesFromFlags } from './overrides.js';
 import { planFromFile } from './plan-from-file.js';
+import { prepareSearchLatency } from '../run/search-latency.js';
 import type { CommandIO } from './io.js';
 
 export const RUN_USAGE = 'Usage: gbp run FILE [options]';
@@ -41,6 +42,24 @@ export async function runCommand(argv: readonly string[], io: CommandIO): Promis
     controller.abort();
   };
   const detachSignals = io.onSignals(onSignal);
+
+  // Search jobs' latency models, measured while nothing else runs, and their budgets checked: before any job or folder.
+  // On a queue the jobs run on other machines: latency there is theirs, so each search job measures and checks its own.
+  if (queue !== undefined && plan.jobs.some((j) => j.spec.search)) {
+    io.stderr.write('search jobs: on a queue each measures latency and checks its budget on its worker (latency is per machine)\n');
+  }
+  try {
+    if (queue === undefined) await prepareSearchLatency(plan, pipeline, {
+      // A terminal redraws one progress line; a pipe or log gets the lines as they come.
+      progress: (line, final) => io.stderr.write(io.isTTY ? `\r${line}${final ? '\n' : ''}` : `${line}\n`),
+      signal: controller.signal,
+    });
+  } catch (error) {
+    detachSignals();
+    if (!controller.signal.aborted) throw error;
+    io.stderr.write('gbp: stopped while measuring latency, before any job\n');
+    return EXIT.aborted;
+  }
 
   const headline = queue
     ? `gbp run ${plan.pipeline}: ${plan.jobs.length} jobs on queue ${redactQueueUrl(queue)} -> ${plan.output_dir}`
@@ -79,6 +98,7 @@ export async function runCommand(argv: readonly string[], io: CommandIO): Promis
     io.stdout.write(`comparison: ${png}\n${plots.filter((p) => p !== png).map((p) => `plot: ${p}\n`).join('')}summary: ${summary}\n`);
   }
   if (outcome.bench) io.stdout.write(`bench: ${outcome.bench}\n`);
+  if (outcome.pareto) io.stdout.write(`pareto: ${outcome.pareto}\n`);
   for (const dir of outcome.exports ?? []) io.stdout.write(`export: ${dir}\n`);
   if (outcome.planFileError) io.stderr.write(`gbp: ${outcome.planFileError}\n`);
   if (outcome.aborted) {

@@ -4,6 +4,7 @@ import { helpText, parseFlags, RUN_FLAGS } from '../args.js';
 import type { CommandIO } from './io.js';
 import { overridesFromFlags } from './overrides.js';
 import { planFromFile } from './plan-from-file.js';
+import { checkCachedSearchLatency } from '../run/search-latency.js';
 import { EXIT, onePositional } from './run.js';
 import { modelLabel } from '../model-label.js';
 import { textTable } from './table.js';
@@ -15,7 +16,9 @@ export async function validateCommand(argv: readonly string[], io: CommandIO): P
     return EXIT.ok;
   }
   const file = onePositional(positionals, 'gbp validate');
-  const { plan } = await planFromFile(file, overridesFromFlags(flags, io.env, io.cwd), 'gbp validate', io.cwd, (warning) => io.stderr.write(`${warning}\n`));
+  const { plan, pipeline } = await planFromFile(file, overridesFromFlags(flags, io.env, io.cwd), 'gbp validate', io.cwd, (warning) => io.stderr.write(`${warning}\n`));
+  // A budget no sub-network meets makes the file invalid (where a cached latency model says so).
+  const latencyLines = await checkCachedSearchLatency(plan, pipeline);
   io.stdout.write(`${file}: valid; ${plan.jobs.length} jobs, ${plan.concurrency} at a time\n\n`);
   const rows = plan.jobs.map((j) => [
     j.id,
@@ -29,6 +32,7 @@ export async function validateCommand(argv: readonly string[], io: CommandIO): P
   ]);
   io.stdout.write(`${textTable(['job', 'stage', 'method', 'task', 'model', 'epochs', 'needs', 'output'], rows)}\n`);
   for (const report of plan.reports) io.stdout.write(`report ${report.stage}: compares ${report.jobs.length} jobs\n`);
+  for (const line of latencyLines) io.stdout.write(`${line}\n`);
   for (const e of plan.exports) io.stdout.write(`export ${e.stage}: writes the models of ${e.jobs.length} jobs as ${e.format}${e.dtype ? ` (${e.dtype})` : ''}\n`);
   return EXIT.ok;
 }

@@ -51,7 +51,7 @@ run: { parallel: 2, output: results, backend: auto }
       '5:13 defaults.train.epochs: expected a number >= 1; got 0',
       '6:17 defaults.train.batch_size: expected integer; got "many"',
       '7:28 defaults.pruning.end_sparsity: expected a number <= 1; got 1.5',
-      "8:3 defaults.modle: unknown field 'modle'; expected one of: method, task, model, train, pruning, tokenizer",
+      "8:3 defaults.modle: unknown field 'modle'; expected one of: method, task, model, train, pruning, tokenizer, supernet, search",
       '10:22 matrix["model.size"][1]: expected one of tiny, small, base, large; got "huge"',
       '11:18 run.parallel: expected boolean, or a number >= 1; got -1',
     ]);

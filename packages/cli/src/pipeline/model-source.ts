@@ -26,7 +26,8 @@ export async function checkModelSources(stage: ResolvedStage, jobs: readonly Pla
   const reported = new Set<string>();
   for (const job of jobs) {
     const from = job.spec.model.from;
-    if (from === undefined || !isAbsolute(from)) continue;
+    // A stage's job folder (model.from naming a stage) is made by the run, not there yet.
+    if (from === undefined || !isAbsolute(from) || job.modelFrom !== undefined) continue;
     if (!checked.has(from)) {
       checked.set(
         from,

@@ -9,7 +9,9 @@ import { modelLabel } from '../model-label.js';
 import { PipelineError, type FieldPath, type PipelineIssue } from './errors.js';
 import { sourceJobMatcher } from './match.js';
 import { linkTeachers } from './teacher.js';
+import { checkSearchJobs } from './search-stage.js';
 import { checkModelSources } from './model-source.js';
+import { modelFromPath, modelFromStage, modelSources } from './model-stage.js';
 import { checkMethodOptions, prunerFinder, type MethodOptionsCheck } from './method-options.js';
 import { runsJobs } from './load.js';
 import { axisField, mergeDeep, type ResolvedPipeline, type ResolvedStage } from './resolve.js';
@@ -27,6 +29,8 @@ export interface PlannedJob {
   readonly initFrom?: string;
   /** Id of the job whose model is this one's distillation teacher (train.distill.teacher naming a stage). */
   readonly teacherFrom?: string;
+  /** Id of the job whose model/ this one starts from (model.from naming a stage); spec.model.from is its folder. */
+  readonly modelFrom?: string;
 }
 
 export interface ReportPlan {
@@ -81,6 +85,12 @@ export const methodLabel = (method: string) =>
 
 function axisLabel(axis: string, value: unknown): string {
   const field = axisField(axis);
+  // A latency budget by its kind and value: speedup2, latency40ms.
+  if (field === 'search.budget' && value !== null && typeof value === 'object') {
+    const { speedup, latency_ms } = value as { speedup?: unknown; latency_ms?: unknown };
+    if (speedup !== undefined) return `speedup${slug(speedup)}`;
+    if (latency_ms !== undefined) return `latency${slug(latency_ms)}ms`;
+  }
   // Values that name themselves: 'small', 'structured' read better than 'sizesmall'.
   if (field === 'model.size' || field === 'pruning.granularity') return slug(value);
   // A pretrained model by its name (bert-mini, not fromprajjwal1-bert-mini or a whole path).
@@ -121,52 +131,78 @@ export async function planPipeline(pipeline: ResolvedPipeline): Promise<Plan> {
       const partial = mergeDeep<Record<string, unknown>>(stage.defaults as Record<string, unknown>);
       for (const [axis, value] of Object.entries(combo)) setField(partial, axisField(axis), value);
       const merged = mergeDeep<Record<string, unknown>>(partial, stage.forced as Record<string, unknown>);
-      // A model folder in the file is relative to the file; made absolute here, as method paths are.
       const model = merged.model as Record<string, unknown> | undefined;
-      if (typeof model?.from === 'string') model.from = absoluteModelRef(model.from, dirname(pipeline.file));
-      // --from replaces the file's model: its size and shape fields go with it.
-      if (model && (stage.forced.model as { from?: unknown } | undefined)?.from !== undefined) for (const field of PRETRAINED_SHAPE_FIELDS) delete model[field];
+      const fromStage = modelFromStage(merged, pipeline);
+      // One job per combo; a model.from naming a stage may fan out to one per source job.
+      const variants: { merged: Record<string, unknown>; axes: Record<string, unknown>; labels: string[]; modelFrom?: string }[] = [];
+      if (fromStage && model) {
+        // The source job's model gives the shape: the file's size and shape fields do not apply.
+        for (const field of PRETRAINED_SHAPE_FIELDS) delete model[field];
+        const sources = modelSources(stage, fromStage, merged, byStage);
+        if ('problem' in sources) {
+          const issue = source.issue(modelFromPath(stage, combo), sources.problem);
+          if (!issues.some((i) => i.line === issue.line && i.column === issue.column && i.message === issue.message)) issues.push(issue);
+          continue;
+        }
+        for (const src of sources.jobs) {
+          variants.push({
+            merged: mergeDeep<Record<string, unknown>>(merged, { model: { from: src.spec.output_dir } }),
+            axes: { ...combo, ...Object.fromEntries(sources.fanOut.map((axis) => [axis, src.axes[axis]])) },
+            labels: sources.fanOut.map((axis) => axisLabel(axis, src.axes[axis])),
+            modelFrom: src.id,
+          });
+        }
+      } else {
+        // A model folder in the file is relative to the file; made absolute here, as method paths are.
+        if (typeof model?.from === 'string') model.from = absoluteModelRef(model.from, dirname(pipeline.file));
+        // --from replaces the file's model: its size and shape fields go with it.
+        if (model && (stage.forced.model as { from?: unknown } | undefined)?.from !== undefined) for (const field of PRETRAINED_SHAPE_FIELDS) delete model[field];
+        variants.push({ merged, axes: combo, labels: [] });
+      }
       const method = (merged.method as string | undefined) ?? 'baseline';
       const task = merged.task as string | undefined;
       if (task === undefined) {
         issues.push(source.issue(stage.paths.stage, 'no task: set defaults.task or a matrix task axis'));
         break;
       }
-      const parts = [methodLabel(method), task, ...varying.map((axis) => axisLabel(axis, combo[axis]))];
-      if (jobStages.length > 1) parts.push(slug(stage.name));
-      const id = parts.join('_');
-      if (ids.has(id)) {
-        issues.push(source.issue(stage.paths.matrix, `two jobs would share the id '${id}'; make the matrix values distinct`));
-        continue;
+      for (const variant of variants) {
+        const parts = [methodLabel(method), task, ...varying.map((axis) => axisLabel(axis, combo[axis])), ...variant.labels];
+        if (jobStages.length > 1) parts.push(slug(stage.name));
+        const id = parts.join('_');
+        if (ids.has(id)) {
+          issues.push(source.issue(stage.paths.matrix, `two jobs would share the id '${id}'; make the matrix values distinct`));
+          continue;
+        }
+        let spec: JobSpec;
+        try {
+          spec = resolveJobSpec({
+            ...variant.merged,
+            id,
+            method,
+            task,
+            method_options: { ...stage.methods[method] },
+            plugins: [...pipeline.plugins],
+            data: { ...pipeline.data },
+            backend: pipeline.run.backend,
+            output_dir: jobFolder(pipeline.outputDir, id),
+          } as Parameters<typeof resolveJobSpec>[0]);
+        } catch (error) {
+          issues.push(source.issue(stage.paths.stage, `job ${id}: ${error instanceof Error ? error.message : String(error)}`));
+          continue;
+        }
+        if (spec.pruning.start_epoch > spec.pruning.end_epoch) {
+          issues.push(
+            source.issue(stage.paths.stage, `job ${id}: pruning.start_epoch (${spec.pruning.start_epoch}) is after pruning.end_epoch (${spec.pruning.end_epoch})`),
+          );
+        }
+        ids.add(id);
+        stageJobs.push({ id, stage: stage.name, axes: variant.axes, spec, needs: needed, ...(variant.modelFrom !== undefined && { modelFrom: variant.modelFrom }) });
       }
-      let spec: JobSpec;
-      try {
-        spec = resolveJobSpec({
-          ...merged,
-          id,
-          method,
-          task,
-          method_options: { ...stage.methods[method] },
-          plugins: [...pipeline.plugins],
-          data: { ...pipeline.data },
-          backend: pipeline.run.backend,
-          output_dir: jobFolder(pipeline.outputDir, id),
-        } as Parameters<typeof resolveJobSpec>[0]);
-      } catch (error) {
-        issues.push(source.issue(stage.paths.stage, `job ${id}: ${error instanceof Error ? error.message : String(error)}`));
-        continue;
-      }
-      if (spec.pruning.start_epoch > spec.pruning.end_epoch) {
-        issues.push(
-          source.issue(stage.paths.stage, `job ${id}: pruning.start_epoch (${spec.pruning.start_epoch}) is after pruning.end_epoch (${spec.pruning.end_epoch})`),
-        );
-      }
-      ids.add(id);
-      stageJobs.push({ id, stage: stage.name, axes: combo, spec, needs: needed });
     }
     if (stage.initFrom) linkInitCheckpoints(stage, stageJobs, byStage.get(stage.initFrom) ?? [], pipeline, issues);
     await linkTeachers(stage, stageJobs, byStage, pipeline, issues);
     await checkModelSources(stage, stageJobs, pipeline, issues);
+    await checkSearchJobs(stage, stageJobs, byStage, pipeline, issues);
     byStage.set(stage.name, stageJobs);
     for (const job of stageJobs) jobs.push(job); // not push(...): a spread of 100k+ arguments overflows the stack
   }

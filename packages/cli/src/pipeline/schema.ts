@@ -11,6 +11,8 @@ import {
   DataSpecSchema,
   ModelSpecSchema,
   PruningSpecSchema,
+  SearchSpecSchema,
+  SupernetSpecSchema,
   TaskName,
   TokenizerSpecSchema,
   TrainSpecSchema,
@@ -33,6 +35,8 @@ const SPEC_SECTIONS = {
   train: TrainSpecSchema,
   pruning: PruningSpecSchema,
   tokenizer: TokenizerSpecSchema,
+  supernet: SupernetSpecSchema,
+  search: SearchSpecSchema,
 } as const satisfies Record<string, TObject>;
 export type SpecSection = keyof typeof SPEC_SECTIONS;
 export const SPEC_SECTION_NAMES = Object.keys(SPEC_SECTIONS) as SpecSection[];
@@ -46,6 +50,8 @@ export const JobDefaultsSchema = Type.Object(
     train: Type.Optional(Type.Partial(TrainSpecSchema)),
     pruning: Type.Optional(Type.Partial(PruningSpecSchema)),
     tokenizer: Type.Optional(Type.Partial(TokenizerSpecSchema)),
+    supernet: Type.Optional(Type.Partial(SupernetSpecSchema)),
+    search: Type.Optional(Type.Partial(SearchSpecSchema)),
   },
   { additionalProperties: false, description: 'Settings every job starts from (a partial job spec).' },
 );
@@ -53,7 +59,7 @@ export type JobDefaults = Static<typeof JobDefaultsSchema>;
 
 /**
  * Matrix axes: `method`, `task`, `seed` (short for train.seed) and `<section>.<field>` for every
- * field of model/train/pruning/tokenizer, each a list of values of that field's own schema.
+ * field of model/train/pruning/tokenizer/supernet/search, each a list of values of that field's own schema.
  */
 function matrixAxes(): Record<string, TSchema> {
   const axis = (item: TSchema, description: string) => Type.Array(item, { minItems: 1, description });

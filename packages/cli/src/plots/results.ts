@@ -28,15 +28,17 @@ export async function writeJobPlots(dir: string): Promise<{ accuracy: string; lo
   return { accuracy, loss };
 }
 
+/** Whether a job folder holds a results_*.csv (a search job, which trains no epochs, has none). */
+export const hasEpochResults = (dir: string): boolean => existsSync(dir) && readdirSync(dir).some((f) => /^results_.*\.csv$/.test(f));
+
 /** Job folders under `dir`: itself when it holds results, else its results_* subfolders. */
 export function findJobDirs(dir: string): string[] {
   if (!existsSync(dir)) throw new Error(`${dir}: no such folder`);
-  const entries = readdirSync(dir, { withFileTypes: true });
-  if (entries.some((e) => e.isFile() && /^results_.*\.csv$/.test(e.name))) return [dir];
-  return entries
+  if (hasEpochResults(dir)) return [dir];
+  return readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && e.name.startsWith('results_'))
     .map((e) => join(dir, e.name))
-    .filter((d) => readdirSync(d).some((f) => /^results_.*\.csv$/.test(f)))
+    .filter(hasEpochResults)
     .sort();
 }
 

@@ -49,7 +49,7 @@ function rowIsJob(row: BenchRow, benchDir: string, job: { id: string; dir: strin
 const tfjsRows = (bench: BenchFile) => bench.rows.filter((row) => row.runtime === 'tfjs');
 
 /** The job's bench rows at batch 8 x seq `maxLen` (the shape `gbp run` measures), else batch 8 and the longest seq, else its first. */
-function jobRow(bench: BenchFile, job: { id: string; dir: string }, maxLen: number | undefined): BenchRow | undefined {
+export function jobRow(bench: BenchFile, job: { id: string; dir: string }, maxLen: number | undefined): BenchRow | undefined {
   const rows = tfjsRows(bench).filter((row) => rowIsJob(row, dirname(bench.file), job));
   const batch8 = rows.filter((r) => r.batch === 8).sort((a, b) => b.seq - a.seq);
   return rows.find((r) => r.batch === 8 && r.seq === maxLen) ?? batch8[0] ?? rows[0];

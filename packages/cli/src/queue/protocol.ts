@@ -45,6 +45,8 @@ export interface QueuedJob {
   init_from_job?: string;
   /** A job of this run whose model/ is this one's distillation teacher (train.distill.teacher naming a stage), found the same way. */
   teacher_from_job?: string;
+  /** A job of this run whose model/ this one starts from (model.from naming a stage), found the same way. */
+  model_from_job?: string;
 }
 
 /** One entry of the events stream (the stream field `data` holds its JSON). */

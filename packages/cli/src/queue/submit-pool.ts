@@ -125,6 +125,7 @@ export async function runQueuePool(jobs: readonly PlannedJob[], store: RunStore,
         send_checkpoints: options.sendCheckpoints ?? false,
         ...(job.initFrom !== undefined && { init_from_job: job.initFrom }),
         ...(job.teacherFrom !== undefined && { teacher_from_job: job.teacherFrom }),
+        ...(job.modelFrom !== undefined && { model_from_job: job.modelFrom }),
       };
       await queue.add(job.id, data, { jobId, attempts: options.attempts ?? QUEUE_DEFAULTS.attempts });
       log.write(`--- ${new Date().toISOString()} queued ${job.id} on ${redactQueueUrl(options.url)} (BullMQ job ${jobId})${data.spec.resume ? ' (resume)' : ''}\n`);

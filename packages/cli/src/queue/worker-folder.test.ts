@@ -56,6 +56,21 @@ describe('fromOtherJobs', () => {
     expect('apply' in none && none.apply(spec)).toEqual(spec);
   });
 
+  it("points model.from (a stage's job) at the source job's work folder, or says this worker cannot see its model", async () => {
+    const finetune = resolveJobSpec({ id: 'finetune', task: 'sst2', model: { from: '/submitter/results_search' }, output_dir: '/submitter/results_finetune' });
+    const fromSearch = { run_id: 'run2', spec: finetune, model_from_job: 'search' };
+    const root = join(dir, 'shared-model');
+    expect(await fromOtherJobs(fromSearch, root, 'wC')).toEqual({
+      problem: `job finetune starts from job search's model, which is not on worker wC (looked in ${join(root, 'run2', 'search', 'model')}); give the workers a shared --checkpoint-dir (or run the pipeline on one worker)`,
+    });
+    const source = join(root, 'run2', 'search');
+    mkdirSync(join(source, 'model'), { recursive: true });
+    writeFileSync(join(source, 'model', 'config.json'), '{}');
+    const from = await fromOtherJobs(fromSearch, root, 'wC');
+    if ('problem' in from) throw new Error(from.problem);
+    expect(from.apply(finetune).model).toEqual({ ...finetune.model, from: source });
+  });
+
   it('says which job and folder a worker without a shared --checkpoint-dir cannot see', async () => {
     const root = join(dir, 'own-cache');
     expect(await fromOtherJobs(queued, root, 'wB')).toEqual({

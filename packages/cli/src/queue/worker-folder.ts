@@ -39,11 +39,12 @@ export async function resumePoint(dir: string): Promise<number | null> {
 const SHARED_HINT = 'give the workers a shared --checkpoint-dir (or run the pipeline on one worker)';
 
 /**
- * The spec change that points init_checkpoint and train.distill.teacher at the work folders of the
- * jobs they come from (QueuedJob.init_from_job / teacher_from_job), or why this worker cannot see them.
+ * The spec change that points init_checkpoint, train.distill.teacher and model.from at the work
+ * folders of the jobs they come from (QueuedJob.init_from_job / teacher_from_job / model_from_job),
+ * or why this worker cannot see them.
  */
 export async function fromOtherJobs(
-  queued: Pick<QueuedJob, 'run_id' | 'spec' | 'init_from_job' | 'teacher_from_job'>,
+  queued: Pick<QueuedJob, 'run_id' | 'spec' | 'init_from_job' | 'teacher_from_job' | 'model_from_job'>,
   root: string,
   worker: string,
 ): Promise<{ apply: (spec: JobSpec) => JobSpec } | { problem: string }> {
@@ -62,9 +63,17 @@ export async function fromOtherJobs(
       return { problem: `job ${jobId} distils from job ${queued.teacher_from_job}'s model, which is not on worker ${worker} (looked in ${join(teacher, 'model')}); ${SHARED_HINT}` };
     }
   }
+  let model: string | undefined;
+  if (queued.model_from_job !== undefined) {
+    model = workFolder(root, queued.run_id, queued.model_from_job);
+    if (!existsSync(join(model, 'model', 'config.json'))) {
+      return { problem: `job ${jobId} starts from job ${queued.model_from_job}'s model, which is not on worker ${worker} (looked in ${join(model, 'model')}); ${SHARED_HINT}` };
+    }
+  }
   return {
     apply: (spec) => ({
       ...spec,
+      ...(model !== undefined && { model: { ...spec.model, from: model } }),
       ...(init !== undefined && { init_checkpoint: init }),
       ...(teacher !== undefined && spec.train.distill && { train: { ...spec.train, distill: { ...spec.train.distill, teacher } } }),
     }),

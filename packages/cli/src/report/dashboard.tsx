@@ -188,7 +188,7 @@ function JobRow({ job, now, columns }: { job: JobView; now: number; columns: num
       {cell(job.id, COLS.id)} {cell(job.method, 10)} {cell(job.task, 5)} {cell(job.size, 5)}{' '}
       <Text color={STATE_COLOR[job.status]}>{bar(fraction, barWidth)}</Text>
       {' '.repeat(COLS.bar - barWidth - 1)}
-      {`${String(Math.round(fraction * 100)).padStart(3)}%`} {cell(`${job.epoch}/${job.epochs}`, 7)} {cell(`${job.step}/${job.totalSteps}`, 11)} {cell(fmt(job.loss), COLS.num)}{' '}
+      {`${String(Math.round(fraction * 100)).padStart(3)}%`} {cell(job.searching ? 'search' : `${job.epoch}/${job.epochs}`, 7)} {cell(`${job.step}/${job.totalSteps}`, 11)} {cell(fmt(job.loss), COLS.num)}{' '}
       {cell(job.metric ? `${job.metric.name.slice(0, 4)} ${fmt(job.metric.value, 3)}` : '-', 14)} {cell(fmt(job.sparsity, 3), COLS.num)} {cell(job.status === 'running' ? formatDuration(eta) : '', 8)}{' '}
       <Text color={STATE_COLOR[job.status]}>
         {STATE_MARK[job.status]} {job.status}

@@ -37,7 +37,8 @@ export function attachPlainReporter(store: RunStore, options: PlainReporterOptio
         const now = message.time;
         if (now - (lastProgress.get(id) ?? 0) < every) break;
         lastProgress.set(id, now);
-        line(id, `epoch ${message.epoch}/${view.epochs} step ${message.step}/${message.total_steps} loss ${fmt(message.loss)} sparsity ${fmt(message.sparsity, 3)} eta ${formatDuration(view.etaSeconds)}`);
+        const where = view.searching ? `candidate ${message.step}/${message.total_steps}` : `epoch ${message.epoch}/${view.epochs} step ${message.step}/${message.total_steps}`;
+        line(id, `${where} loss ${fmt(message.loss)} sparsity ${fmt(message.sparsity, 3)} eta ${formatDuration(view.etaSeconds)}`);
         break;
       }
       case 'eval':

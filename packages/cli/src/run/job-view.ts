@@ -20,6 +20,8 @@ export interface JobView {
   readonly status: JobStatus;
   readonly epoch: number;
   readonly epochs: number;
+  /** A search job: its steps are candidates scored, not training steps (it trains no epochs). */
+  readonly searching: boolean;
   readonly step: number;
   readonly totalSteps: number;
   readonly loss?: number;
@@ -53,6 +55,7 @@ export function initialView(job: PlannedJob, logPath: string): JobView {
     status: 'pending',
     epoch: 0,
     epochs: job.spec.train.epochs,
+    searching: job.spec.search !== undefined,
     step: 0,
     totalSteps: 0,
     sparsity: 0,

@@ -40,6 +40,18 @@ describe('runPlan with worker processes', () => {
     expect(view).toMatchObject({ epoch: 2, step: 8, totalSteps: 8, metric: { name: 'accuracy', value: 0.75 } });
   });
 
+  it('draws pareto.png for a run with a search job, and the comparison and job plots of the jobs with epochs only', async () => {
+    const plan = makePlan('searched', [{ id: 'dense', method: 'baseline' }, { id: 'search', method: 'search' }]);
+    const notes: string[] = [];
+    const outcome = await runPlan(plan, { workerEntry: fakeWorker, bench: false, note: (n) => notes.push(n) });
+    expect(outcome.views.map((v) => v.status)).toEqual(['done', 'done']);
+    expect(outcome.pareto).toBe(join(plan.output_dir, 'pareto.png'));
+    expect(existsSync(outcome.pareto!)).toBe(true);
+    expect(outcome.comparison?.png).toBe(join(plan.output_dir, 'pruning_methods_comparison_dual_axis.png'));
+    // No 'plots failed' or 'comparison failed' for the search job's missing epochs.
+    expect(notes).toEqual([]);
+  });
+
   it('marks a failing job failed with its error and log while the others go on; its dependants are blocked', async () => {
     const plan = makePlan('fail', [
       { id: 'bad', method: 'fail' },

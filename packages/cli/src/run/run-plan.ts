@@ -11,7 +11,8 @@ import { FileWriteError, readModelConfig, resolveModelConfig, type BackendName }
 import { benchFinishedJobs } from '../bench/run-jobs.js';
 import { exportJobs } from './export-jobs.js';
 import type { Plan, PlannedJob } from '../pipeline/plan.js';
-import { writeJobPlots, writeComparison } from '../plots/results.js';
+import { hasEpochResults, writeJobPlots, writeComparison } from '../plots/results.js';
+import { PARETO_PNG, writePareto } from '../plots/pareto.js';
 import { initialView, type JobStatus, type JobView } from './job-view.js';
 import { checkOutputOwner, markOutput, moveEarlierRun } from './output-folder.js';
 import { lockOutput } from './output-lock.js';
@@ -63,6 +64,8 @@ export interface RunOutcome {
   readonly comparison?: { png: string; summary: string; plots: readonly string[] };
   /** bench.json, when the run measured its jobs' models. */
   readonly bench?: string;
+  /** pareto.png, when the run had search jobs. */
+  readonly pareto?: string;
   /** Folders the pipeline's export stages wrote. */
   readonly exports?: readonly string[];
   /** Set when plan.json could not be brought up to date: its statuses are stale. */
@@ -132,7 +135,7 @@ async function runLocked(plan: Plan, options: RunPlanOptions, setWorkers: (pids:
     const view = store.get(job.id);
     planFile.status[job.id] = { status, log: view.logPath, updated: new Date().toISOString(), ...(view.error && { error: view.error }) };
     await savePlanFile();
-    if (status === 'done' && options.plots !== false) {
+    if (status === 'done' && options.plots !== false && hasEpochResults(job.spec.output_dir)) {
       try {
         await writeJobPlots(job.spec.output_dir);
       } catch (error) {
@@ -182,7 +185,8 @@ async function runLocked(plan: Plan, options: RunPlanOptions, setWorkers: (pids:
   const bench = options.bench !== false && !options.signal?.aborted ? await benchJobs(plan, finishedViews, options, note) : undefined;
   let comparison: RunOutcome['comparison'];
   if (options.plots !== false) {
-    const finished = finishedViews.map((v) => v.outputDir);
+    // Jobs with epochs to compare (a search job has none: pareto.png shows it).
+    const finished = finishedViews.map((v) => v.outputDir).filter(hasEpochResults);
     try {
       if (finished.length > 0) {
         const written = await writeComparison(plan.output_dir, finished, plan.pipeline);
@@ -190,11 +194,24 @@ async function runLocked(plan: Plan, options: RunPlanOptions, setWorkers: (pids:
         written.notes.forEach((n) => note(n));
       }
       for (const report of plan.reports) {
-        const dirs = views.filter((v) => report.jobs.includes(v.id) && (v.status === 'done' || v.status === 'skipped')).map((v) => v.outputDir);
+        const dirs = views.filter((v) => report.jobs.includes(v.id) && (v.status === 'done' || v.status === 'skipped')).map((v) => v.outputDir).filter(hasEpochResults);
         if (dirs.length > 0) await writeComparison(`${plan.output_dir}/report_${report.stage}`, dirs, `${plan.pipeline}: ${report.stage}`);
       }
     } catch (error) {
       note(`comparison failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  // With search jobs: their finalists and the benched jobs on one accuracy-vs-latency chart.
+  let pareto: string | undefined;
+  if (options.plots !== false) {
+    try {
+      const written = await writePareto(plan.output_dir, finishedViews.map((v) => v.outputDir), plan.pipeline);
+      if (written) {
+        pareto = written.png;
+        written.notes.forEach((n) => note(n));
+      }
+    } catch (error) {
+      note(`${PARETO_PNG} failed (the jobs' results are kept): ${error instanceof Error ? error.message : String(error)}`);
     }
   }
   const exports = options.signal?.aborted ? [] : await exportJobs(plan, views, note);
@@ -204,6 +221,7 @@ async function runLocked(plan: Plan, options: RunPlanOptions, setWorkers: (pids:
     aborted: options.signal?.aborted ?? false,
     ...(comparison && { comparison }),
     ...(bench && { bench }),
+    ...(pareto && { pareto }),
     ...(exports.length > 0 && { exports }),
     ...(planFileError && { planFileError: `${planPath(plan.output_dir)} is out of date: ${planFileError}` }),
   };
