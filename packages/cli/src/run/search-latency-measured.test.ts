@@ -56,7 +56,7 @@ describe('search budget on a measured latency model', () => {
 
     const run = captureIO(dir);
     expect(await main(['run', file], run.value)).toBe(2);
-    expect(run.err()).toContain(`latency model for the search stage: cached (${measured.path})`);
+    expect(run.err()).toContain(`latency model for the search stage (cached: ${measured.path}): full model`);
     expect(run.err()).toContain(`${file}:12:35: stages.search.defaults.search.budget: job baseline_sst2_search: `);
     expect(run.err()).toContain('1.00 ms');
     expect(existsSync(join(dir, 'results'))).toBe(false);

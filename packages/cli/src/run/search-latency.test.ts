@@ -25,7 +25,7 @@ type CoreInternal = typeof internal;
 
 vi.mock('@gbp/core/internal', async (importOriginal) => {
   const core = await importOriginal<CoreInternal>();
-  const model = { reference_ms: FULL_MS } as unknown as LatencyModel;
+  const model = { reference_ms: FULL_MS, batch: 8, seq: 128, backend: 'wasm', threads: 1, fit: { mean_abs_error: 0.04, max_abs_error: 0.09 } } as unknown as LatencyModel;
   return {
     ...core,
     latencyRequestOf: (spec: JobSpec, config: ModelConfig, backend: string): LatencyRequest => ({

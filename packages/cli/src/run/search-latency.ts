@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { getTask, initBackend, readModelConfig, resolveModelConfig, type BackendName, type ModelConfig } from '@gbp/core';
 import {
+  budgetMs,
   cachedLatencyModel,
   checkSearchBudget,
   latencyModelFor,
@@ -135,8 +136,15 @@ export async function prepareSearchLatency(plan: Plan, pipeline: ResolvedPipelin
       issues.push(pipeline.source.issue(latencyPath(pipeline, job), `job ${job.id}: ${error instanceof Error ? error.message : String(error)}`));
       continue;
     }
-    if (measured.cached) options.progress(`latency model for ${what}: cached (${measured.path})`, true);
-    issues.push(...budgetIssues(group, measured.model, pipeline));
+    const { model } = measured;
+    const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+    options.progress(
+      `latency model for ${what} (${measured.cached ? 'cached' : 'measured'}: ${measured.path}): full model ${model.reference_ms.toFixed(1)} ms at batch ${model.batch} x ${model.seq} ` +
+        `(${model.backend}, ${model.threads} thread${model.threads === 1 ? '' : 's'}), held-out error mean ${pct(model.fit.mean_abs_error)}, max ${pct(model.fit.max_abs_error)}; ` +
+        `budgets: ${group.jobs.map(({ job }) => `${job.id} ${budgetMs(model, job.spec.search!.budget).toFixed(1)} ms`).join(', ')}`,
+      true,
+    );
+    issues.push(...budgetIssues(group, model, pipeline));
   }
   if (issues.length > 0) throw new PipelineError(issues);
 }

@@ -33,11 +33,18 @@ describe('latency model cache', () => {
     expect(first.cached).toBe(false);
     expect(first.path).toBe(latencyCachePath(request()));
     expect(first.path.startsWith(join(root, 'latency'))).toBe(true);
-    expect(progress).toHaveLength(32);
+    // Every sub-network measured in each of two passes.
+    expect(progress).toHaveLength(64);
     expect(progress.at(-1)).toBe(1);
     expect(first.model).toMatchObject({ backend: 'wasm', threads: 1, batch: 2, seq: 8, machine: machineFingerprint(), fit: { samples: 24, held_out: 8 } });
     expect(first.model.reference_ms).toBeGreaterThan(0);
     expect(first.model.coefficients).toHaveLength(LATENCY_FEATURES.length);
+    // Every measured sub-network is in the file, with its prediction and whether the fit saw it.
+    const rows = first.model.fit.measurements ?? [];
+    expect(rows).toHaveLength(32);
+    expect(rows.filter((r) => r.held_out)).toHaveLength(8);
+    expect(rows[0]!.measured_ms).toBe(first.model.reference_ms);
+    expect(rows.every((r) => r.measured_ms > 0 && Number.isFinite(r.predicted_ms))).toBe(true);
 
     const second = await latencyModelFor(request());
     expect(second.cached).toBe(true);

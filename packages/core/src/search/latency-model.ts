@@ -45,6 +45,8 @@ export interface LatencyFit {
   /** Mean and largest |predicted − measured| / measured on the held-out samples. */
   readonly mean_abs_error: number;
   readonly max_abs_error: number;
+  /** Every measured sub-network: its measured and predicted ms, and whether it was held out of the fit. */
+  readonly measurements?: readonly { readonly arch: string; readonly measured_ms: number; readonly predicted_ms: number; readonly held_out: boolean }[];
 }
 
 /** What `search/latency_model.json` holds. */
@@ -114,7 +116,9 @@ export function fitLatencyModel(config: ModelConfig, samples: readonly LatencySa
     machine: machineFingerprint(),
     reference_ms: options.referenceMs,
   };
-  const errors = held.map((s) => Math.abs(predictLatency({ ...model, fit: emptyFit }, config, s.arch) - s.ms) / s.ms);
+  const predict = (arch: SubnetArch) => predictLatency({ ...model, fit: emptyFit }, config, arch);
+  const errors = held.map((s) => Math.abs(predict(s.arch) - s.ms) / s.ms);
+  const heldOut = new Set(order.slice(0, heldOutCount));
   return {
     ...model,
     fit: {
@@ -122,6 +126,7 @@ export function fitLatencyModel(config: ModelConfig, samples: readonly LatencySa
       held_out: held.length,
       mean_abs_error: errors.reduce((a, b) => a + b, 0) / errors.length,
       max_abs_error: Math.max(...errors),
+      measurements: samples.map((s, i) => ({ arch: archKey(s.arch), measured_ms: s.ms, predicted_ms: predict(s.arch), held_out: heldOut.has(i) })),
     },
   };
 }
