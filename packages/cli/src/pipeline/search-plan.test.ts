@@ -105,8 +105,8 @@ describe('planning supernet and search stages', () => {
       ['baseline_sst2_speedup4_search', 'baseline_sst2_supernet'],
       ['baseline_sst2_speedup2_finetune', 'baseline_sst2_speedup2_search'],
       ['baseline_sst2_speedup4_finetune', 'baseline_sst2_speedup4_search'],
-      ['movement_sst2_end_sparsity0.5_pruned', null],
-      ['movement_sst2_end_sparsity0.75_pruned', null],
+      ['movement_sst2_end_sparsity0.5_pruned', 'baseline_sst2_dense'],
+      ['movement_sst2_end_sparsity0.8_pruned', 'baseline_sst2_dense'],
     ]);
     const search = p.jobs.find((j) => j.id === 'baseline_sst2_speedup4_search')!;
     expect(search.spec.search).toMatchObject({ budget: { speedup: 4 }, population: 16, space: { layers: [1, 2], heads: [1, 2, 3, 4] }, latency: { batch: 8, threads: 1 } });

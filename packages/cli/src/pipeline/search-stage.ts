@@ -8,6 +8,7 @@ import { isAbsolute } from 'node:path';
 import { readModelConfig, resolveModelConfig, type JobSpec, type ModelConfig } from '@gbp/core';
 import { resolveSearchSpace, SearchSpaceError } from '@gbp/core/internal';
 import type { FieldPath, PipelineIssue } from './errors.js';
+import { reportOnce } from './source.js';
 import type { PlannedJob } from './plan.js';
 import type { ResolvedPipeline, ResolvedStage } from './resolve.js';
 
@@ -44,13 +45,7 @@ export async function checkSearchJobs(
   pipeline: ResolvedPipeline,
   issues: PipelineIssue[],
 ): Promise<void> {
-  const reported = new Set<string>();
-  const report = (path: FieldPath, message: string) => {
-    const issue = pipeline.source.issue(path, message);
-    const key = `${issue.line}:${issue.column}:${message}`;
-    if (!reported.has(key)) issues.push(issue);
-    reported.add(key);
-  };
+  const report = reportOnce(pipeline.source, issues);
   const sourceJobs = stage.initFrom ? (byStage.get(stage.initFrom) ?? []) : [];
   // Jobs whose search space is their supernet's: checked with the supernet job, not again here.
   const inherited = new Set<string>();

@@ -103,3 +103,17 @@ function syntaxIssues(doc: Document, file: string, position: (offset: number) =>
     message: `YAML: ${error.message.split('\n')[0]}`,
   }));
 }
+
+/**
+ * A reporter that adds each issue once per place and message: many jobs share one field of the
+ * file, and the user needs one line for it, not one per job.
+ */
+export function reportOnce(source: YamlSource, issues: PipelineIssue[]): (path: FieldPath, message: string) => void {
+  const reported = new Set<string>();
+  return (path, message) => {
+    const issue = source.issue(path, message);
+    const key = `${issue.line}:${issue.column}:${message}`;
+    if (!reported.has(key)) issues.push(issue);
+    reported.add(key);
+  };
+}

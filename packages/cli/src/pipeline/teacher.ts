@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { absoluteModelRef, locateModel } from '@gbp/core';
 import type { FieldPath, PipelineIssue } from './errors.js';
+import { reportOnce } from './source.js';
 import { sourceJobMatcher, type SourceMatch } from './match.js';
 import { runsJobs } from './load.js';
 import type { PlannedJob } from './plan.js';
@@ -33,13 +34,7 @@ export async function linkTeachers(
   const paths = new Set<string>();
   const matchers = new Map<string, (job: PlannedJob) => SourceMatch>();
   // One issue per field, not one per job that shares it.
-  const reported = new Set<string>();
-  const report = (path: FieldPath, message: string) => {
-    const issue = pipeline.source.issue(path, message);
-    const key = `${issue.line}:${issue.column}:${message}`;
-    if (!reported.has(key)) issues.push(issue);
-    reported.add(key);
-  };
+  const report = reportOnce(pipeline.source, issues);
   stageJobs.forEach((job, i) => {
     const distill = job.spec.train.distill;
     if (distill === undefined) return;
