@@ -76,23 +76,33 @@ class Scorer {
     return candidate;
   }
 
+  has(arch: SubnetArch): boolean {
+    return this.byKey.has(archKey(arch));
+  }
+
   best(): Candidate {
     return this.candidates.reduce((a, b) => (b.fitness > a.fitness ? b : a));
   }
 }
 
 /**
- * Draws from `propose` until an architecture within the window comes up, or gives up after
- * `tries` draws saying how far off the proposals were.
+ * Draws from `propose` until an architecture within the window comes up that is not scored yet; a
+ * space whose window holds few architectures would otherwise spend its population on repeats
+ * (scored once, so a repeat adds nothing). After `tries` draws it takes an already scored one if it
+ * found one (the window is used up), else gives up saying how far off the proposals were.
  */
-function drawInWindow(propose: () => SubnetArch, budget: SearchBudget, tries: number): SubnetArch {
+function drawInWindow(propose: () => SubnetArch, budget: SearchBudget, tries: number, scored: (arch: SubnetArch) => boolean): SubnetArch {
   let closest = Number.POSITIVE_INFINITY;
+  let repeat: SubnetArch | undefined;
   for (let i = 0; i < tries; i++) {
     const arch = propose();
     const ms = budget.latency(arch);
-    if (inWindow(budget, ms)) return arch;
-    closest = Math.min(closest, Math.abs(ms - budget.budgetMs));
+    if (inWindow(budget, ms)) {
+      if (!scored(arch)) return arch;
+      repeat ??= arch;
+    } else closest = Math.min(closest, Math.abs(ms - budget.budgetMs));
   }
+  if (repeat) return repeat;
   throw new SearchBudgetError(`no sub-network within the latency window of ${budget.budgetMs.toFixed(1)} ms in ${tries} draws (the closest was ${closest.toFixed(1)} ms away); widen the window or the space`);
 }
 
@@ -107,7 +117,7 @@ export interface RandomSearchOptions {
 export async function randomSearch(space: SearchSpace, budget: SearchBudget, fitness: Fitness, options: RandomSearchOptions): Promise<SearchResult> {
   checkBudget(space, budget);
   const scorer = new Scorer(fitness, budget);
-  for (let i = 0; i < options.candidates; i++) await scorer.score(drawInWindow(() => sampleArch(space, options.rng), budget, options.tries ?? 1000), 0);
+  for (let i = 0; i < options.candidates; i++) await scorer.score(drawInWindow(() => sampleArch(space, options.rng), budget, options.tries ?? 1000, (a) => scorer.has(a)), 0);
   return { best: scorer.best(), candidates: scorer.candidates };
 }
 
@@ -141,7 +151,7 @@ export async function evolutionarySearch(space: SearchSpace, budget: SearchBudge
   const scorer = new Scorer(fitness, budget);
   const pick = <T>(values: readonly T[]): T => values[rng.int(values.length)]!;
 
-  for (let i = 0; i < population; i++) await scorer.score(drawInWindow(() => sampleArch(space, rng), budget, tries), 0);
+  for (let i = 0; i < population; i++) await scorer.score(drawInWindow(() => sampleArch(space, rng), budget, tries, (a) => scorer.has(a)), 0);
   for (let generation = 1; generation <= options.generations; generation++) {
     const parents = [...scorer.candidates].sort((a, b) => b.fitness - a.fitness).slice(0, parentsCount).map((c) => c.arch);
     const mutate = (): SubnetArch => {
@@ -159,7 +169,7 @@ export async function evolutionarySearch(space: SearchSpace, budget: SearchBudge
       };
       return { layers, heads: Array.from({ length: layers }, (_, i) => gene(a.heads, b.heads, space.heads, i)), ffn: Array.from({ length: layers }, (_, i) => gene(a.ffn, b.ffn, space.ffn, i)) };
     };
-    for (let i = 0; i < population; i++) await scorer.score(drawInWindow(i < mutations ? mutate : crossover, budget, tries), generation);
+    for (let i = 0; i < population; i++) await scorer.score(drawInWindow(i < mutations ? mutate : crossover, budget, tries, (a) => scorer.has(a)), generation);
   }
   return { best: scorer.best(), candidates: scorer.candidates };
 }

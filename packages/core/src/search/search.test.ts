@@ -126,6 +126,17 @@ describe('search under a latency budget', () => {
     expect((await run()).candidates.map((c) => c.key)).toEqual(result.candidates.map((c) => c.key));
   });
 
+  it('fills a generation with architectures not scored yet, where the window holds enough (a window of few spends draws on repeats, not on the population)', async () => {
+    // Layers 1 or 2: half of all draws are one-layer networks, of which only a handful fit the window.
+    const narrow = resolveSearchSpace({ layers: [1, 2], heads: [1, 2, 3, 4], ffn: [64, 128, 192, 256] }, config);
+    const result = await evolutionarySearch(narrow, { latency, budgetMs: 14 }, fitness, { rng: new Rng(5), population: 10, generations: 2 });
+    // The first generation draws from the whole window: all ten are new. Children come from five
+    // parents, whose crossovers may run out of new ones: each generation adds some, none twice.
+    expect(result.candidates.filter((c) => c.generation === 0)).toHaveLength(10);
+    for (const g of [1, 2]) expect(result.candidates.filter((c) => c.generation === g).length).toBeGreaterThan(3);
+    expect(new Set(result.candidates.map((c) => c.key)).size).toBe(result.candidates.length);
+  });
+
   it('refuses a budget below the smallest sub-network before scoring anything', async () => {
     let scored = 0;
     const count = (arch: SubnetArch) => (scored++, fitness(arch));
