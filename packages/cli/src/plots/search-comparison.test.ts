@@ -3,14 +3,15 @@
  * models with model.from, a pruned job): which job is the dense reference, the speedups against it,
  * and the summary's cells for jobs that train nothing or whose model comes from another job.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeSearchPipeline } from '../../test/result-fixtures.js';
+import { writeFixtureJob, writeSearchPipeline } from '../../test/result-fixtures.js';
 import { jobTarget } from '../bench/targets.js';
 import { lossSparsitySpec } from './charts.js';
 import { labelJobs } from './job-labels.js';
+import { jobKind } from './job-kind.js';
 import { jobOutcomes } from './job-outcomes.js';
 import { sparsityPoints, speedPoints } from './outcome-charts.js';
 import { paretoPoints } from './pareto.js';
@@ -96,5 +97,27 @@ describe('a search pipeline in the comparison', () => {
     expect(table.get('dense')!.size).toBe('tiny');
     expect(table.get('speedup2_search')!.epochs).toBe('-');
     expect(table.get('speedup2_finetune')!.epochs).toBe('2');
+  });
+
+  it('a moved pipeline folder: model.from names the old path, the source is the job folder of that name beside the job', () => {
+    const before = join(root, 'before-move');
+    const moved = join(root, 'moved');
+    const written = writeSearchPipeline(before);
+    cpSync(before, moved, { recursive: true });
+    rmSync(before, { recursive: true });
+    const { outcomes } = outcomesOf(written.map((d) => join(moved, basename(d))));
+    const finetune = outcomes.find((o) => o.job.id === 'speedup2_finetune')!;
+    expect([finetune.kind, finetune.model]).toEqual(['fine-tuned', 'from speedup2_search']);
+    expect(finetune.speed?.speedup).toBeCloseTo(against('speedup2_finetune'), 6);
+  });
+});
+
+describe('model.from that is not a job', () => {
+  it('a baseline job fine-tuning a Hub model or a model folder of its own is the dense reference', () => {
+    const dir = join(root, 'pretrained');
+    const hub = writeFixtureJob(dir, { id: 'hub', method: 'baseline', sparsity: 0, accuracy: [0.9], model: { from: 'google/bert_uncased_L-2_H-128_A-2', max_len: 64 } });
+    const folder = writeFixtureJob(dir, { id: 'folder', method: 'baseline', sparsity: 0, accuracy: [0.9], model: { from: join(root, 'no-such-model'), max_len: 64 } });
+    expect([hub, folder].map((d) => jobKind(readJobResults(d)))).toEqual(['dense', 'dense']);
+    expect(outcomesOf([hub]).outcomes[0]!.model).toBe('google/bert_uncased_L-2_H-128_A-2');
   });
 });
