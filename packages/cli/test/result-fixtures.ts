@@ -114,7 +114,8 @@ export function writeStructuredPipeline(pipelineDir: string, withBench: boolean)
 /**
  * A search pipeline as pipelines/search.yaml leaves it (numbers from a real run): the dense job, the
  * supernet, two search jobs (one epoch-0 row, empty train_loss), a fine-tune of each searched model
- * (baseline, model.from the search job's folder, no size) and a movement job; bench.json in gbp
+ * (baseline, model.from the search job's folder, no size) and a movement job (structured; the others
+ * carry the spec's default granularity, weight, as a real run's do); bench.json in gbp
  * run's order, the dense job first, the speedups against it.
  */
 export function writeSearchPipeline(pipelineDir: string): string[] {
@@ -123,12 +124,12 @@ export function writeSearchPipeline(pipelineDir: string): string[] {
   const searchRow = (accuracy: number, sparsity: number) => [`0,15,0,,0.92,${accuracy},${sparsity},20.3`];
   const fromJob = (id: string) => ({ from: join(pipelineDir, `results_${id}`), max_len: FIXTURE_MAX_LEN });
   const dirs = [
-    writeFixtureJob(pipelineDir, { id: 'dense', method: 'baseline', sparsity: 0, accuracy: [0.7, 0.73], compaction: compacted(3_200_000, 2_400_000, false) }),
-    writeFixtureJob(pipelineDir, { id: 'supernet', method: 'baseline', sparsity: 0, accuracy: [0.72, 0.706], spec: { supernet: { random_subnets: 2 } }, compaction: compacted(3_200_000, 2_400_000, false) }),
-    writeFixtureJob(pipelineDir, { id: 'speedup2_search', method: 'baseline', sparsity: 0.5, accuracy: [0.706], spec: search, csvRows: searchRow(0.706, 0.5), compaction: compacted(2_680_000, 1_280_000) }),
-    writeFixtureJob(pipelineDir, { id: 'speedup4_search', method: 'baseline', sparsity: 0.78, accuracy: [0.706], spec: search, csvRows: searchRow(0.706, 0.78), compaction: compacted(2_380_000, 520_000) }),
-    writeFixtureJob(pipelineDir, { id: 'speedup2_finetune', method: 'baseline', sparsity: 0, accuracy: [0.698, 0.706], model: fromJob('speedup2_search'), compaction: compacted(2_680_000, 1_280_000, false) }),
-    writeFixtureJob(pipelineDir, { id: 'speedup4_finetune', method: 'baseline', sparsity: 0, accuracy: [0.7, 0.708], model: fromJob('speedup4_search'), compaction: compacted(2_380_000, 520_000, false) }),
+    writeFixtureJob(pipelineDir, { id: 'dense', method: 'baseline', sparsity: 0, granularity: 'weight', accuracy: [0.7, 0.73], compaction: compacted(3_200_000, 2_400_000, false) }),
+    writeFixtureJob(pipelineDir, { id: 'supernet', method: 'baseline', sparsity: 0, granularity: 'weight', accuracy: [0.72, 0.706], spec: { supernet: { random_subnets: 2 } }, compaction: compacted(3_200_000, 2_400_000, false) }),
+    writeFixtureJob(pipelineDir, { id: 'speedup2_search', method: 'baseline', sparsity: 0.5, granularity: 'weight', accuracy: [0.706], spec: search, csvRows: searchRow(0.706, 0.5), compaction: compacted(2_680_000, 1_280_000) }),
+    writeFixtureJob(pipelineDir, { id: 'speedup4_search', method: 'baseline', sparsity: 0.78, granularity: 'weight', accuracy: [0.706], spec: search, csvRows: searchRow(0.706, 0.78), compaction: compacted(2_380_000, 520_000) }),
+    writeFixtureJob(pipelineDir, { id: 'speedup2_finetune', method: 'baseline', sparsity: 0, granularity: 'weight', accuracy: [0.698, 0.706], model: fromJob('speedup2_search'), compaction: compacted(2_680_000, 1_280_000, false) }),
+    writeFixtureJob(pipelineDir, { id: 'speedup4_finetune', method: 'baseline', sparsity: 0, granularity: 'weight', accuracy: [0.7, 0.708], model: fromJob('speedup4_search'), compaction: compacted(2_380_000, 520_000, false) }),
     writeFixtureJob(pipelineDir, { id: 'movement_s50', method: 'movement', sparsity: 0.5, accuracy: [0.69, 0.698], compaction: compacted(2_680_000, 1_120_000) }),
   ];
   const medians: [string, number][] = [

@@ -51,19 +51,28 @@ export function jobKind(job: KindFacts): JobKind {
 export const isDenseJob = (job: KindFacts): boolean => jobKind(job) === 'dense';
 
 /**
- * The size preset a job's model descends from: its own, or its source job's (followed back through
- * model.from), so a fine-tuned searched model is compared with the dense job of that size. '' when
- * unknown (a Hub model, a source folder that is gone).
+ * The job that made a fine-tuned job's model (a search or pruned job, or dense), followed back
+ * through model.from; the job itself when it is no fine-tune; undefined when the source is gone or
+ * has no results left to read.
  */
-export function baseSize(job: Pick<JobResults, 'dir' | 'metadata' | 'size'>, seen: ReadonlySet<string> = new Set()): string {
-  if (job.size !== '') return job.size;
+export function originJob(job: JobResults, seen: ReadonlySet<string> = new Set()): JobResults | undefined {
+  if (jobKind(job) !== 'fine-tuned') return job;
   const source = sourceJobDir(job);
-  if (source === undefined || seen.has(source)) return '';
+  if (source === undefined || seen.has(source)) return undefined;
   try {
-    return baseSize(readJobResults(source), new Set([...seen, job.dir]));
+    return originJob(readJobResults(source), new Set([...seen, job.dir]));
   } catch {
-    return ''; // the source has no results left to read: its size is unknown
+    return undefined; // the source has no results left to read
   }
+}
+
+/**
+ * The size preset a job's model descends from: its own, or its origin job's, so a fine-tuned
+ * searched model is compared with the dense job of that size. '' when unknown (a Hub model, a
+ * source folder that is gone).
+ */
+export function baseSize(job: JobResults): string {
+  return job.size !== '' ? job.size : (originJob(job)?.size ?? '');
 }
 
 /** The summary's size cell: the size preset, `from <job id>` for another job's model, else what model.from names. */

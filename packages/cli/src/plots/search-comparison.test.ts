@@ -13,7 +13,7 @@ import { lossSparsitySpec } from './charts.js';
 import { labelJobs } from './job-labels.js';
 import { jobKind } from './job-kind.js';
 import { jobOutcomes } from './job-outcomes.js';
-import { sparsityPoints, speedPoints } from './outcome-charts.js';
+import { accuracyVsSpeedupSpec, sparsityPoints, speedPoints } from './outcome-charts.js';
 import { paretoPoints } from './pareto.js';
 import { writeComparison } from './results.js';
 import { parseCsv, readJobResults } from './results-files.js';
@@ -60,17 +60,38 @@ describe('a search pipeline in the comparison', () => {
     const { outcomes } = outcomesOf(dirs);
     const speedups = Object.fromEntries(outcomes.map((o) => [o.job.id, o.speed?.speedup]));
     for (const job of medians.keys()) expect(speedups[job], job).toBeCloseTo(against(job), 6);
-    // The searched models are drawn as their own series on the speedup plot, not as dense references.
+    // The searched models and their fine-tunes are their own series on the speedup plot, not dense references.
     expect(speedPoints(outcomes).map((p) => [p.job, p.series])).toEqual([
       ['dense', 'dense'],
       ['speedup2_search', 'searched'],
       ['speedup4_search', 'searched'],
+      ['speedup2_finetune', 'fine-tuned'],
+      ['speedup4_finetune', 'fine-tuned'],
       ['movement_s50', 'movement'],
     ]);
     const { summary } = await writeComparison(dir, dirs, 'search');
     const table = summaryTable(summary);
     expect(table.get('speedup2_finetune')!.speedup).toBe(`${against('speedup2_finetune').toFixed(2)}x`);
     expect(table.get('speedup4_finetune')!.speedup).toBe(`${against('speedup4_finetune').toFixed(2)}x`);
+  });
+
+  it('a fine-tune of a searched model is drawn at its measured speedup and at its source\'s sparsity; granularity names no series of a job that pruned nothing', async () => {
+    const { outcomes } = outcomesOf(dirs);
+    const caption = (accuracyVsSpeedupSpec(outcomes, 'search') as unknown as { title: { subtitle: string } }).title.subtitle;
+    // Only the supernet (the full model) is left out of the speedup plot.
+    expect(caption).toContain('1 job(s) removed no whole heads or neurons: not shown');
+    const sparsity = (id: string) => readJobResults(dirs.find((d) => d.endsWith(`results_${id}`))!).rows.at(-1)!.sparsity;
+    // Series in the order the jobs come, points by sparsity; no series is named '(weight)' or '(structured)'.
+    expect(sparsityPoints(outcomes).points.map((p) => [p.series, p.sparsity])).toEqual([
+      ['supernet', 0],
+      ['searched', sparsity('speedup2_search')],
+      ['searched', sparsity('speedup4_search')],
+      ['fine-tuned', sparsity('speedup2_search')],
+      ['fine-tuned', sparsity('speedup4_search')],
+      ['movement', sparsity('movement_s50')],
+    ]);
+    const { summary } = await writeComparison(dir, dirs, 'search');
+    expect(summaryTable(summary).get('speedup4_finetune')!['final sparsity']).toBe(sparsity('speedup4_search').toFixed(3));
   });
 
   it('an empty train_loss cell (a search job trains nothing) stays unknown: "-" in summary.md, left out of the loss plot', async () => {
