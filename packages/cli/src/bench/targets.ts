@@ -7,7 +7,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { isModelFolder, MODEL_SIZES, type ModelSize } from '@gbp/core';
 import { UsageError } from '../args.js';
-import { isDenseJob, readJobResults } from '../plots/results-files.js';
+import { isDenseJob } from '../plots/job-kind.js';
+import { readJobResults } from '../plots/results-files.js';
 
 export const MODEL_DIR = 'model';
 
@@ -79,7 +80,7 @@ export function denseFirst(jobs: readonly JobTarget[]): TargetSource[] {
 
 export interface JobTarget {
   readonly target: TargetSource & { kind: 'folder' };
-  /** The method is baseline, or the job ended at sparsity 0. */
+  /** The dense reference (plots/job-kind.ts): a baseline job that trains the full model. */
   readonly dense: boolean;
 }
 

@@ -78,10 +78,13 @@ export function metricSparsitySpec(job: JobResults): TopLevelSpec {
 
 /** A job's train and eval loss (left) and sparsity (right, dashed) per epoch. */
 export function lossSparsitySpec(job: JobResults): TopLevelSpec {
-  const losses = job.rows.flatMap((r) => [
-    { epoch: r.epoch, loss: r.train_loss, kind: 'train loss' },
-    { epoch: r.epoch, loss: r.eval_loss, kind: 'eval loss' },
-  ]);
+  // An unknown loss (empty cell: a search job trains nothing) is no point, not a point at 0.
+  const losses = job.rows.flatMap((r) =>
+    [
+      { epoch: r.epoch, loss: r.train_loss, kind: 'train loss' },
+      { epoch: r.epoch, loss: r.eval_loss, kind: 'eval loss' },
+    ].filter((point): point is { epoch: number; loss: number; kind: string } => point.loss !== undefined),
+  );
   return {
     ...PLOT_FRAME,
     title: `${job.id}: loss and sparsity`,

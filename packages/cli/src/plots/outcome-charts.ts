@@ -129,7 +129,7 @@ export function speedPoints(outcomes: readonly JobOutcome[]): SpeedPoint[] {
 function speedCaption(outcomes: readonly JobOutcome[], points: readonly SpeedPoint[]): string {
   const shapes = new Set(outcomes.flatMap((o) => (o.speed ? [`batch ${o.speed.batch} x seq ${o.speed.seq} on ${o.speed.backend}`] : [])));
   const parts = [`measured by gbp bench, ${[...shapes].join('; ')}; labels: sparsity`];
-  const unstructured = outcomes.filter((o) => !o.dense && o.compaction && !o.compaction.structures_removed).length;
+  const unstructured = outcomes.filter((o) => !o.dense && o.compaction && !isCompacted(o)).length;
   if (unstructured > 0) parts.push(`${unstructured} job(s) removed no whole heads or neurons: not shown`);
   const unmeasured = outcomes.filter((o) => (o.dense || isCompacted(o)) && !o.speed).length;
   if (unmeasured > 0) parts.push(`${unmeasured} job(s) not in bench.json: not shown`);

@@ -11,7 +11,8 @@ import { basename, dirname, join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '@gbp/core';
 import { bottomLegend, PLOT_FRAME } from './charts.js';
-import { readJobResults, isDenseJob, type JobResults } from './results-files.js';
+import { jobKind, type JobKind } from './job-kind.js';
+import { readJobResults, type JobResults } from './results-files.js';
 import { jobRow, readPipelineBench, type BenchFile } from './speed-files.js';
 import { renderPng } from './render.js';
 import { valueAxis } from './value-axis.js';
@@ -21,7 +22,7 @@ export const CANDIDATES_CSV = join('search', 'candidates.csv');
 export const LATENCY_MODEL_JSON = join('search', 'latency_model.json');
 
 /** What a point is: a search job's finalist (its chosen one apart), or a job's model as benched. */
-export type ParetoKind = 'finalist' | 'chosen' | 'dense' | 'pruned' | 'supernet' | 'searched' | 'fine-tuned';
+export type ParetoKind = 'finalist' | 'chosen' | JobKind;
 
 export interface ParetoPoint {
   /** The legend entry: `<search job> finalists`, or the job id. */
@@ -87,21 +88,6 @@ export function readFinalists(jobDir: string): { arch: string; measured_ms: numb
   return finalists;
 }
 
-interface SpecBits {
-  supernet?: unknown;
-  search?: unknown;
-  model?: { from?: string };
-}
-
-/** What a benched job is: a search job's extracted model, a supernet (its full model), a model fine-tuned from a searched one, the dense reference, or pruned. */
-function kindOf(job: JobResults): ParetoKind {
-  const spec = (job.metadata.spec ?? {}) as SpecBits;
-  if (spec.search !== undefined) return 'searched';
-  if (spec.supernet !== undefined) return 'supernet';
-  if (spec.model?.from !== undefined && existsSync(join(spec.model.from, CANDIDATES_CSV))) return 'fine-tuned';
-  return isDenseJob(job) ? 'dense' : 'pruned';
-}
-
 /** `batch 8 x seq 64 (1 thread)` from a search job's latency_model.json, or undefined when it has none. */
 function latencyShape(jobDir: string): string | undefined {
   const file = join(jobDir, LATENCY_MODEL_JSON);
@@ -149,7 +135,7 @@ export function paretoPoints(jobDirs: readonly string[]): ParetoData {
     const last = job.rows[job.rows.length - 1];
     if (!row || !last) continue;
     metric ??= job.metric;
-    points.push({ series: job.id, kind: kindOf(job), label: job.id, latency_ms: row.median_ms, metric: last[job.metric]! });
+    points.push({ series: job.id, kind: jobKind(job), label: job.id, latency_ms: row.median_ms, metric: last[job.metric]! });
     const shape = shapeText(row.batch, row.seq, row.threads);
     jobShapes.add(shape);
     backends.set(shape, bench.backend);

@@ -2,12 +2,13 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
+/** One epoch's CSV row. An empty cell is unknown (absent), never 0: a search job trains nothing, so its train_loss is empty. */
 export interface EpochRow {
   readonly epoch: number;
   readonly sparsity: number;
-  readonly train_loss: number;
-  readonly eval_loss: number;
-  readonly [column: string]: number;
+  readonly train_loss?: number;
+  readonly eval_loss?: number;
+  readonly [column: string]: number | undefined;
 }
 const REQUIRED = ['epoch', 'sparsity', 'train_loss', 'eval_loss'] as const;
 
@@ -38,7 +39,17 @@ export function parseCsv(text: string, file: string): { header: string[]; rows: 
   const rows = lines.slice(1).map((line, i) => {
     const cells = line.split(',');
     if (cells.length !== header.length) throw new Error(`${file}:${i + 2}: ${cells.length} cells, header has ${header.length}`);
-    return Object.fromEntries(header.map((h, j) => [h, Number(cells[j])])) as EpochRow;
+    const row = header.flatMap((h, j) => {
+      const cell = cells[j]!.trim();
+      if (cell === '') {
+        if (h === 'epoch' || h === 'sparsity') throw new Error(`${file}:${i + 2}: the ${h} cell is empty`);
+        return [];
+      }
+      const value = Number(cell);
+      if (Number.isNaN(value) && cell !== 'NaN') throw new Error(`${file}:${i + 2}: ${h}: '${cell}' is not a number`);
+      return [[h, value] as const];
+    });
+    return Object.fromEntries(row) as unknown as EpochRow;
   });
   return { header, rows };
 }
@@ -94,9 +105,4 @@ export function readJobResults(dir: string): JobResults {
     metric: primaryMetric(metricColumns),
     metadata,
   };
-}
-
-/** The dense reference of a comparison or a bench: method baseline, or nothing pruned at the end. */
-export function isDenseJob(job: Pick<JobResults, 'method' | 'rows'>): boolean {
-  return job.method === 'baseline' || (job.rows.at(-1)?.sparsity ?? 0) === 0;
 }

@@ -114,8 +114,10 @@ export function summaryMarkdown({ outcomes, unbenched }: Outcomes, title: string
     const last = job.rows[job.rows.length - 1];
     const best = job.rows.reduce<number | undefined>((b, r) => (b === undefined || r[job.metric]! > b ? r[job.metric] : b), undefined);
     const size = sized ? ` ${sizeCells(o).join(' | ')} |` : '';
+    // A search job trains no epoch: its one row (epoch 0) is the chosen sub-network's evaluation.
+    const epochs = o.kind === 'searched' ? '-' : String(job.rows.length);
     lines.push(
-      `| ${job.label} | ${job.method} | ${job.task} | ${job.size} | ${job.rows.length} | ${job.metric} ${num(last?.[job.metric])} | ${num(best)} | ${num(last?.sparsity, 3)} | ${num(last?.train_loss)} | ${num(last?.eval_loss)} | ${num(last?.wall_time_s, 1)} |${size}`,
+      `| ${job.label} | ${job.method} | ${job.task} | ${o.model} | ${epochs} | ${job.metric} ${num(last?.[job.metric])} | ${num(best)} | ${num(o.sparsity, 3)} | ${num(last?.train_loss)} | ${num(last?.eval_loss)} | ${num(last?.wall_time_s, 1)} |${size}`,
     );
   }
   if (sized) {
