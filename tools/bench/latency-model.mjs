@@ -9,12 +9,12 @@
  *
  * Samples sub-networks uniformly from a space over the preset (layers 1..L, heads 0..H, FFN width in
  * quarters of dff), measures each one's forward pass (InferenceModel.random of the sub-network's
- * compacted config, wasm, one thread: the median of --runs after a warm-up; core's measureLatency,
- * the one a search job uses), fits
+ * compacted config, wasm, one thread: the median of --runs after a warm-up, two passes, the lower
+ * kept; core's measureLatencies, the one a search job uses), fits
  * fitLatencyModel on 75 % and prints the error on the held-out 25 %, and the coefficients.
  */
 import { parseArgs } from 'node:util';
-import { Rng, archConfig, archKey, fitLatencyModel, initBackend, latencyFeatures, measureLatency, predictLatency, resolveModelConfig, resolveSearchSpace, sampleArch } from '@gbp/core/internal';
+import { Rng, archConfig, archKey, fitLatencyModel, initBackend, latencyFeatures, measureLatencies, predictLatency, resolveModelConfig, resolveSearchSpace, sampleArch } from '@gbp/core/internal';
 
 const { values: args } = parseArgs({
   options: {
@@ -36,17 +36,14 @@ const space = resolveSearchSpace(
 );
 const rng = new Rng(11);
 const settings = { batch: batchSize, seq, runs, threads: 1 };
-/** @param {import('@gbp/core/internal').SubnetArch} arch */
-const measure = (arch) => measureLatency(archConfig(config, arch), settings);
-const referenceMs = await measureLatency(config, settings);
-
-const samples = [];
-for (let i = 0; i < count; i++) {
-  const arch = sampleArch(space, rng);
-  const ms = await measure(arch);
-  samples.push({ arch, ms });
-  if (!args.json) process.stderr.write(`\r${i + 1}/${count} measured`);
-}
+const archs = Array.from({ length: count }, () => sampleArch(space, rng));
+// The full model first, then the samples; each measured in two passes, the lower median kept (as a search job's fit).
+const [referenceMs = Number.NaN, ...ms] = await measureLatencies([config, ...archs.map((arch) => archConfig(config, arch))], settings, {
+  onProgress: (done, total) => {
+    if (!args.json) process.stderr.write(`\r${done}/${total} measured`);
+  },
+});
+const samples = archs.map((arch, i) => ({ arch, ms: /** @type {number} */ (ms[i]) }));
 const model = fitLatencyModel(config, samples, { batch: batchSize, seq, backend: backend.name, threads: 1, referenceMs, rng: new Rng(3) });
 if (args.json) {
   console.log(JSON.stringify({ model, samples: samples.map((s) => ({ arch: archKey(s.arch), ms: s.ms, predicted: predictLatency(model, config, s.arch), features: latencyFeatures(config, s.arch, batchSize, seq) })) }, null, 2));

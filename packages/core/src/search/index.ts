@@ -4,7 +4,7 @@ export { randomSearch, evolutionarySearch, checkBudget, SearchBudgetError, type 
 export { structureImportance, rewire, type StructureImportance, type ImportanceBatch } from './rewire.js';
 export { subnetLookup, subnetWeights } from './subnet.js';
 export { sandwichGradients, sandwichArchs, sandwichPass, sandwichDropoutDraws, type SandwichOptions, type SandwichPassOptions, type SandwichStep } from './supernet.js';
-export { latencyRequestOf, cachedLatencyModel, latencyModelFor, budgetMs, checkSearchBudget, measureLatency, latencyCacheKey, latencyCachePath, syntheticLatencyBatch, type LatencyRequest } from './latency-cache.js';
+export { latencyRequestOf, cachedLatencyModel, latencyModelFor, budgetMs, checkSearchBudget, measureLatency, measureLatencies, latencyCacheKey, latencyCachePath, syntheticLatencyBatch, type LatencyRequest } from './latency-cache.js';
 export { runSearchJob } from './job.js';
 export { evaluateSubnet, type SubnetEvalOptions } from './fitness.js';
 export { subnetMasks, writeSubnetModel } from './extract.js';

@@ -29,7 +29,7 @@ import { JobSpecError } from '../job/spec.js';
 import { archConfig, archKey, resolveSearchSpace, type SubnetArch } from './space.js';
 import { evolutionarySearch, randomSearch, type Candidate, type SearchBudget } from './evolution.js';
 import { predictLatency } from './latency-model.js';
-import { budgetMs, checkSearchBudget, latencyModelFor, latencyRequestOf, measureLatency } from './latency-cache.js';
+import { budgetMs, checkSearchBudget, latencyModelFor, latencyRequestOf, measureLatencies } from './latency-cache.js';
 import { evaluateSubnet } from './fitness.js';
 import { subnetMasks, writeSubnetModel } from './extract.js';
 import { searchFiles, writeSearchReport, type ScoredCandidate, type SearchSummary } from './report.js';
@@ -137,13 +137,16 @@ export async function runSearchJob(spec: JobSpec, onEvent: OnJobEvent, options: 
           });
 
     // Finalists: the fittest candidates (ties in scoring order), each measured as the latency model's samples were.
-    const ranked = [...found.candidates].sort((a, b) => b.fitness - a.fitness);
-    const finalists: { candidate: Candidate; measuredMs: number }[] = [];
-    for (const candidate of ranked.slice(0, search.finalists)) {
-      throwIfAborted(signal, 'the search was aborted');
-      const measuredMs = await measureLatency(archConfig(config, candidate.arch), { batch: request.batch, seq: request.seq, runs: request.runs, threads: request.threads });
-      finalists.push({ candidate, measuredMs });
-      log('info', `finalist ${candidate.key}: ${task.primaryMetric} ${candidate.fitness.toFixed(4)}, ${candidate.latencyMs.toFixed(2)} ms predicted, ${measuredMs.toFixed(2)} ms measured`);
+    const ranked = [...found.candidates].sort((a, b) => b.fitness - a.fitness).slice(0, search.finalists);
+    throwIfAborted(signal, 'the search was aborted');
+    const measuredMs = await measureLatencies(
+      ranked.map((c) => archConfig(config, c.arch)),
+      { batch: request.batch, seq: request.seq, runs: request.runs, threads: request.threads },
+      { ...(signal && { signal }) },
+    );
+    const finalists: { candidate: Candidate; measuredMs: number }[] = ranked.map((candidate, i) => ({ candidate, measuredMs: measuredMs[i]! }));
+    for (const { candidate, measuredMs: ms } of finalists) {
+      log('info', `finalist ${candidate.key}: ${task.primaryMetric} ${candidate.fitness.toFixed(4)}, ${candidate.latencyMs.toFixed(2)} ms predicted, ${ms.toFixed(2)} ms measured`);
     }
     const limitMs = targetMs * window[1];
     const within = finalists.find((f) => f.measuredMs <= limitMs);

@@ -146,18 +146,11 @@ export async function latencyModelFor(
   const full: SubnetArch = { layers: config.num_layers, heads: Array.from({ length: config.num_layers }, (_, i) => config.heads_per_layer?.[i] ?? config.num_heads), ffn: Array.from({ length: config.num_layers }, (_, i) => config.dff_per_layer?.[i] ?? config.dff) };
   const archs = [full, largestArch(space), smallestArch(space), ...Array.from({ length: request.samples }, () => sampleArch(space, rng))];
   const settings = { batch: request.batch, seq: request.seq, runs: request.runs, threads: request.threads };
-  // Two passes over every sub-network, the lower median kept: a burst of other work on the machine
-  // slows a sub-network's runs in one pass, rarely in both (one pass on a busy machine fitted with 28 %
-  // held-out error, where a quiet one fits with 4 %).
-  const ms = archs.map(() => Number.POSITIVE_INFINITY);
-  const total = MEASURE_PASSES * archs.length;
-  for (let pass = 0; pass < MEASURE_PASSES; pass++) {
-    for (const [i, arch] of archs.entries()) {
-      throwIfAborted(options.signal, 'latency measurement aborted');
-      ms[i] = Math.min(ms[i]!, await measureLatency(archConfig(config, arch), settings));
-      options.onProgress?.(pass * archs.length + i + 1, total);
-    }
-  }
+  const ms = await measureLatencies(
+    archs.map((arch) => archConfig(config, arch)),
+    settings,
+    options,
+  );
   const samples: LatencySample[] = archs.map((arch, i) => ({ arch, ms: ms[i]! }));
   const fitted = fitLatencyModel(config, samples, { batch: request.batch, seq: request.seq, backend: request.backend, threads: request.threads, referenceMs: samples[0]!.ms, rng: Rng.derive(SAMPLE_SEED, 'latency-held-out') });
   const file: CachedFile = { ...fitted, key: latencyCacheKey(request), measured_for: keyFields(request) };
@@ -193,6 +186,29 @@ export function checkSearchBudget(model: LatencyModel, config: ModelConfig, spac
         `(over the window's ${high} x ${ms.toFixed(2)} = ${(ms * high).toFixed(2)} ms at batch ${model.batch} x ${model.seq} on ${model.backend}, ${model.threads} thread${model.threads === 1 ? '' : 's'}); raise the budget or widen the space`,
     );
   }
+}
+
+/**
+ * measureLatency of each config, in MEASURE_PASSES passes over all of them, the lower median kept:
+ * a burst of other work on the machine slows a model's runs in one pass, rarely in both (one pass on
+ * a busy machine fitted with 28 % held-out error, where a quiet one fits with 1-4 %). What the fit
+ * and the search's finalists are both measured with, so their figures compare.
+ */
+export async function measureLatencies(
+  configs: readonly ModelConfig[],
+  settings: { batch: number; seq: number; runs: number; threads: number },
+  options: { onProgress?: (done: number, total: number) => void; signal?: AbortSignal } = {},
+): Promise<number[]> {
+  const ms = configs.map(() => Number.POSITIVE_INFINITY);
+  const total = MEASURE_PASSES * configs.length;
+  for (let pass = 0; pass < MEASURE_PASSES; pass++) {
+    for (const [i, config] of configs.entries()) {
+      throwIfAborted(options.signal, 'latency measurement aborted');
+      ms[i] = Math.min(ms[i]!, await measureLatency(config, settings));
+      options.onProgress?.(pass * configs.length + i + 1, total);
+    }
+  }
+  return ms;
 }
 
 /** A full-length synthetic batch of `batch` x `seq` token ids (fixed seed): what latency is measured on. */
