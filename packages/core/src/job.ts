@@ -24,7 +24,7 @@ import { writeJobModel } from './job/model-folder.js';
 import { loadPretrained } from './job/pretrained.js';
 import { ReplicaPool, type ReplicaBackend } from './parallel/replica-pool.js';
 import { resolveThreads } from './parallel/threads.js';
-import { finalSubnets, readSupernetRecord, rewireSupernet, supernetSpace, supernetThreads, warnIfLargestIsNotTheModel, writeSupernetRecord, type SupernetRecord } from './job/supernet.js';
+import { finalSubnets, readSupernetRecord, rewireSupernet, supernetSpace, warnIfLargestIsNotTheModel, writeSupernetRecord, type SupernetRecord } from './job/supernet.js';
 import { checkTeacherVocabulary, loadTeacher, teacherLogits, trainerDistill, type Teacher } from './job/teacher.js';
 import { runSearchJob } from './search/job.js';
 
@@ -60,8 +60,7 @@ export async function runJob(spec: JobSpec, onEvent: OnJobEvent, options: RunJob
 
   try {
     const backend: BackendInfo = { ...(await initBackend(spec.backend)) };
-    const askedThreads = resolveThreads(spec.train.threads, backend.name);
-    const threads = spec.supernet ? supernetThreads(askedThreads) : askedThreads;
+    const threads = resolveThreads(spec.train.threads, backend.name);
     backend.threads = threads.threads;
     const task = getTask(spec.task);
     const resolvedPruner = await resolveJobPruner(spec, options.pruner);

@@ -15,7 +15,6 @@ import { layerDff, layerHeads, type GatedBert, type ModelConfig } from '../model
 import { autoEvalBatchSize, autoMicroBatchSize } from '../model/memory.js';
 import { tf } from '../tf.js';
 import { combineMetrics, type EvalSet } from '../train/index.js';
-import type { ThreadsChoice } from '../parallel/threads.js';
 import { archKey, largestArch, resolveSearchSpace, smallestArch, type SearchSpace, type SubnetArch } from '../search/space.js';
 import { rewire, structureImportance } from '../search/rewire.js';
 import { evaluateSubnet } from '../search/fitness.js';
@@ -57,12 +56,6 @@ export function warnIfLargestIsNotTheModel(space: SearchSpace, config: ModelConf
   if (!full) {
     log('warn', `supernet.space: its largest sub-network ${archKey(largest)} is smaller than the model (${config.num_layers} layers, ${config.num_heads} heads, FFN ${config.dff}); the epoch evaluations are of the full model, whose parts outside the space are not trained: ${SUPERNET_RECORD} has the largest's metrics`);
   }
-}
-
-/** A supernet trains on one thread: a sandwich step runs several sub-networks, and replicas compute one network's gradients. */
-export function supernetThreads(asked: ThreadsChoice): ThreadsChoice {
-  if (asked.threads === 1) return asked;
-  return { threads: 1, reason: `1 thread: a supernet step trains several sub-networks, and replicas compute one network's gradients (asked for ${asked.reason})` };
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Batch } from '../data/index.js';
 import type { ModelConfig } from '../model/config.js';
 import type { ModelInput } from '../model/encoder.js';
 import type { MicroBatch } from './micro-batches.js';
+import type { SubnetArch } from '../search/space.js';
 
 /** A replica's workerData. */
 export interface ReplicaInit {
@@ -19,7 +20,8 @@ export interface ReplicaInit {
 
 export type ReplicaRequest =
   /** The weights in the shared buffer changed; `version` names them. */
-  | { readonly kind: 'gradients'; readonly id: number; readonly version: number; readonly micros: readonly MicroBatch[]; readonly divisor: number }
+  /** With `archs`, a sandwich step's shard: those sub-networks on every micro-batch (search/supernet.ts). */
+  | { readonly kind: 'gradients'; readonly id: number; readonly version: number; readonly micros: readonly MicroBatch[]; readonly divisor: number; readonly archs?: readonly SubnetArch[] }
   | { readonly kind: 'logits'; readonly id: number; readonly version: number; readonly input: ModelInput; readonly labels?: Float32Array; readonly pooled?: boolean };
 
 export type ReplicaReply =

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { parameterSpecs, type ModelConfig } from '../model/config.js';
 import type { ModelInput } from '../model/encoder.js';
+import type { SubnetArch } from '../search/space.js';
 import type { MicroBatch } from './micro-batches.js';
 import { paramLayout, paramView, sharedParams, type ParamLayout } from './layout.js';
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from './protocol.js';
@@ -139,8 +140,8 @@ export class ReplicaPool {
   }
 
   /** Replica r's summed gradients of `micros` (divided by `divisor`), left in its gradient buffer; resolves to the loss. */
-  async gradients(r: number, micros: readonly MicroBatch[], divisor: number): Promise<number> {
-    const reply = await this.replica(r).request({ kind: 'gradients', id: this.nextId++, version: this.version, micros, divisor });
+  async gradients(r: number, micros: readonly MicroBatch[], divisor: number, archs?: readonly SubnetArch[]): Promise<number> {
+    const reply = await this.replica(r).request({ kind: 'gradients', id: this.nextId++, version: this.version, micros, divisor, ...(archs && { archs }) });
     if (reply.kind !== 'gradients') throw new ReplicaError(`internal: thread ${r + 2} answered ${reply.kind} to gradients`);
     return reply.loss;
   }

@@ -9,6 +9,7 @@ import { forwardOutputs, lossAndGradientsAt } from '../model/encoder.js';
 import { lossSum } from '../model/loss.js';
 import { tf } from '../tf.js';
 import { accumulateGradients } from './accumulate.js';
+import { sandwichMicroBatch } from '../search/supernet.js';
 import { tensorFromShared, valuesToCopy } from './host-arrays.js';
 import { paramLayout, paramView } from './layout.js';
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from './protocol.js';
@@ -35,13 +36,16 @@ function useWeights(wanted: number): void {
 function handle(request: ReplicaRequest): ReplicaReply {
   useWeights(request.version);
   if (request.kind === 'gradients') {
+    const { archs } = request;
     const { loss, grads: sums } = accumulateGradients(request.micros, (micro, dropoutSeed) =>
-      lossAndGradientsAt(init.config, specs, values, micro.batch, {
-        training: true,
-        dropoutSeed,
-        divisor: request.divisor,
-        ...(micro.distill && { distill: micro.distill }),
-      }),
+      archs
+        ? sandwichMicroBatch({ config: init.config, specs, value: (i) => values[i]! }, archs, micro, dropoutSeed, request.divisor)
+        : lossAndGradientsAt(init.config, specs, values, micro.batch, {
+            training: true,
+            dropoutSeed,
+            divisor: request.divisor,
+            ...(micro.distill && { distill: micro.distill }),
+          }),
     );
     sums.forEach((g, i) => paramView(grads, layout, i).set(valuesToCopy(g)));
     tf.dispose(sums);

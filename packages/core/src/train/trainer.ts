@@ -24,7 +24,7 @@ import { shardRows, type MicroBatch } from '../parallel/micro-batches.js';
 import type { ReplicaPool } from '../parallel/replica-pool.js';
 import { tensorFromShared, valuesToCopy } from '../parallel/host-arrays.js';
 import { alongside } from '../parallel/alongside.js';
-import { sandwichArchs, sandwichDropoutDraws, sandwichPass } from '../search/supernet.js';
+import { sandwichArchs, sandwichDropoutDraws, sandwichMicroBatch } from '../search/supernet.js';
 import type { SearchSpace, SubnetArch } from '../search/space.js';
 
 export { AbortError };
@@ -76,7 +76,7 @@ export interface TrainerOptions {
   distill?: TrainerDistill;
   /** Threads besides this one (train.threads - 1), started by the caller, who closes them. */
   replicas?: ReplicaPool;
-  /** Train as a weight-sharing supernet (sandwich mode); runs on this thread only, without replicas. */
+  /** Train as a weight-sharing supernet (sandwich mode); with replicas, each thread runs the step's sub-networks on its shard. */
   supernet?: TrainerSupernet;
 }
 
@@ -149,9 +149,6 @@ export class Trainer {
     const teacherRows = options.distill && options.distill.teacherLogits.length / options.numLabels;
     if (teacherRows !== undefined && teacherRows !== options.trainExamples.length) {
       throw new Error(`distillation: teacher logits for ${teacherRows} examples, but ${options.trainExamples.length} training examples`);
-    }
-    if (options.supernet && options.replicas) {
-      throw new Error("a supernet trainer runs on one thread: replicas compute one network's gradients, not a sandwich step's");
     }
     this.stepsPerEpoch = Math.ceil(options.trainExamples.length / this.spec.batch_size);
     this.totalSteps = this.stepsPerEpoch * this.spec.epochs;
@@ -234,19 +231,22 @@ export class Trainer {
    * shard order (so a given thread count always gives the same sum).
    */
   async computeGradients(batch: Batch): Promise<{ loss: number; grads: tf.Tensor[] }> {
-    if (this.options.supernet) return this.sandwichGradients(batch);
-    const shards = this.planShards(batch, dropoutDrawsPerForward(this.model.config));
+    // A sandwich step's shards run its sub-networks on every micro-batch; a normal step's, the model.
+    const archs = this.options.supernet && this.sandwichArchsAt(this.position.step);
+    const draws = archs ? sandwichDropoutDraws(this.model.config, archs) : dropoutDrawsPerForward(this.model.config);
+    const shards = this.planShards(batch, draws);
+    const own = (micros: readonly MicroBatch[]) => (archs ? this.sandwichShard(micros, archs, batch.batchSize) : this.shardGradients(micros, batch.batchSize));
     const replicas = this.options.replicas;
-    if (shards.length === 1 || replicas === undefined) return this.shardGradients(shards[0]!, batch.batchSize);
+    if (shards.length === 1 || replicas === undefined) return own(shards[0]!);
     this.publishWeights(replicas);
-    const others = shards.slice(1).map((micros, r) => replicas.gradients(r, micros, batch.batchSize).then((loss) => ({ loss, replica: r })));
-    const [own, ...done] = await alongside<{ loss: number; grads?: tf.Tensor[]; replica?: number }>(
-      () => this.shardGradients(shards[0]!, batch.batchSize),
+    const others = shards.slice(1).map((micros, r) => replicas.gradients(r, micros, batch.batchSize, archs).then((loss) => ({ loss, replica: r })));
+    const [mine, ...done] = await alongside<{ loss: number; grads?: tf.Tensor[]; replica?: number }>(
+      () => own(shards[0]!),
       others,
       (result) => tf.dispose(result.grads ?? []),
     );
-    let loss = own!.loss;
-    const grads = own!.grads!;
+    let loss = mine!.loss;
+    const grads = mine!.grads!;
     for (const { loss: part, replica } of done) {
       loss += part;
       for (let i = 0; i < grads.length; i++) {
@@ -266,18 +266,12 @@ export class Trainer {
   }
 
   /**
-   * The sandwich step: every micro-batch runs the same sub-networks, each loss scaled by 1/batchSize
-   * as the normal step's. The loss returned is the largest's (on the labels, or the teacher's
-   * objective when distilling): the others' losses measure their distance from it, not the task.
+   * One shard of a sandwich step on this thread: every micro-batch runs the same sub-networks, each
+   * loss scaled by 1/batchSize as the normal step's. The loss returned is the largest's (on the
+   * labels, or the teacher's objective when distilling): the others' measure their distance from it.
    */
-  private sandwichGradients(batch: Batch): { loss: number; grads: tf.Tensor[] } {
-    const archs = this.sandwichArchsAt(this.position.step);
-    const [micros] = this.planShards(batch, sandwichDropoutDraws(this.model.config, archs));
-    return accumulateGradients(micros!, (micro, dropoutSeed) => {
-      const teacher = micro.distill && { teacherLogits: micro.distill.teacherLogits, alpha: micro.distill.alpha, temperature: micro.distill.temperature };
-      const { grads, losses } = sandwichPass(this.model, archs, micro.batch, { divisor: batch.batchSize, dropoutSeed, ...teacher });
-      return { value: tf.scalar(losses[0]!.loss), grads };
-    });
+  private sandwichShard(micros: readonly MicroBatch[], archs: readonly SubnetArch[], divisor: number): { loss: number; grads: tf.Tensor[] } {
+    return accumulateGradients(micros, (micro, dropoutSeed) => sandwichMicroBatch(this.model, archs, micro, dropoutSeed, divisor));
   }
 
   /** One shard's gradients on this thread. */
