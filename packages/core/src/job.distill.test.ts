@@ -75,7 +75,8 @@ describe('runJob with train.distill', () => {
     const events: JobEvent[] = [];
     const result = await runJob(distilled('student', teacherJob), (e) => events.push(e));
     expect(result.epochs).toHaveLength(2);
-    const logs = events.flatMap((e) => (e.type === 'log' && e.source === 'teacher' ? [e.message] : []));
+    // Progress lines ('teacher logits: n/96 examples') appear only on a machine slow enough to take 2 s: not counted.
+    const logs = events.flatMap((e) => (e.type === 'log' && e.source === 'teacher' && !/^teacher logits: \d+\//.test(e.message) ? [e.message] : []));
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatch(new RegExp(`^teacher logits of 96 training examples computed in [0-9.]+ s \\(6 batches of up to 16\\) from ${join(teacherJob, 'model')}$`));
     const plain = await runJob(spec('plain'), () => undefined);
