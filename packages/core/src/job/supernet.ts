@@ -12,9 +12,9 @@ import type { LogLevel, Metrics } from '../events.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { makeBatches, sliceBatch, type EncodedExample } from '../data/index.js';
 import { layerDff, layerHeads, type GatedBert, type ModelConfig } from '../model/index.js';
-import { autoEvalBatchSize, autoMicroBatchSize } from '../model/memory.js';
+import { autoMicroBatchSize } from '../model/memory.js';
 import { tf } from '../tf.js';
-import { combineMetrics, type EvalSet } from '../train/index.js';
+import { combineMetrics, evalBatchSize, type EvalSet } from '../train/index.js';
 import { archKey, largestArch, resolveSearchSpace, smallestArch, type SearchSpace, type SubnetArch } from '../search/space.js';
 import { rewire, structureImportance } from '../search/rewire.js';
 import { evaluateSubnet } from '../search/fitness.js';
@@ -121,9 +121,8 @@ export async function finalSubnets(
   evalSets: readonly EvalSet[],
   options: { task: JobSpec['task']; train: JobSpec['train']; padId: number },
 ): Promise<{ largest: SubnetResult; smallest: SubnetResult }> {
-  const longest = Math.max(1, ...evalSets.flatMap((set) => set.examples.map((e) => e.ids.length)));
   // The full model's evaluation batch fits the heap, so any of its sub-networks' does.
-  const batchSize = options.train.eval_batch_size ?? (tf.getBackend() === 'wasm' ? autoEvalBatchSize(model.config, longest, options.train.batch_size) : options.train.batch_size);
+  const batchSize = evalBatchSize(model.config, evalSets.flatMap((set) => set.examples), options.train);
   const result = async (arch: SubnetArch): Promise<SubnetResult> => {
     const { results } = await evaluateSubnet(model, arch, evalSets, { task: options.task, batchSize, padId: options.padId, threads: 1 });
     const rows = evalSets.reduce((sum, set) => sum + set.examples.length, 0);

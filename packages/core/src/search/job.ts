@@ -17,7 +17,7 @@ import { sparsityReport } from '../pruning/index.js';
 import { Rng } from '../rng.js';
 import { throwIfAborted } from '../abort.js';
 import { writeJsonAtomic } from '../fs-atomic.js';
-import { combineMetrics } from '../train/index.js';
+import { combineMetrics, evalBatchSize } from '../train/index.js';
 import { resolveThreads } from '../parallel/threads.js';
 import { jobEmitter } from '../job/emit.js';
 import { openRun, prepareData } from '../job/prepare.js';
@@ -103,7 +103,8 @@ export async function runSearchJob(spec: JobSpec, onEvent: OnJobEvent, options: 
 
     log('info', `searching (${search.method}) for ${targetMs.toFixed(2)} ms (window ${window[0]}-${window[1]} x) at batch ${request.batch} x ${request.seq}; fitness: ${task.primaryMetric} on ${firstEval.split}`);
 
-    const evalOptions = { task: spec.task, padId: data.padId, batchSize: spec.train.eval_batch_size ?? spec.train.batch_size, threads };
+    // The supernet's evaluation batch (on wasm, what fits the heap) fits every sub-network.
+    const evalOptions = { task: spec.task, padId: data.padId, batchSize: evalBatchSize(config, data.evalSets.flatMap((set) => set.examples), spec.train), threads };
     const fullGated = info.num_gated_params;
     const gatedSparsity = (arch: SubnetArch) => 1 - modelInfo(archConfig(config, arch)).num_gated_params / Math.max(1, fullGated);
     let scored = 0;

@@ -14,6 +14,7 @@ import { makeBatches, sliceBatch, type Batch, type EncodedExample } from '../dat
 export { sliceBatch };
 import { dropoutDrawsPerForward, lossAndGradients, type GatedBert } from '../model/encoder.js';
 import { lossSum, type DistillTarget } from '../model/loss.js';
+import type { ModelConfig } from '../model/config.js';
 import { autoEvalBatchSize, autoMicroBatchSize, type StepKind } from '../model/memory.js';
 import { AdamW, assignFrom } from './adamw.js';
 import { clipByGlobalNorm } from './clip.js';
@@ -333,12 +334,6 @@ export class Trainer {
     return tf.getBackend() === 'wasm' ? autoMicroBatchSize(this.model.config, seqLen, rows, undefined, this.stepKind) : rows;
   }
 
-  /** train.batch_size, except on wasm, where the forward pass of a batch (all of it kept until the batch is done) must fit the heap. */
-  private defaultEvalBatch(examples: readonly EncodedExample[]): number {
-    const batchSize = this.spec.batch_size;
-    return tf.getBackend() === 'wasm' ? autoEvalBatchSize(this.model.config, longestSequence(examples), batchSize) : batchSize;
-  }
-
   /** dW = dEff ⊙ M for gates, then clipping and the AdamW update at the scheduled rate. */
   private applyGradients(effGrads: readonly tf.Tensor[]): void {
     const masked = this.model.specs.map((s, i) => {
@@ -369,7 +364,7 @@ export class Trainer {
 
   /** Mean loss and metrics on one evaluation set; null when `signal` aborts it midway. */
   async evaluate(set: EvalSet, epoch: number, signal?: AbortSignal): Promise<EvalResult | null> {
-    const batchSize = this.spec.eval_batch_size ?? this.defaultEvalBatch(set.examples);
+    const batchSize = evalBatchSize(this.model.config, set.examples, this.spec);
     const batches = makeBatches(set.examples, batchSize, { padId: this.options.padId });
     const numLabels = this.model.config.num_labels;
     const predictions = new Float32Array(set.examples.length);
@@ -529,6 +524,16 @@ export class Trainer {
  * otherwise synchronous work chained by microtasks, which never give the event loop a turn.
  */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Rows per evaluation pass: train.eval_batch_size, else train.batch_size, except on wasm, where the
+ * forward pass of a batch (all of it kept until the batch is done) must fit the heap. For a
+ * supernet's sub-networks, pass the full model's config: what fits it fits them.
+ */
+export function evalBatchSize(config: ModelConfig, examples: readonly EncodedExample[], train: Pick<TrainSpec, 'batch_size' | 'eval_batch_size'>): number {
+  if (train.eval_batch_size !== undefined) return train.eval_batch_size;
+  return tf.getBackend() === 'wasm' ? autoEvalBatchSize(config, longestSequence(examples), train.batch_size) : train.batch_size;
+}
 
 function longestSequence(examples: readonly EncodedExample[]): number {
   let longest = 1;
